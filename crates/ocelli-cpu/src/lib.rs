@@ -1,0 +1,136 @@
+//! `ocelli-cpu` is the reference backend: every [`Op`] as plain loops that are obviously right,
+//! accumulating in f64. It is the ground truth the GPU kernels are tested against, not a fast
+//! path.
+
+mod conv;
+mod elementwise;
+mod layout;
+mod linalg;
+mod norm;
+mod pool;
+mod reduce;
+
+use ocelli_graph::{Backend, DType, Graph, GraphError, Op, Shape, Tensor, ValueDef};
+use thiserror::Error;
+
+pub use elementwise::erf;
+
+/// Errors of the CPU backend.
+#[derive(Debug, Error)]
+pub enum CpuError {
+    /// The graph or its inputs are invalid.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+/// The CPU reference backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuBackend;
+
+impl CpuBackend {
+    /// A CPU backend.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl Backend for CpuBackend {
+    type Error = CpuError;
+
+    fn name(&self) -> String {
+        "cpu".into()
+    }
+
+    fn run(&self, graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
+        graph.check_inputs(inputs)?;
+        let mut vals: Vec<Option<Tensor>> = vec![None; graph.values().len()];
+        for (id, t) in graph.inputs().iter().zip(inputs) {
+            vals[id.0] = Some(t.clone());
+        }
+        for (i, v) in graph.values().iter().enumerate() {
+            if let ValueDef::Constant(t) = &v.def {
+                vals[i] = Some(t.clone());
+            }
+        }
+        for node in graph.nodes() {
+            let args: Vec<&Tensor> = node
+                .inputs
+                .iter()
+                .map(|id| vals[id.0].as_ref().expect("graph order guarantees inputs are computed"))
+                .collect();
+            let out_shapes: Vec<&Shape> = node.outputs.iter().map(|o| &graph.value(*o).shape).collect();
+            let outs = eval(&node.op, &args, &out_shapes);
+            for (id, t) in node.outputs.iter().zip(outs) {
+                vals[id.0] = Some(t);
+            }
+        }
+        Ok(graph
+            .outputs()
+            .iter()
+            .map(|id| vals[id.0].clone().expect("outputs are computed"))
+            .collect())
+    }
+}
+
+fn f32s(t: &Tensor) -> &[f32] {
+    t.as_f32().expect("shape inference admits only f32 here")
+}
+
+fn out_f32(shape: &Shape, data: Vec<f32>) -> Tensor {
+    Tensor::from_f32(shape.clone(), data).expect("reference kernels produce numel elements")
+}
+
+/// Evaluates one op on host tensors; `out` are the inferred output shapes.
+fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
+    let x = args[0];
+    let xs = x.shape();
+    let one = |data: Vec<f32>| vec![out_f32(out[0], data)];
+    match op {
+        Op::MatMul { trans_a, trans_b } => {
+            one(linalg::matmul(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), *trans_a, *trans_b, out[0]))
+        }
+        Op::Conv2d(p) => one(conv::conv2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0])),
+        Op::ConvTranspose2d(p) => {
+            one(conv::conv_transpose2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0]))
+        }
+        Op::Pool2d(p) => one(pool::pool2d(f32s(x), xs, p, out[0]).0),
+        Op::MaxPool2dWithIndices(p) => {
+            let (v, idx) = pool::pool2d(f32s(x), xs, p, out[0]);
+            vec![out_f32(out[0], v), Tensor::from_i32(out[1].clone(), idx).expect("same shape")]
+        }
+        Op::MaxUnpool2d { .. } => {
+            let idx = match args[1].data() {
+                ocelli_graph::TensorData::I32(v) => v,
+                _ => unreachable!("inference checks i32 indices"),
+            };
+            one(pool::max_unpool2d(f32s(x), xs, idx, out[0]))
+        }
+        Op::GlobalAvgPool => {
+            let (o, l, i) = Shape::new(vec![xs.dims()[0] * xs.dims()[1], xs.dims()[2] * xs.dims()[3]]).split_at_axis(1);
+            one(reduce::reduce(f32s(x), (o, l, i), ocelli_graph::ReduceOp::Mean))
+        }
+        Op::Upsample { mode, .. } => one(pool::upsample(f32s(x), xs, *mode, out[0])),
+        Op::Binary(b) => one(elementwise::binary(f32s(x), xs, f32s(args[1]), args[1].shape(), *b, out[0])),
+        Op::Unary(u) => one(f32s(x).iter().map(|&v| elementwise::unary(v, *u)).collect()),
+        Op::Softmax { axis, log } => one(reduce::softmax(f32s(x), xs.split_at_axis(*axis), *log)),
+        Op::BatchNorm { eps } => {
+            let p: Vec<&[f32]> = args[1..].iter().map(|t| f32s(t)).collect();
+            one(norm::batch_norm(f32s(x), xs, p[0], p[1], p[2], p[3], *eps))
+        }
+        Op::GroupNorm { groups, eps } => one(norm::group_norm(f32s(x), xs, f32s(args[1]), f32s(args[2]), *groups, *eps)),
+        Op::LayerNorm { axis, eps } => one(norm::layer_norm(f32s(x), xs, f32s(args[1]), f32s(args[2]), *axis, *eps)),
+        Op::Reduce { op, axis, .. } => one(reduce::reduce(f32s(x), xs.split_at_axis(*axis), *op)),
+        Op::ArgMax { axis, .. } => vec![Tensor::from_i32(out[0].clone(), reduce::argmax(f32s(x), xs.split_at_axis(*axis))).expect("numel")],
+        Op::Concat { axis } => vec![layout::concat(args, *axis, out[0])],
+        Op::Slice { axis, start, step, .. } => vec![layout::slice(x, *axis, *start, *step, out[0])],
+        Op::Reshape { shape } => vec![x.clone().reshaped(shape.clone()).expect("inference checked numel")],
+        Op::Transpose { perm } => vec![layout::transpose(x, perm, out[0])],
+        Op::Pad { pads, mode } => one(layout::pad(f32s(x), xs, pads, *mode, out[0])),
+        Op::Cast { to } => vec![layout::cast(x, *to)],
+    }
+}
+
+/// Converts a host tensor between f32 and f16 (f16 rounds to nearest even).
+pub fn cast_tensor(t: &Tensor, to: DType) -> Tensor {
+    layout::cast(t, to)
+}

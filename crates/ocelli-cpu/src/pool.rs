@@ -1,0 +1,105 @@
+use ocelli_graph::{Pool2d, PoolKind, Shape, UpsampleMode};
+
+use crate::conv::dims4;
+
+/// Max or average pooling (PyTorch semantics). Also returns, for max pooling, the flat index
+/// `iy·W + ix` of each maximum in its input plane (first one on ties).
+pub(crate) fn pool2d(x: &[f32], sx: &Shape, p: &Pool2d, out: &Shape) -> (Vec<f32>, Vec<i32>) {
+    let [n, c, h, w] = dims4(sx);
+    let [_, _, oh, ow] = dims4(out);
+    let mut y = vec![0f32; n * c * oh * ow];
+    let mut idx = vec![0i32; y.len()];
+    for plane in 0..n * c {
+        let xp = &x[plane * h * w..(plane + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let y0 = (oy * p.stride[0]) as isize - p.padding[0] as isize;
+                let x0 = (ox * p.stride[1]) as isize - p.padding[1] as isize;
+                // Window clipped to input + padding (the padded extent), then to the input.
+                let y1 = (y0 + p.kernel[0] as isize).min((h + p.padding[2]) as isize);
+                let x1 = (x0 + p.kernel[1] as isize).min((w + p.padding[3]) as isize);
+                let padded_count = ((y1 - y0) * (x1 - x0)) as f64;
+                let (mut best, mut best_i, mut sum, mut count) = (f32::NEG_INFINITY, -1i32, 0f64, 0f64);
+                for iy in y0.max(0)..y1.min(h as isize) {
+                    for ix in x0.max(0)..x1.min(w as isize) {
+                        let i = iy as usize * w + ix as usize;
+                        let v = xp[i];
+                        if v > best || best_i < 0 {
+                            best = v;
+                            best_i = i as i32;
+                        }
+                        sum += f64::from(v);
+                        count += 1.0;
+                    }
+                }
+                let o = (plane * oh + oy) * ow + ox;
+                y[o] = match p.kind {
+                    PoolKind::Max => best,
+                    PoolKind::Avg if p.count_include_pad => (sum / padded_count) as f32,
+                    PoolKind::Avg => (sum / count) as f32,
+                };
+                idx[o] = best_i;
+            }
+        }
+    }
+    (y, idx)
+}
+
+/// Scatters `x` into zeroed output planes at the flat indices `idx`.
+pub(crate) fn max_unpool2d(x: &[f32], sx: &Shape, idx: &[i32], out: &Shape) -> Vec<f32> {
+    let [n, c, h, w] = dims4(sx);
+    let [_, _, oh, ow] = dims4(out);
+    let mut y = vec![0f32; n * c * oh * ow];
+    for plane in 0..n * c {
+        for i in 0..h * w {
+            let j = idx[plane * h * w + i];
+            if j >= 0 && (j as usize) < oh * ow {
+                y[plane * oh * ow + j as usize] = x[plane * h * w + i];
+            }
+        }
+    }
+    y
+}
+
+/// Nearest or bilinear resize (PyTorch semantics).
+pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -> Vec<f32> {
+    let [n, c, h, w] = dims4(sx);
+    let [_, _, oh, ow] = dims4(out);
+    let mut y = vec![0f32; n * c * oh * ow];
+    for plane in 0..n * c {
+        let xp = &x[plane * h * w..(plane + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let v = match mode {
+                    UpsampleMode::Nearest => {
+                        let iy = ((oy * h) / oh).min(h - 1);
+                        let ix = ((ox * w) / ow).min(w - 1);
+                        f64::from(xp[iy * w + ix])
+                    }
+                    UpsampleMode::Bilinear { align_corners } => {
+                        let (fy, y0, y1) = source_coord(oy, h, oh, align_corners);
+                        let (fx, x0, x1) = source_coord(ox, w, ow, align_corners);
+                        let at = |yy: usize, xx: usize| f64::from(xp[yy * w + xx]);
+                        let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
+                        let bot = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
+                        top * (1.0 - fy) + bot * fy
+                    }
+                };
+                y[(plane * oh + oy) * ow + ox] = v as f32;
+            }
+        }
+    }
+    y
+}
+
+/// Fractional weight and the two source indices of output position `o` for bilinear resize.
+fn source_coord(o: usize, inp: usize, out: usize, align_corners: bool) -> (f64, usize, usize) {
+    let src = if align_corners {
+        if out > 1 { o as f64 * (inp - 1) as f64 / (out - 1) as f64 } else { 0.0 }
+    } else {
+        ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0)
+    };
+    let i0 = (src.floor() as usize).min(inp - 1);
+    let i1 = (i0 + 1).min(inp - 1);
+    (src - i0 as f64, i0, i1)
+}

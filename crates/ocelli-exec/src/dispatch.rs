@@ -1,0 +1,93 @@
+//! What lowering produces: dispatches of a kernel entry over values, and buffer clears.
+
+use ocelli_graph::{Shape, ValueId};
+
+use crate::{ExecError, KernelFamily};
+
+/// One compute dispatch. Storage bindings are `bindings` at 0, 1, ...; the uniform parameters
+/// follow at binding `bindings.len()` (inputs, then outputs, then parameters).
+#[derive(Debug, Clone)]
+pub(crate) struct Dispatch {
+    pub family: KernelFamily,
+    pub entry: &'static str,
+    pub constants: Vec<(&'static str, f64)>,
+    pub bindings: Vec<ValueId>,
+    pub params: Vec<u32>,
+    pub groups: [u32; 3],
+}
+
+/// One recorded command.
+#[derive(Debug, Clone)]
+pub(crate) enum Step {
+    /// Run a kernel.
+    Dispatch(Dispatch),
+    /// Zero a value's buffer.
+    Clear(ValueId),
+}
+
+/// Largest workgroup count WebGPU guarantees per dimension.
+const MAX_GROUPS: usize = 65_535;
+
+/// Workgroups for `items` invocations of `wg` threads each, wrapped into y past 65 535, as the
+/// kernels' `gid.x + gid.y · nwg.x · WG` indexing expects.
+pub(crate) fn linear_groups(items: usize, wg: u32) -> [u32; 3] {
+    let groups = items.div_ceil(wg as usize).max(1);
+    let x = groups.min(MAX_GROUPS);
+    [x as u32, groups.div_ceil(x) as u32, 1]
+}
+
+/// Uniform parameter words, in the order of the kernel's parameter struct.
+#[derive(Debug, Default)]
+pub(crate) struct Params(pub Vec<u32>);
+
+/// Dimensions a rank-generic kernel (elementwise, layout) accepts.
+pub(crate) const MAX_RANK: usize = 8;
+
+impl Params {
+    pub fn u(mut self, v: usize) -> Self {
+        self.0.push(u32::try_from(v).expect("sizes are checked against the binding limit"));
+        self
+    }
+
+    pub fn us(mut self, vs: &[usize]) -> Self {
+        for &v in vs {
+            self = self.u(v);
+        }
+        self
+    }
+
+    pub fn f(mut self, v: f32) -> Self {
+        self.0.push(v.to_bits());
+        self
+    }
+
+    /// An `array<vec4<u32>, 2>` of up to 8 values, zero-filled.
+    pub fn dims8(mut self, vs: &[usize]) -> Self {
+        let mut words = [0usize; MAX_RANK];
+        words[..vs.len()].copy_from_slice(vs);
+        self = self.us(&words);
+        self
+    }
+}
+
+/// Fails for tensors of rank above [`MAX_RANK`].
+pub(crate) fn check_rank(op: &'static str, s: &Shape) -> Result<(), ExecError> {
+    if s.rank() > MAX_RANK {
+        return Err(ExecError::Unsupported { op, why: format!("rank {} exceeds {MAX_RANK}", s.rank()) });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linear_groups;
+
+    #[test]
+    fn grid_wraps_past_the_dimension_limit() {
+        assert_eq!(linear_groups(1, 64), [1, 1, 1]);
+        assert_eq!(linear_groups(65, 64), [2, 1, 1]);
+        let g = linear_groups(64 * 70_000, 64);
+        assert!(g[0] <= 65_535);
+        assert!(g[0] as usize * g[1] as usize >= 70_000);
+    }
+}

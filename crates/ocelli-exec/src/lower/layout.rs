@@ -1,0 +1,83 @@
+//! Concat, slice, transpose (strided copies) and pad -> `shaders/layout.wgsl`.
+
+use ocelli_graph::{PadMode, Shape};
+
+use crate::dispatch::{check_rank, linear_groups, Dispatch, Params, Step};
+use crate::lower::Io;
+use crate::{ExecError, KernelFamily};
+
+const WG: u32 = 256;
+
+/// Copy of the `view`-shaped region: dst[dst_base + c·dst_strides] = src[src_base + c·src_strides].
+fn strided_copy(io: &Io<'_>, input: usize, view: &Shape, src: (usize, &[usize]), dst: (usize, &[usize])) -> Step {
+    let params = Params::default()
+        .dims8(view.dims())
+        .dims8(src.1)
+        .dims8(dst.1)
+        .us(&[view.rank(), view.numel(), src.0, dst.0]);
+    Step::Dispatch(Dispatch {
+        family: KernelFamily::Layout,
+        entry: "strided_copy",
+        constants: vec![("WG", f64::from(WG))],
+        bindings: vec![io.input(input), io.output(0)],
+        params: params.0,
+        groups: linear_groups(view.numel(), WG),
+    })
+}
+
+pub(crate) fn concat(io: &Io<'_>, axis: usize) -> Result<Vec<Step>, ExecError> {
+    let out = io.out_shape(0);
+    check_rank("concat", out)?;
+    let out_strides = out.strides();
+    let mut offset = 0;
+    let mut steps = Vec::new();
+    for i in 0..io.node.inputs.len() {
+        let part = io.in_shape(i);
+        steps.push(strided_copy(io, i, part, (0, &part.strides()), (offset * out_strides[axis], &out_strides)));
+        offset += part.dims()[axis];
+    }
+    Ok(steps)
+}
+
+pub(crate) fn slice(io: &Io<'_>, axis: usize, start: usize, step: usize) -> Result<Vec<Step>, ExecError> {
+    let out = io.out_shape(0);
+    check_rank("slice", out)?;
+    let mut src = io.in_shape(0).strides();
+    let base = start * src[axis];
+    src[axis] *= step;
+    Ok(vec![strided_copy(io, 0, out, (base, &src), (0, &out.strides()))])
+}
+
+pub(crate) fn transpose(io: &Io<'_>, perm: &[usize]) -> Result<Vec<Step>, ExecError> {
+    let out = io.out_shape(0);
+    check_rank("transpose", out)?;
+    let st = io.in_shape(0).strides();
+    let src: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
+    Ok(vec![strided_copy(io, 0, out, (0, &src), (0, &out.strides()))])
+}
+
+pub(crate) fn pad(io: &Io<'_>, pads: &[(usize, usize)], mode: PadMode) -> Result<Vec<Step>, ExecError> {
+    let (x, out) = (io.in_shape(0), io.out_shape(0));
+    check_rank("pad", out)?;
+    let (code, value) = match mode {
+        PadMode::Constant(v) => (0.0, v),
+        PadMode::Reflect => (1.0, 0.0),
+        PadMode::Edge => (2.0, 0.0),
+    };
+    let before: Vec<usize> = pads.iter().map(|p| p.0).collect();
+    let params = Params::default()
+        .dims8(out.dims())
+        .dims8(x.dims())
+        .dims8(&x.strides())
+        .dims8(&before)
+        .us(&[out.rank(), out.numel()])
+        .f(value);
+    Ok(vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Layout,
+        entry: "pad",
+        constants: vec![("MODE", code), ("WG", f64::from(WG))],
+        bindings: vec![io.input(0), io.output(0)],
+        params: params.0,
+        groups: linear_groups(out.numel(), WG),
+    })])
+}

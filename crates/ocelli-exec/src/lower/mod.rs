@@ -1,0 +1,78 @@
+//! Lowering of each op to kernel dispatches, one file per kernel family.
+
+mod cast;
+mod conv;
+mod elementwise;
+mod gemm;
+mod layout;
+mod norm;
+mod pool;
+mod reduce;
+
+use ocelli_graph::{Graph, Node, Op, Shape, ValueId};
+
+use crate::dispatch::Step;
+use crate::ExecError;
+
+/// How a node runs on the GPU.
+pub(crate) enum Lowering {
+    /// These commands, in order.
+    Steps(Vec<Step>),
+    /// No work: the single output shares the first input's buffer (reshape, identity cast).
+    Alias,
+}
+
+/// Shapes of a node's inputs and outputs, looked up once.
+pub(crate) struct Io<'a> {
+    pub node: &'a Node,
+    pub graph: &'a Graph,
+}
+
+impl Io<'_> {
+    pub fn input(&self, i: usize) -> ValueId {
+        self.node.inputs[i]
+    }
+
+    pub fn output(&self, i: usize) -> ValueId {
+        self.node.outputs[i]
+    }
+
+    pub fn in_shape(&self, i: usize) -> &Shape {
+        &self.graph.value(self.node.inputs[i]).shape
+    }
+
+    pub fn out_shape(&self, i: usize) -> &Shape {
+        &self.graph.value(self.node.outputs[i]).shape
+    }
+}
+
+/// Lowers one node.
+pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
+    let io = Io { node, graph };
+    let steps = match &node.op {
+        Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b)?,
+        Op::Conv2d(p) => conv::conv2d(&io, p),
+        Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
+        Op::Pool2d(p) => pool::pool2d(&io, p, false),
+        Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true),
+        Op::MaxUnpool2d { .. } => pool::max_unpool2d(&io),
+        Op::GlobalAvgPool => reduce::global_avg_pool(&io),
+        Op::Upsample { mode, .. } => pool::upsample(&io, *mode),
+        Op::Binary(b) => elementwise::binary(&io, *b)?,
+        Op::Unary(u) => elementwise::unary(&io, *u),
+        Op::Softmax { axis, log } => reduce::softmax(&io, *axis, *log),
+        Op::BatchNorm { eps } => norm::batch_norm(&io, *eps),
+        Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps),
+        Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps),
+        Op::Reduce { op, axis, .. } => reduce::reduce(&io, *op, *axis),
+        Op::ArgMax { axis, .. } => reduce::argmax(&io, *axis),
+        Op::Concat { axis } => layout::concat(&io, *axis)?,
+        Op::Slice { axis, start, step, .. } => layout::slice(&io, *axis, *start, *step)?,
+        Op::Transpose { perm } => layout::transpose(&io, perm)?,
+        Op::Pad { pads, mode } => layout::pad(&io, pads, *mode)?,
+        Op::Reshape { .. } => return Ok(Lowering::Alias),
+        Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
+        Op::Cast { to } => cast::cast(&io, *to),
+    };
+    Ok(Lowering::Steps(steps))
+}

@@ -1,0 +1,46 @@
+//! Batch, group and layer norm -> `shaders/norm.wgsl`.
+
+use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::lower::Io;
+use crate::KernelFamily;
+
+const WG: u32 = 64;
+
+pub(crate) fn batch_norm(io: &Io<'_>, eps: f32) -> Vec<Step> {
+    let x = io.in_shape(0);
+    let (_, channels, inner) = x.split_at_axis(1);
+    let mut bindings = io.node.inputs.clone();
+    bindings.push(io.output(0));
+    vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Norm,
+        entry: "batch_norm",
+        constants: vec![("WG", f64::from(WG))],
+        bindings,
+        params: Params::default().us(&[x.numel(), channels, inner]).f(eps).0,
+        groups: linear_groups(x.numel(), WG),
+    })]
+}
+
+/// `rows` rows of `len`; affine index ((row % affine_rows)·len + i) / affine_div.
+fn rows(io: &Io<'_>, rows: usize, len: usize, affine_rows: usize, affine_div: usize, eps: f32) -> Vec<Step> {
+    vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Norm,
+        entry: "norm_rows",
+        constants: vec![("WG", f64::from(WG))],
+        bindings: vec![io.input(0), io.input(1), io.input(2), io.output(0)],
+        params: Params::default().us(&[rows, len, affine_rows, affine_div]).f(eps).0,
+        groups: linear_groups(rows, 1),
+    })]
+}
+
+pub(crate) fn group_norm(io: &Io<'_>, groups: usize, eps: f32) -> Vec<Step> {
+    let (n, c, spatial) = io.in_shape(0).split_at_axis(1);
+    rows(io, n * groups, c / groups * spatial, groups, spatial, eps)
+}
+
+pub(crate) fn layer_norm(io: &Io<'_>, axis: usize, eps: f32) -> Vec<Step> {
+    let d = io.in_shape(0).dims();
+    let len: usize = d[axis..].iter().product();
+    let count: usize = d[..axis].iter().product();
+    rows(io, count, len, 1, 1, eps)
+}

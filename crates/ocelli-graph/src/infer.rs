@@ -1,0 +1,442 @@
+//! Shape and dtype rules of every op. Errors name the op and the shapes.
+
+use crate::op::{Conv2d, Padding, Pool2d};
+use crate::{DType, GraphError, Op, PoolKind, Result, Shape};
+
+type Io<'a> = (&'a Shape, DType);
+
+/// Dtypes that data-movement ops (concat, slice, transpose) move: 32-bit words. f16 tensors are
+/// cast to f32 first.
+const WORD_TYPES: &[DType] = &[DType::F32, DType::I32, DType::U32];
+
+fn fmt_shapes(inputs: &[Io<'_>]) -> String {
+    inputs.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(" and ")
+}
+
+fn mismatch(op: &Op, inputs: &[Io<'_>], why: impl Into<String>) -> GraphError {
+    GraphError::ShapeMismatch {
+        op: op.name(),
+        shapes: fmt_shapes(inputs),
+        why: why.into(),
+    }
+}
+
+fn invalid(op: &Op, why: impl Into<String>) -> GraphError {
+    GraphError::InvalidParam {
+        op: op.name(),
+        why: why.into(),
+    }
+}
+
+fn arity(op: &Op, inputs: &[Io<'_>], min: usize, max: usize) -> Result<()> {
+    if inputs.len() < min || inputs.len() > max {
+        let expected = if min == max { min.to_string() } else { format!("{min} to {max}") };
+        return Err(GraphError::Arity {
+            op: op.name(),
+            expected,
+            got: inputs.len(),
+        });
+    }
+    Ok(())
+}
+
+fn want_dtype(op: &Op, inputs: &[Io<'_>], index: usize, ok: &[DType]) -> Result<()> {
+    let got = inputs[index].1;
+    if ok.contains(&got) {
+        return Ok(());
+    }
+    let expected = ok.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" or ");
+    Err(GraphError::DTypeMismatch {
+        op: op.name(),
+        index,
+        got,
+        expected,
+    })
+}
+
+fn all_f32(op: &Op, inputs: &[Io<'_>]) -> Result<()> {
+    (0..inputs.len()).try_for_each(|i| want_dtype(op, inputs, i, &[DType::F32]))
+}
+
+fn want_rank(op: &Op, inputs: &[Io<'_>], index: usize, rank: usize) -> Result<()> {
+    if inputs[index].0.rank() != rank {
+        return Err(mismatch(op, inputs, format!("input {index} must have rank {rank}")));
+    }
+    Ok(())
+}
+
+fn want_vec(op: &Op, inputs: &[Io<'_>], index: usize, len: usize) -> Result<()> {
+    if inputs[index].0.dims() != [len] {
+        return Err(mismatch(op, inputs, format!("input {index} must be [{len}]")));
+    }
+    Ok(())
+}
+
+fn want_axis(op: &Op, axis: usize, rank: usize) -> Result<()> {
+    if axis >= rank {
+        return Err(invalid(op, format!("axis {axis} out of range for rank {rank}")));
+    }
+    Ok(())
+}
+
+fn positive(op: &Op, what: &str, v: &[usize]) -> Result<()> {
+    if v.contains(&0) {
+        return Err(invalid(op, format!("{what} must be at least 1, got {v:?}")));
+    }
+    Ok(())
+}
+
+/// Output length of a convolution along one axis with total padding `pad`.
+pub fn conv_out_len(input: usize, kernel: usize, stride: usize, dilation: usize, pad: usize) -> Option<usize> {
+    let span = dilation * (kernel - 1) + 1;
+    (input + pad).checked_sub(span).map(|d| d / stride + 1)
+}
+
+/// Output length of pooling along one axis (PyTorch rule, ceil mode drops a last window that
+/// would start in the padding).
+pub fn pool_out_len(input: usize, kernel: usize, stride: usize, pad_before: usize, pad_after: usize, ceil: bool) -> Option<usize> {
+    let avail = (input + pad_before + pad_after).checked_sub(kernel)?;
+    let mut out = if ceil { avail.div_ceil(stride) + 1 } else { avail / stride + 1 };
+    if ceil && (out - 1) * stride >= input + pad_before {
+        out -= 1;
+    }
+    Some(out)
+}
+
+/// Explicit `[top, left, bottom, right]` padding of a convolution over an `in_hw` input.
+pub fn resolve_conv_padding(p: &Conv2d, in_hw: [usize; 2], kernel: [usize; 2]) -> [usize; 4] {
+    match p.padding {
+        Padding::Explicit(v) => v,
+        Padding::Same => {
+            let mut pads = [0; 4];
+            for a in 0..2 {
+                let out = in_hw[a].div_ceil(p.stride[a]);
+                let span = p.dilation[a] * (kernel[a] - 1) + 1;
+                let total = ((out - 1) * p.stride[a] + span).saturating_sub(in_hw[a]);
+                pads[a] = total / 2;
+                pads[a + 2] = total - total / 2;
+            }
+            pads
+        }
+    }
+}
+
+/// Output shapes and dtypes of `op` applied to `inputs`.
+pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
+    let f32_out = |s: Shape| Ok(vec![(s, DType::F32)]);
+    match op {
+        Op::MatMul { trans_a, trans_b } => {
+            arity(op, inputs, 2, 3)?;
+            all_f32(op, inputs)?;
+            let (a, b) = (inputs[0].0, inputs[1].0);
+            if a.rank() < 2 || b.rank() < 2 {
+                return Err(mismatch(op, inputs, "operands need rank >= 2"));
+            }
+            let (ar, br) = (a.rank(), b.rank());
+            let (m, ka) = if *trans_a { (a.0[ar - 1], a.0[ar - 2]) } else { (a.0[ar - 2], a.0[ar - 1]) };
+            let (kb, n) = if *trans_b { (b.0[br - 1], b.0[br - 2]) } else { (b.0[br - 2], b.0[br - 1]) };
+            if ka != kb {
+                return Err(mismatch(op, inputs, format!("inner dimensions differ ({ka} vs {kb})")));
+            }
+            let (ba, bb) = (&a.0[..ar - 2], &b.0[..br - 2]);
+            let pa: usize = ba.iter().product();
+            let pb: usize = bb.iter().product();
+            let batch = if ba == bb || pb == 1 {
+                ba.to_vec()
+            } else if pa == 1 {
+                bb.to_vec()
+            } else {
+                return Err(mismatch(op, inputs, "batch dimensions must match or one side must have none"));
+            };
+            if inputs.len() == 3 {
+                want_vec(op, inputs, 2, n)?;
+            }
+            let mut out = batch;
+            out.extend([m, n]);
+            f32_out(Shape(out))
+        }
+        Op::Conv2d(p) => {
+            arity(op, inputs, 2, 3)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            want_rank(op, inputs, 1, 4)?;
+            positive(op, "stride", &p.stride)?;
+            positive(op, "dilation", &p.dilation)?;
+            positive(op, "groups", &[p.groups])?;
+            let (x, w) = (inputs[0].0.dims(), inputs[1].0.dims());
+            if x[1] % p.groups != 0 || w[0] % p.groups != 0 {
+                return Err(invalid(op, format!("groups {} must divide C={} and O={}", p.groups, x[1], w[0])));
+            }
+            if w[1] * p.groups != x[1] {
+                return Err(mismatch(op, inputs, format!("weight expects {} input channels per group, input has {} in {} groups", w[1], x[1], p.groups)));
+            }
+            if inputs.len() == 3 {
+                want_vec(op, inputs, 2, w[0])?;
+            }
+            let pads = resolve_conv_padding(p, [x[2], x[3]], [w[2], w[3]]);
+            let oh = conv_out_len(x[2], w[2], p.stride[0], p.dilation[0], pads[0] + pads[2]);
+            let ow = conv_out_len(x[3], w[3], p.stride[1], p.dilation[1], pads[1] + pads[3]);
+            match (oh, ow) {
+                (Some(oh), Some(ow)) => f32_out(Shape(vec![x[0], w[0], oh, ow])),
+                _ => Err(mismatch(op, inputs, "kernel larger than the padded input")),
+            }
+        }
+        Op::ConvTranspose2d(p) => {
+            arity(op, inputs, 2, 3)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            want_rank(op, inputs, 1, 4)?;
+            positive(op, "stride", &p.stride)?;
+            positive(op, "dilation", &p.dilation)?;
+            positive(op, "groups", &[p.groups])?;
+            let (x, w) = (inputs[0].0.dims(), inputs[1].0.dims());
+            if w[0] != x[1] || x[1] % p.groups != 0 {
+                return Err(mismatch(op, inputs, format!("weight's first dim must equal C={} and groups {} must divide it", x[1], p.groups)));
+            }
+            for a in 0..2 {
+                if p.output_padding[a] >= p.stride[a].max(p.dilation[a]) {
+                    return Err(invalid(op, "output_padding must be smaller than stride or dilation"));
+                }
+            }
+            let o = w[1] * p.groups;
+            if inputs.len() == 3 {
+                want_vec(op, inputs, 2, o)?;
+            }
+            let len = |a: usize, i: usize, k: usize| {
+                ((i - 1) * p.stride[a] + p.dilation[a] * (k - 1) + p.output_padding[a] + 1).checked_sub(2 * p.padding[a])
+            };
+            match (len(0, x[2], w[2]), len(1, x[3], w[3])) {
+                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => f32_out(Shape(vec![x[0], o, oh, ow])),
+                _ => Err(mismatch(op, inputs, "padding removes the whole output")),
+            }
+        }
+        Op::Pool2d(p) | Op::MaxPool2dWithIndices(p) => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            positive(op, "kernel", &p.kernel)?;
+            positive(op, "stride", &p.stride)?;
+            if matches!(op, Op::MaxPool2dWithIndices(_)) && p.kind != PoolKind::Max {
+                return Err(invalid(op, "indices are defined for max pooling only"));
+            }
+            let out = pool_shape(op, inputs, p)?;
+            if matches!(op, Op::MaxPool2dWithIndices(_)) {
+                Ok(vec![(out.clone(), DType::F32), (out, DType::I32)])
+            } else {
+                f32_out(out)
+            }
+        }
+        Op::MaxUnpool2d { out_h, out_w } => {
+            arity(op, inputs, 2, 2)?;
+            want_dtype(op, inputs, 0, &[DType::F32])?;
+            want_dtype(op, inputs, 1, &[DType::I32])?;
+            want_rank(op, inputs, 0, 4)?;
+            if inputs[0].0 != inputs[1].0 {
+                return Err(mismatch(op, inputs, "indices must have the shape of x"));
+            }
+            positive(op, "output size", &[*out_h, *out_w])?;
+            let x = inputs[0].0.dims();
+            f32_out(Shape(vec![x[0], x[1], *out_h, *out_w]))
+        }
+        Op::GlobalAvgPool => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            let x = inputs[0].0.dims();
+            f32_out(Shape(vec![x[0], x[1], 1, 1]))
+        }
+        Op::Upsample { out_h, out_w, .. } => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            positive(op, "output size", &[*out_h, *out_w])?;
+            let x = inputs[0].0.dims();
+            f32_out(Shape(vec![x[0], x[1], *out_h, *out_w]))
+        }
+        Op::Binary(_) => {
+            arity(op, inputs, 2, 2)?;
+            all_f32(op, inputs)?;
+            Shape::broadcast(inputs[0].0, inputs[1].0)
+                .map(|s| vec![(s, DType::F32)])
+                .ok_or_else(|| mismatch(op, inputs, "shapes do not broadcast"))
+        }
+        Op::Unary(_) => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            f32_out(inputs[0].0.clone())
+        }
+        Op::Softmax { axis, .. } => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            want_axis(op, *axis, inputs[0].0.rank())?;
+            f32_out(inputs[0].0.clone())
+        }
+        Op::BatchNorm { .. } => {
+            arity(op, inputs, 5, 5)?;
+            all_f32(op, inputs)?;
+            let x = inputs[0].0;
+            if x.rank() < 2 {
+                return Err(mismatch(op, inputs, "x needs a channel axis (rank >= 2)"));
+            }
+            (1..5).try_for_each(|i| want_vec(op, inputs, i, x.0[1]))?;
+            f32_out(x.clone())
+        }
+        Op::GroupNorm { groups, .. } => {
+            arity(op, inputs, 3, 3)?;
+            all_f32(op, inputs)?;
+            let x = inputs[0].0;
+            if x.rank() < 2 {
+                return Err(mismatch(op, inputs, "x needs a channel axis (rank >= 2)"));
+            }
+            if *groups == 0 || x.0[1] % groups != 0 {
+                return Err(invalid(op, format!("groups {groups} must divide C={}", x.0[1])));
+            }
+            want_vec(op, inputs, 1, x.0[1])?;
+            want_vec(op, inputs, 2, x.0[1])?;
+            f32_out(x.clone())
+        }
+        Op::LayerNorm { axis, .. } => {
+            arity(op, inputs, 3, 3)?;
+            all_f32(op, inputs)?;
+            let x = inputs[0].0;
+            want_axis(op, *axis, x.rank())?;
+            let tail = &x.0[*axis..];
+            if inputs[1].0.dims() != tail || inputs[2].0.dims() != tail {
+                return Err(mismatch(op, inputs, format!("gamma and beta must have shape {}", Shape(tail.to_vec()))));
+            }
+            f32_out(x.clone())
+        }
+        Op::Reduce { axis, keep_dims, .. } | Op::ArgMax { axis, keep_dims } => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            let x = inputs[0].0;
+            want_axis(op, *axis, x.rank())?;
+            let mut d = x.0.clone();
+            if *keep_dims {
+                d[*axis] = 1;
+            } else {
+                d.remove(*axis);
+            }
+            let dt = if matches!(op, Op::ArgMax { .. }) { DType::I32 } else { DType::F32 };
+            Ok(vec![(Shape(d), dt)])
+        }
+        Op::Concat { axis } => {
+            if inputs.is_empty() {
+                return Err(GraphError::Arity { op: op.name(), expected: "at least 1".into(), got: 0 });
+            }
+            let (first, dt) = inputs[0];
+            want_axis(op, *axis, first.rank())?;
+            (0..inputs.len()).try_for_each(|i| want_dtype(op, inputs, i, &[dt]))?;
+            want_dtype(op, inputs, 0, WORD_TYPES)?;
+            let mut d = first.0.clone();
+            d[*axis] = 0;
+            for (s, _) in inputs {
+                let same_rest = s.rank() == first.rank()
+                    && (0..s.rank()).all(|i| i == *axis || s.0[i] == first.0[i]);
+                if !same_rest {
+                    return Err(mismatch(op, inputs, format!("all dimensions but {axis} must match")));
+                }
+                d[*axis] += s.0[*axis];
+            }
+            Ok(vec![(Shape(d), dt)])
+        }
+        Op::Slice { axis, start, end, step } => {
+            arity(op, inputs, 1, 1)?;
+            let (x, dt) = inputs[0];
+            want_dtype(op, inputs, 0, WORD_TYPES)?;
+            want_axis(op, *axis, x.rank())?;
+            positive(op, "step", &[*step])?;
+            let end = (*end).min(x.0[*axis]);
+            if *start >= end {
+                return Err(invalid(op, format!("empty slice {start}..{end} of axis {axis} (size {})", x.0[*axis])));
+            }
+            let mut d = x.0.clone();
+            d[*axis] = (end - start).div_ceil(*step);
+            Ok(vec![(Shape(d), dt)])
+        }
+        Op::Reshape { shape } => {
+            arity(op, inputs, 1, 1)?;
+            let (x, dt) = inputs[0];
+            let s = Shape(shape.clone());
+            if s.numel() != x.numel() {
+                return Err(mismatch(op, inputs, format!("cannot reshape to {s}: element counts differ")));
+            }
+            Ok(vec![(s, dt)])
+        }
+        Op::Transpose { perm } => {
+            arity(op, inputs, 1, 1)?;
+            let (x, dt) = inputs[0];
+            want_dtype(op, inputs, 0, WORD_TYPES)?;
+            let mut seen = vec![false; x.rank()];
+            if perm.len() != x.rank() || perm.iter().any(|&p| p >= x.rank() || std::mem::replace(&mut seen[p], true)) {
+                return Err(invalid(op, format!("{perm:?} is not a permutation of {} axes", x.rank())));
+            }
+            Ok(vec![(Shape(perm.iter().map(|&p| x.0[p]).collect()), dt)])
+        }
+        Op::Pad { pads, mode } => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            let x = inputs[0].0;
+            if pads.len() != x.rank() {
+                return Err(invalid(op, format!("{} pad pairs for rank {}", pads.len(), x.rank())));
+            }
+            for (i, &(b, a)) in pads.iter().enumerate() {
+                let limit = match mode {
+                    crate::PadMode::Reflect => x.0[i] - 1,
+                    _ => usize::MAX,
+                };
+                if b > limit || a > limit {
+                    return Err(invalid(op, format!("reflect padding of axis {i} must be < its size {}", x.0[i])));
+                }
+            }
+            f32_out(Shape(x.0.iter().zip(pads).map(|(d, (b, a))| d + b + a).collect()))
+        }
+        Op::Cast { to } => {
+            arity(op, inputs, 1, 1)?;
+            want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;
+            if !matches!(to, DType::F32 | DType::F16) {
+                return Err(invalid(op, format!("cast supports f32 and f16, not {to}")));
+            }
+            Ok(vec![(inputs[0].0.clone(), *to)])
+        }
+    }
+}
+
+fn pool_shape(op: &Op, inputs: &[Io<'_>], p: &Pool2d) -> Result<Shape> {
+    let x = inputs[0].0.dims();
+    for a in 0..2 {
+        if p.padding[a] * 2 > p.kernel[a] || p.padding[a + 2] * 2 > p.kernel[a] {
+            return Err(invalid(op, format!("padding {:?} must be at most half the window {:?}", p.padding, p.kernel)));
+        }
+    }
+    let oh = pool_out_len(x[2], p.kernel[0], p.stride[0], p.padding[0], p.padding[2], p.ceil_mode);
+    let ow = pool_out_len(x[3], p.kernel[1], p.stride[1], p.padding[1], p.padding[3], p.ceil_mode);
+    match (oh, ow) {
+        (Some(oh), Some(ow)) => Ok(Shape(vec![x[0], x[1], oh, ow])),
+        _ => Err(mismatch(op, inputs, "window larger than the padded input")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_matches_tensorflow() {
+        let p = Conv2d { stride: [2, 2], padding: Padding::Same, ..Default::default() };
+        // 224 input, 3x3 stride 2: out 112, total pad 1 -> 0 before, 1 after.
+        assert_eq!(resolve_conv_padding(&p, [224, 224], [3, 3]), [0, 0, 1, 1]);
+        // 5x5 stride 1: pad 2 each side.
+        let p1 = Conv2d { padding: Padding::Same, ..Default::default() };
+        assert_eq!(resolve_conv_padding(&p1, [7, 9], [5, 5]), [2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn pool_ceil_mode_matches_pytorch() {
+        assert_eq!(pool_out_len(5, 2, 2, 0, 0, false), Some(2));
+        assert_eq!(pool_out_len(5, 2, 2, 0, 0, true), Some(3));
+        // with padding, ceil mode keeps a window that starts inside input + left padding.
+        assert_eq!(pool_out_len(4, 2, 2, 1, 1, true), Some(3));
+        assert_eq!(pool_out_len(1, 3, 1, 0, 0, false), None);
+    }
+}

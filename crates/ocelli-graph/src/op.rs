@@ -1,0 +1,360 @@
+use crate::DType;
+
+/// Spatial padding of a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    /// Explicit padding `[top, left, bottom, right]` (may be asymmetric).
+    Explicit([usize; 4]),
+    /// TensorFlow "SAME": output = ceil(input / stride), extra padding at the bottom/right.
+    Same,
+}
+
+/// Parameters of a 2-D convolution. Inputs: x `[N, C, H, W]`, weight `[O, C/groups, KH, KW]`,
+/// optional bias `[O]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2d {
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// Padding.
+    pub padding: Padding,
+    /// Dilation `[dh, dw]`.
+    pub dilation: [usize; 2],
+    /// Groups (C for depthwise).
+    pub groups: usize,
+}
+
+impl Default for Conv2d {
+    fn default() -> Self {
+        Self {
+            stride: [1, 1],
+            padding: Padding::Explicit([0; 4]),
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+/// Parameters of a 2-D transposed convolution (PyTorch semantics). Inputs: x `[N, C, H, W]`,
+/// weight `[C, O/groups, KH, KW]`, optional bias `[O]`.
+/// Output size: `(in - 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvTranspose2d {
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// Padding `[ph, pw]` removed from both sides.
+    pub padding: [usize; 2],
+    /// Extra rows/columns added at the bottom/right.
+    pub output_padding: [usize; 2],
+    /// Dilation `[dh, dw]`.
+    pub dilation: [usize; 2],
+    /// Groups.
+    pub groups: usize,
+}
+
+impl Default for ConvTranspose2d {
+    fn default() -> Self {
+        Self {
+            stride: [1, 1],
+            padding: [0, 0],
+            output_padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+/// Which reduction a pooling window applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PoolKind {
+    /// Maximum of the window (padding never wins).
+    Max,
+    /// Mean of the window.
+    Avg,
+}
+
+/// Parameters of 2-D pooling over `[N, C, H, W]` (PyTorch semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pool2d {
+    /// Max or average.
+    pub kind: PoolKind,
+    /// Window `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// Stride `[sh, sw]`.
+    pub stride: [usize; 2],
+    /// Padding `[top, left, bottom, right]`.
+    pub padding: [usize; 4],
+    /// Round the output size up instead of down.
+    pub ceil_mode: bool,
+    /// Average pooling divides by the full window, padding included.
+    pub count_include_pad: bool,
+}
+
+impl Pool2d {
+    /// A `k`×`k` window with stride `s` and no padding.
+    pub fn new(kind: PoolKind, k: usize, s: usize) -> Self {
+        Self {
+            kind,
+            kernel: [k, k],
+            stride: [s, s],
+            padding: [0; 4],
+            ceil_mode: false,
+            count_include_pad: false,
+        }
+    }
+}
+
+/// Interpolation of [`Op::Upsample`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpsampleMode {
+    /// Nearest neighbour, `src = floor(dst · in / out)` (PyTorch "nearest").
+    Nearest,
+    /// Bilinear; `align_corners` as in PyTorch.
+    Bilinear {
+        /// Map corner pixel centres onto each other.
+        align_corners: bool,
+    },
+}
+
+/// Elementwise binary ops with NumPy broadcasting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// a + b
+    Add,
+    /// a − b
+    Sub,
+    /// a · b
+    Mul,
+    /// a / b
+    Div,
+    /// max(a, b)
+    Max,
+    /// min(a, b)
+    Min,
+    /// a^b
+    Pow,
+    /// PReLU: a where a > 0, else b·a (b is the broadcast slope).
+    PRelu,
+}
+
+/// Elementwise unary ops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UnaryOp {
+    /// max(x, 0)
+    Relu,
+    /// min(max(x, 0), 6)
+    Relu6,
+    /// x where x > 0, else alpha·x
+    LeakyRelu(f32),
+    /// 1 / (1 + e^−x)
+    Sigmoid,
+    /// tanh(x)
+    Tanh,
+    /// x·sigmoid(x)
+    Silu,
+    /// x·Φ(x) with the exact normal CDF (erf)
+    Gelu,
+    /// x·relu6(x + 3) / 6
+    HardSwish,
+    /// relu6(x + 3) / 6
+    HardSigmoid,
+    /// e^x
+    Exp,
+    /// ln x
+    Log,
+    /// √x
+    Sqrt,
+    /// |x|
+    Abs,
+    /// −x
+    Neg,
+    /// min(max(x, min), max)
+    Clamp {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+}
+
+/// Reductions over one axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    /// Sum.
+    Sum,
+    /// Arithmetic mean.
+    Mean,
+    /// Maximum.
+    Max,
+}
+
+/// Border handling of [`Op::Pad`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PadMode {
+    /// Fill with a constant.
+    Constant(f32),
+    /// Mirror without repeating the edge (`[a b c] -> b a b c b`).
+    Reflect,
+    /// Repeat the edge value.
+    Edge,
+}
+
+/// Every operator Ocelli knows. A closed set: each has a shape rule here, a reference in
+/// `ocelli-cpu` and a kernel in `ocelli-exec`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Batched matrix product. Inputs: a `[.., M, K]` (`[.., K, M]` when `trans_a`),
+    /// b `[.., K, N]` (`[.., N, K]` when `trans_b`), optional bias `[N]`. Batch dimensions must
+    /// match, or one side has none (it is broadcast).
+    MatMul {
+        /// Read a transposed.
+        trans_a: bool,
+        /// Read b transposed.
+        trans_b: bool,
+    },
+    /// 2-D convolution, NCHW.
+    Conv2d(Conv2d),
+    /// 2-D transposed convolution, NCHW.
+    ConvTranspose2d(ConvTranspose2d),
+    /// Max or average pooling.
+    Pool2d(Pool2d),
+    /// Max pooling that also returns, per output, the flat index `h·W + w` of the maximum in its
+    /// input plane (i32). Two outputs: values and indices.
+    MaxPool2dWithIndices(Pool2d),
+    /// Inverse of [`Op::MaxPool2dWithIndices`]: scatters x to the remembered indices of a zeroed
+    /// `[N, C, out_h, out_w]` plane. Inputs: x, indices (i32, same shape as x).
+    MaxUnpool2d {
+        /// Output height.
+        out_h: usize,
+        /// Output width.
+        out_w: usize,
+    },
+    /// Mean over H and W: `[N, C, H, W] -> [N, C, 1, 1]`.
+    GlobalAvgPool,
+    /// Resize `[N, C, H, W] -> [N, C, out_h, out_w]`.
+    Upsample {
+        /// Interpolation.
+        mode: UpsampleMode,
+        /// Output height.
+        out_h: usize,
+        /// Output width.
+        out_w: usize,
+    },
+    /// Elementwise binary op with broadcasting.
+    Binary(BinaryOp),
+    /// Elementwise unary op.
+    Unary(UnaryOp),
+    /// Softmax (or log-softmax) along `axis`.
+    Softmax {
+        /// Axis to normalise.
+        axis: usize,
+        /// Return log-probabilities.
+        log: bool,
+    },
+    /// Inference batch norm over axis 1. Inputs: x, gamma, beta, running mean, running var, each
+    /// of the latter `[C]`.
+    BatchNorm {
+        /// Added to the variance.
+        eps: f32,
+    },
+    /// Group norm over `[N, C, ...]`. Inputs: x, gamma `[C]`, beta `[C]`.
+    GroupNorm {
+        /// Number of groups (divides C).
+        groups: usize,
+        /// Added to the variance.
+        eps: f32,
+    },
+    /// Layer norm over the dimensions from `axis` on. Inputs: x, gamma, beta shaped like those
+    /// dimensions.
+    LayerNorm {
+        /// First normalised axis.
+        axis: usize,
+        /// Added to the variance.
+        eps: f32,
+    },
+    /// Sum, mean or max along `axis`.
+    Reduce {
+        /// Which reduction.
+        op: ReduceOp,
+        /// Axis reduced.
+        axis: usize,
+        /// Keep the axis with size 1.
+        keep_dims: bool,
+    },
+    /// Index of the maximum along `axis` (first one on ties), as i32.
+    ArgMax {
+        /// Axis reduced.
+        axis: usize,
+        /// Keep the axis with size 1.
+        keep_dims: bool,
+    },
+    /// Concatenation along `axis`; any number of inputs.
+    Concat {
+        /// Axis joined.
+        axis: usize,
+    },
+    /// Elements `start, start+step, ... < end` along `axis`.
+    Slice {
+        /// Axis sliced.
+        axis: usize,
+        /// First index.
+        start: usize,
+        /// One past the last index (clamped to the dimension).
+        end: usize,
+        /// Step, at least 1.
+        step: usize,
+    },
+    /// Same data, new shape with the same number of elements.
+    Reshape {
+        /// New dimensions.
+        shape: Vec<usize>,
+    },
+    /// Permutation of the dimensions: output dim `i` is input dim `perm[i]`.
+    Transpose {
+        /// The permutation.
+        perm: Vec<usize>,
+    },
+    /// Padding of every dimension by `(before, after)`.
+    Pad {
+        /// One pair per dimension.
+        pads: Vec<(usize, usize)>,
+        /// Border handling.
+        mode: PadMode,
+    },
+    /// Conversion between f32 and f16.
+    Cast {
+        /// Target dtype.
+        to: DType,
+    },
+}
+
+impl Op {
+    /// The op's name in errors and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::MatMul { .. } => "matmul",
+            Op::Conv2d(_) => "conv2d",
+            Op::ConvTranspose2d(_) => "conv_transpose2d",
+            Op::Pool2d(p) if p.kind == PoolKind::Max => "max_pool2d",
+            Op::Pool2d(_) => "avg_pool2d",
+            Op::MaxPool2dWithIndices(_) => "max_pool2d_with_indices",
+            Op::MaxUnpool2d { .. } => "max_unpool2d",
+            Op::GlobalAvgPool => "global_avg_pool",
+            Op::Upsample { .. } => "upsample",
+            Op::Binary(_) => "binary",
+            Op::Unary(_) => "unary",
+            Op::Softmax { log: false, .. } => "softmax",
+            Op::Softmax { log: true, .. } => "log_softmax",
+            Op::BatchNorm { .. } => "batch_norm",
+            Op::GroupNorm { .. } => "group_norm",
+            Op::LayerNorm { .. } => "layer_norm",
+            Op::Reduce { .. } => "reduce",
+            Op::ArgMax { .. } => "argmax",
+            Op::Concat { .. } => "concat",
+            Op::Slice { .. } => "slice",
+            Op::Reshape { .. } => "reshape",
+            Op::Transpose { .. } => "transpose",
+            Op::Pad { .. } => "pad",
+            Op::Cast { .. } => "cast",
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! # Ocelli
+//!
+//! Computer-vision graphs on any GPU that wgpu reaches (Vulkan, Metal, DX12, GL), as WGSL
+//! compute kernels, with a plain CPU reference that checks every kernel.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use ocelli::{Backend, DType, Gpu, GpuBackend, GraphBuilder, Op, Tensor, UnaryOp};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let gpu = Arc::new(Gpu::new()?); // honours WGPU_BACKEND / WGPU_ADAPTER_NAME
+//! let mut g = GraphBuilder::new();
+//! let x = g.input("x", [2, 3], DType::F32)?;
+//! let w = g.constant(Tensor::from_f32([3, 2], vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0])?)?;
+//! let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[x, w])?;
+//! let y = g.op(Op::Unary(UnaryOp::Relu), &[y])?;
+//! let graph = g.build(&[y])?;
+//!
+//! let input = Tensor::from_f32([2, 3], vec![1.0, 2.0, 3.0, -4.0, -5.0, -6.0])?;
+//! let out = GpuBackend::new(gpu).run(&graph, &[input])?;
+//! assert_eq!(out[0].as_f32().unwrap(), &[4.0, 5.0, 0.0, 0.0]);
+//! # Ok(()) }
+//! ```
+
+pub use ocelli_cpu::{CpuBackend, CpuError};
+pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions};
+pub use ocelli_exec::{ExecError, GpuBackend, KernelFamily};
+pub use ocelli_graph::*;

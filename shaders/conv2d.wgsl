@@ -1,0 +1,95 @@
+// Direct 2-D convolution, NCHW, f32, with stride, asymmetric padding, dilation and groups.
+//
+// Bindings: x [N, C, H, W] (read), w [O, C/groups, KH, KW] (read), bias [O] (read; x is bound
+// again when there is none), y [N, O, OH, OW] (write), ConvParams.
+// Grid: one invocation per work item ((n · oc_tiles + t) · OH + oy) · ox_tiles + tx, linearised
+// over gid.x + gid.y · nwg.x · WG. An item is a register block of 4 output channels (of one
+// group) × 4 consecutive output columns: per (input channel, ky, kx) it loads 4 inputs and 4
+// weights for 16 FMAs. Out-of-range channels clamp their weight loads and skip their stores;
+// padded inputs read as zero.
+// Variants: WG (workgroup size), HAS_BIAS.
+
+override WG: u32 = 64u;
+override HAS_BIAS: bool = false;
+
+struct ConvParams {
+    n: u32, c: u32, h: u32, w: u32,
+    o: u32, oh: u32, ow: u32, kh: u32,
+    kw: u32, stride_h: u32, stride_w: u32, pad_top: u32,
+    pad_left: u32, dil_h: u32, dil_w: u32, cg: u32,
+    og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> p: ConvParams;
+
+@compute @workgroup_size(WG)
+fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= p.items) {
+        return;
+    }
+    let tx = item % p.ox_tiles;
+    var rest = item / p.ox_tiles;
+    let oy = rest % p.oh;
+    rest = rest / p.oh;
+    let oc_tiles = (p.o / p.og) * p.oc_tiles_per_group;
+    let t = rest % oc_tiles;
+    let n = rest / oc_tiles;
+    let g = t / p.oc_tiles_per_group;
+    let oj0 = (t % p.oc_tiles_per_group) * 4u;
+    let ox0 = tx * 4u;
+
+    // Weight row of each of the 4 output channels (clamped inside the group).
+    var w_rows: array<u32, 4>;
+    for (var q = 0u; q < 4u; q++) {
+        let oc = g * p.og + min(oj0 + q, p.og - 1u);
+        w_rows[q] = oc * p.cg * p.kh * p.kw;
+    }
+    let ksize = p.kh * p.kw;
+    var acc: array<vec4<f32>, 4>;
+    for (var ic = 0u; ic < p.cg; ic++) {
+        let x_plane = (n * p.c + g * p.cg + ic) * p.h * p.w;
+        let w_off = ic * ksize;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let iy = i32(oy * p.stride_h + ky * p.dil_h) - i32(p.pad_top);
+            if (iy < 0 || iy >= i32(p.h)) {
+                continue;
+            }
+            let x_row = x_plane + u32(iy) * p.w;
+            for (var kx = 0u; kx < p.kw; kx++) {
+                var xv = vec4<f32>(0.0);
+                for (var j = 0u; j < 4u; j++) {
+                    let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
+                    if (ix >= 0 && ix < i32(p.w)) {
+                        xv[j] = x[x_row + u32(ix)];
+                    }
+                }
+                let k = w_off + ky * p.kw + kx;
+                acc[0] += w[w_rows[0] + k] * xv;
+                acc[1] += w[w_rows[1] + k] * xv;
+                acc[2] += w[w_rows[2] + k] * xv;
+                acc[3] += w[w_rows[3] + k] * xv;
+            }
+        }
+    }
+    for (var q = 0u; q < 4u; q++) {
+        if (oj0 + q >= p.og) {
+            break;
+        }
+        let oc = g * p.og + oj0 + q;
+        var v = acc[q];
+        if (HAS_BIAS) {
+            v += vec4<f32>(bias[oc]);
+        }
+        let y_row = ((n * p.o + oc) * p.oh + oy) * p.ow;
+        for (var j = 0u; j < 4u; j++) {
+            if (ox0 + j < p.ow) {
+                y[y_row + ox0 + j] = v[j];
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// Data movement: transpose/permute, slice, concat (as strided copies) and padding.
+//
+// `strided_copy`: for every coordinate c of the `shape` view,
+//   dst[dst_base + Σ c·dst_strides] = src[src_base + Σ c·src_strides], on 32-bit words, so it
+//   moves f32, i32 and u32 alike. Transpose permutes the source strides; slice scales one by the
+//   step and offsets the base; concat writes each part into its region of the output.
+//   Bindings: src (read), dst (write), CopyParams.
+// `pad`: constant, reflect or edge padding of f32 data: each output coordinate c maps to
+//   c − before; coordinates outside the input take the constant (MODE 0), mirror without
+//   repeating the edge (MODE 1), or clamp to the edge (MODE 2).
+//   Bindings: src (read), dst (write), PadParams.
+// Grid: one invocation per element of the view / output, linearised over
+// gid.x + gid.y · nwg.x · WG. Rank <= 8.
+// Variants: MODE (pad), WG.
+
+override MODE: u32 = 0u;
+override WG: u32 = 256u;
+
+struct CopyParams {
+    shape: array<vec4<u32>, 2>,
+    src_strides: array<vec4<u32>, 2>,
+    dst_strides: array<vec4<u32>, 2>,
+    rank: u32,
+    numel: u32,
+    src_base: u32,
+    dst_base: u32,
+}
+
+struct PadParams {
+    out_shape: array<vec4<u32>, 2>,
+    in_shape: array<vec4<u32>, 2>,
+    in_strides: array<vec4<u32>, 2>,
+    before: array<vec4<u32>, 2>,
+    rank: u32,
+    numel: u32,
+    value: f32,
+}
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> cp: CopyParams;
+
+@group(0) @binding(0) var<storage, read> pad_src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> pad_dst: array<f32>;
+@group(0) @binding(2) var<uniform> pp: PadParams;
+
+@compute @workgroup_size(WG)
+fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= cp.numel) {
+        return;
+    }
+    var rem = i;
+    var s = cp.src_base;
+    var d = cp.dst_base;
+    for (var k = i32(cp.rank) - 1; k >= 0; k--) {
+        let q = u32(k) / 4u;
+        let r = u32(k) % 4u;
+        let n = cp.shape[q][r];
+        let c = rem % n;
+        rem = rem / n;
+        s += c * cp.src_strides[q][r];
+        d += c * cp.dst_strides[q][r];
+    }
+    dst[d] = src[s];
+}
+
+@compute @workgroup_size(WG)
+fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= pp.numel) {
+        return;
+    }
+    var rem = i;
+    var s = 0u;
+    var inside = true;
+    for (var k = i32(pp.rank) - 1; k >= 0; k--) {
+        let q = u32(k) / 4u;
+        let r = u32(k) % 4u;
+        let c = rem % pp.out_shape[q][r];
+        rem = rem / pp.out_shape[q][r];
+        let n = i32(pp.in_shape[q][r]);
+        var j = i32(c) - i32(pp.before[q][r]);
+        if (j < 0 || j >= n) {
+            if (MODE == 0u) {
+                inside = false;
+            } else if (MODE == 1u) {
+                j = select(2 * (n - 1) - j, -j, j < 0);
+            } else {
+                j = clamp(j, 0, n - 1);
+            }
+        }
+        s += u32(max(j, 0)) * pp.in_strides[q][r];
+    }
+    pad_dst[i] = select(pp.value, pad_src[s], inside);
+}

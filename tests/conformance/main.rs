@@ -1,0 +1,7 @@
+//! Conformance suite: every op, GPU (each adapter under test) against the CPU reference, over
+//! several shapes including 1-sized dimensions and sizes that do not divide the workgroup or the
+//! 4-wide register blocks.
+
+mod harness;
+
+mod matmul;

@@ -1,0 +1,58 @@
+use ocelli::{DType, GraphBuilder, Op};
+
+use crate::harness::{check, rng, uniform, ACCUM};
+
+#[test]
+fn matmul_matches_reference_over_shapes_and_transposes() {
+    let mut r = rng(1);
+    let cases: &[(&[usize], usize, usize, usize)] = &[
+        (&[], 1, 1, 1),
+        (&[], 4, 4, 4),
+        (&[], 5, 7, 3),
+        (&[], 33, 65, 17),
+        (&[], 64, 32, 128),
+        (&[2], 13, 6, 9),
+        (&[3, 2], 8, 5, 31),
+    ];
+    for &(batch, m, n, k) in cases {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            for bias in [false, true] {
+                let mut a_shape = batch.to_vec();
+                a_shape.extend(if ta { [k, m] } else { [m, k] });
+                let mut b_shape = batch.to_vec();
+                b_shape.extend(if tb { [n, k] } else { [k, n] });
+                let mut g = GraphBuilder::new();
+                let a = g.input("a", a_shape.clone(), DType::F32).unwrap();
+                let b = g.input("b", b_shape.clone(), DType::F32).unwrap();
+                let mut ins = vec![a, b];
+                let mut data = vec![uniform(&mut r, &a_shape, -1.0, 1.0), uniform(&mut r, &b_shape, -1.0, 1.0)];
+                if bias {
+                    ins.push(g.input("bias", [n], DType::F32).unwrap());
+                    data.push(uniform(&mut r, &[n], -1.0, 1.0));
+                }
+                let y = g.op(Op::MatMul { trans_a: ta, trans_b: tb }, &ins).unwrap();
+                let graph = g.build(&[y]).unwrap();
+                check(&format!("matmul {batch:?} m{m} n{n} k{k} ta{ta} tb{tb} bias{bias}"), &graph, &data, ACCUM);
+            }
+        }
+    }
+}
+
+#[test]
+fn matmul_broadcasts_a_batchless_operand() {
+    let mut r = rng(2);
+    let mut g = GraphBuilder::new();
+    let a = g.input("a", [3, 10, 7], DType::F32).unwrap();
+    let b = g.input("b", [7, 6], DType::F32).unwrap();
+    let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    check("matmul batch x plain", &graph, &[uniform(&mut r, &[3, 10, 7], -1.0, 1.0), uniform(&mut r, &[7, 6], -1.0, 1.0)], ACCUM);
+}
+
+#[test]
+fn the_suite_runs_on_every_requested_adapter() {
+    let names: Vec<String> = crate::harness::gpus().iter().map(|g| ocelli::Backend::name(g)).collect();
+    eprintln!("conformance adapters: {names:?}");
+    let wanted = std::env::var("OCELLI_TEST_BACKENDS").unwrap_or_else(|_| "vulkan,gl".into());
+    assert_eq!(names.len(), wanted.split(',').count(), "{names:?}");
+}
