@@ -4,4 +4,10 @@
 
 mod harness;
 
+mod conv;
+mod elementwise;
+mod layout;
 mod matmul;
+mod norm;
+mod pool;
+mod reduce;

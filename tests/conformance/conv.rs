@@ -1,0 +1,69 @@
+use ocelli::{Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding};
+
+use crate::harness::{check, rng, uniform, ACCUM};
+
+fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: bool) {
+    let mut r = rng(seed);
+    let w_shape = [o, x[1] / p.groups, k[0], k[1]];
+    let mut g = GraphBuilder::new();
+    let xi = g.input("x", x, DType::F32).unwrap();
+    let wi = g.input("w", w_shape, DType::F32).unwrap();
+    let mut ins = vec![xi, wi];
+    let mut data = vec![uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0)];
+    if bias {
+        ins.push(g.input("b", [o], DType::F32).unwrap());
+        data.push(uniform(&mut r, &[o], -1.0, 1.0));
+    }
+    let y = g.op(Op::Conv2d(p), &ins).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    check(&format!("conv2d x{x:?} o{o} k{k:?} {p:?} bias{bias}"), &graph, &data, ACCUM);
+}
+
+#[test]
+fn conv2d_plain_strided_padded_and_dilated() {
+    let c = |stride, pad, dil| Conv2d { stride, padding: Padding::Explicit(pad), dilation: dil, groups: 1 };
+    run_conv(1, [1, 1, 1, 1], 1, [1, 1], Conv2d::default(), false);
+    run_conv(2, [1, 3, 7, 9], 5, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(3, [2, 4, 10, 13], 6, [3, 3], c([2, 2], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(4, [1, 5, 11, 11], 7, [5, 3], c([1, 2], [2, 1, 2, 1], [1, 1]), false);
+    run_conv(5, [1, 3, 12, 12], 4, [3, 3], c([1, 1], [2, 2, 2, 2], [2, 2]), true);
+    run_conv(6, [1, 8, 6, 6], 9, [1, 1], Conv2d::default(), true);
+    run_conv(7, [1, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
+}
+
+#[test]
+fn conv2d_same_padding_grouped_and_depthwise() {
+    let same = |stride, groups| Conv2d { stride: [stride, stride], padding: Padding::Same, dilation: [1, 1], groups };
+    run_conv(11, [1, 3, 9, 9], 4, [3, 3], same(2, 1), true);
+    run_conv(12, [1, 4, 10, 10], 6, [5, 5], same(2, 1), false);
+    run_conv(13, [2, 6, 7, 5], 9, [3, 3], same(1, 3), true);
+    run_conv(14, [1, 8, 9, 9], 8, [3, 3], same(1, 8), true);
+    run_conv(15, [1, 5, 13, 7], 10, [3, 3], same(2, 5), false);
+}
+
+fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspose2d, bias: bool) {
+    let mut r = rng(seed);
+    let w_shape = [x[1], o / p.groups, k[0], k[1]];
+    let mut g = GraphBuilder::new();
+    let xi = g.input("x", x, DType::F32).unwrap();
+    let wi = g.input("w", w_shape, DType::F32).unwrap();
+    let mut ins = vec![xi, wi];
+    let mut data = vec![uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0)];
+    if bias {
+        ins.push(g.input("b", [o], DType::F32).unwrap());
+        data.push(uniform(&mut r, &[o], -1.0, 1.0));
+    }
+    let y = g.op(Op::ConvTranspose2d(p), &ins).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    check(&format!("conv_transpose2d x{x:?} o{o} k{k:?} {p:?} bias{bias}"), &graph, &data, ACCUM);
+}
+
+#[test]
+fn conv_transpose2d_over_strides_padding_output_padding_and_groups() {
+    let p = |stride, padding, output_padding, dilation, groups| ConvTranspose2d { stride, padding, output_padding, dilation, groups };
+    run_conv_t(21, [1, 1, 1, 1], 1, [1, 1], ConvTranspose2d::default(), false);
+    run_conv_t(22, [1, 3, 5, 5], 4, [3, 3], p([2, 2], [1, 1], [1, 1], [1, 1], 1), true);
+    run_conv_t(23, [2, 4, 4, 7], 6, [4, 4], p([2, 2], [1, 1], [0, 0], [1, 1], 2), true);
+    run_conv_t(24, [1, 2, 6, 5], 3, [3, 2], p([3, 2], [0, 1], [2, 1], [1, 1], 1), false);
+    run_conv_t(25, [1, 4, 5, 5], 4, [3, 3], p([1, 1], [2, 2], [0, 0], [2, 2], 4), true);
+}

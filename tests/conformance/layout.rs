@@ -1,0 +1,85 @@
+use ocelli::{DType, GraphBuilder, Op, PadMode, Tensor};
+
+use crate::harness::{check, rng, uniform, EXACT, F16};
+
+#[test]
+fn concat_on_every_axis_with_uneven_parts() {
+    let mut r = rng(71);
+    for axis in 0..3 {
+        let mut shapes = vec![vec![2, 3, 5], vec![2, 3, 5], vec![2, 3, 5]];
+        for (i, s) in shapes.iter_mut().enumerate() {
+            s[axis] = i + 1;
+        }
+        let mut g = GraphBuilder::new();
+        let ins: Vec<_> = shapes.iter().enumerate().map(|(i, s)| g.input(&format!("x{i}"), s.clone(), DType::F32).unwrap()).collect();
+        let y = g.op(Op::Concat { axis }, &ins).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let data: Vec<_> = shapes.iter().map(|s| uniform(&mut r, s, -1.0, 1.0)).collect();
+        check(&format!("concat axis {axis}"), &graph, &data, EXACT);
+    }
+}
+
+#[test]
+fn slice_with_steps_and_clamped_ends() {
+    let mut r = rng(72);
+    for (axis, start, end, step) in [(0, 0, 1, 1), (1, 1, 6, 2), (2, 3, 100, 3), (2, 0, 7, 1), (1, 5, 6, 4)] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [2, 6, 7], DType::F32).unwrap();
+        let y = g.op(Op::Slice { axis, start, end, step }, &[x]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        check(&format!("slice axis {axis} {start}..{end} step {step}"), &graph, &[uniform(&mut r, &[2, 6, 7], -1.0, 1.0)], EXACT);
+    }
+}
+
+#[test]
+fn transpose_and_reshape() {
+    let mut r = rng(73);
+    for (shape, perm) in [(&[5][..], &[0][..]), (&[3, 4][..], &[1, 0][..]), (&[2, 3, 4, 5][..], &[0, 2, 3, 1][..]), (&[2, 1, 3, 1, 2][..], &[4, 3, 2, 1, 0][..])] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", shape, DType::F32).unwrap();
+        let t = g.op(Op::Transpose { perm: perm.to_vec() }, &[x]).unwrap();
+        let numel: usize = shape.iter().product();
+        let flat = g.op(Op::Reshape { shape: vec![numel] }, &[t]).unwrap();
+        let graph = g.build(&[t, flat]).unwrap();
+        check(&format!("transpose {shape:?} {perm:?}"), &graph, &[uniform(&mut r, shape, -1.0, 1.0)], EXACT);
+    }
+}
+
+#[test]
+fn pad_constant_reflect_and_edge() {
+    let mut r = rng(74);
+    for mode in [PadMode::Constant(0.0), PadMode::Constant(-3.5), PadMode::Reflect, PadMode::Edge] {
+        for (shape, pads) in [
+            (&[1][..], vec![(0, 0)]),
+            (&[5][..], vec![(2, 3)]),
+            (&[2, 3, 4, 5][..], vec![(0, 0), (0, 1), (2, 1), (1, 3)]),
+            (&[1, 1, 6, 6][..], vec![(0, 0), (0, 0), (3, 3), (5, 0)]),
+        ] {
+            let mut g = GraphBuilder::new();
+            let x = g.input("x", shape, DType::F32).unwrap();
+            let y = g.op(Op::Pad { pads: pads.clone(), mode }, &[x]).unwrap();
+            let graph = g.build(&[y]).unwrap();
+            check(&format!("pad {shape:?} {pads:?} {mode:?}"), &graph, &[uniform(&mut r, shape, -1.0, 1.0)], EXACT);
+        }
+    }
+}
+
+#[test]
+fn cast_f32_to_f16_and_back_odd_and_even_lengths() {
+    let mut r = rng(75);
+    for n in [1usize, 2, 7, 256, 1001] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [n], DType::F32).unwrap();
+        let h = g.op(Op::Cast { to: DType::F16 }, &[x]).unwrap();
+        let back = g.op(Op::Cast { to: DType::F32 }, &[h]).unwrap();
+        let graph = g.build(&[h, back]).unwrap();
+        check(&format!("cast f32->f16->f32 n{n}"), &graph, &[uniform(&mut r, &[n], -100.0, 100.0)], F16);
+    }
+    // An f16 graph input goes up packed and comes back through the GPU unchanged.
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [3], DType::F16).unwrap();
+    let y = g.op(Op::Cast { to: DType::F32 }, &[x]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let halves: Vec<half::f16> = [0.5f32, -1.25, 65504.0].iter().map(|&v| half::f16::from_f32(v)).collect();
+    check("cast f16 input", &graph, &[Tensor::from_f16([3], halves).unwrap()], EXACT);
+}
