@@ -60,7 +60,13 @@ fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspos
 
 #[test]
 fn conv_transpose2d_over_strides_padding_output_padding_and_groups() {
-    let p = |stride, padding, output_padding, dilation, groups| ConvTranspose2d { stride, padding, output_padding, dilation, groups };
+    let p = |stride, padding, output_padding, dilation, groups| ConvTranspose2d {
+        stride,
+        padding,
+        output_padding,
+        dilation,
+        groups,
+    };
     run_conv_t(21, [1, 1, 1, 1], 1, [1, 1], ConvTranspose2d::default(), false);
     run_conv_t(22, [1, 3, 5, 5], 4, [3, 3], p([2, 2], [1, 1], [1, 1], [1, 1], 1), true);
     run_conv_t(23, [2, 4, 4, 7], 6, [4, 4], p([2, 2], [1, 1], [0, 0], [1, 1], 2), true);

@@ -13,7 +13,16 @@ fn binary_ops_with_broadcasting() {
         (&[1, 6, 1, 7], &[2, 1, 3, 1]),
         (&[1, 1, 1, 1, 1, 1, 2, 3], &[3]),
     ];
-    let ops = [BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div, BinaryOp::Max, BinaryOp::Min, BinaryOp::Pow, BinaryOp::PRelu];
+    let ops = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::Pow,
+        BinaryOp::PRelu,
+    ];
     for op in ops {
         for &(sa, sb) in shapes {
             let mut g = GraphBuilder::new();
@@ -80,7 +89,12 @@ fn unary_ops() {
                 _ => (-8.0, 8.0),
             };
             let tol = match op {
-                UnaryOp::Relu | UnaryOp::Relu6 | UnaryOp::LeakyRelu(_) | UnaryOp::Abs | UnaryOp::Neg | UnaryOp::Clamp { .. } => EXACT,
+                UnaryOp::Relu
+                | UnaryOp::Relu6
+                | UnaryOp::LeakyRelu(_)
+                | UnaryOp::Abs
+                | UnaryOp::Neg
+                | UnaryOp::Clamp { .. } => EXACT,
                 _ => TRANSCENDENTAL,
             };
             check(&format!("unary {op:?} {shape:?}"), &graph, &[uniform(&mut r, shape, lo, hi)], tol);

@@ -74,7 +74,8 @@ pub fn assert_close(what: &str, want: &Tensor, got: &Tensor, tol: Tol) {
     for (i, (&x, &y)) in w.iter().zip(&g).enumerate() {
         let same_special = (x.is_nan() && y.is_nan()) || (x.is_infinite() && x == y);
         let d = (x - y).abs();
-        if !same_special && !(d <= (tol.rel * (x + y).abs()).max(tol.abs)) {
+        let within = d <= (tol.rel * (x + y).abs()).max(tol.abs);
+        if !same_special && !within {
             bad.push((i, x, y));
         }
         if d.is_finite() {
@@ -82,7 +83,8 @@ pub fn assert_close(what: &str, want: &Tensor, got: &Tensor, tol: Tol) {
         }
     }
     if !bad.is_empty() {
-        let first: Vec<String> = bad.iter().take(8).map(|(i, x, y)| format!("  [{i}] expected {x:.7e} got {y:.7e}")).collect();
+        let first: Vec<String> =
+            bad.iter().take(8).map(|(i, x, y)| format!("  [{i}] expected {x:.7e} got {y:.7e}")).collect();
         panic!(
             "{what}: {} of {} elements differ (max |diff| {max_diff:.3e}, tol {tol:?}); first:\n{}",
             bad.len(),

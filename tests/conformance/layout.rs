@@ -6,12 +6,13 @@ use crate::harness::{check, rng, uniform, EXACT, F16};
 fn concat_on_every_axis_with_uneven_parts() {
     let mut r = rng(71);
     for axis in 0..3 {
-        let mut shapes = vec![vec![2, 3, 5], vec![2, 3, 5], vec![2, 3, 5]];
+        let mut shapes = [vec![2, 3, 5], vec![2, 3, 5], vec![2, 3, 5]];
         for (i, s) in shapes.iter_mut().enumerate() {
             s[axis] = i + 1;
         }
         let mut g = GraphBuilder::new();
-        let ins: Vec<_> = shapes.iter().enumerate().map(|(i, s)| g.input(&format!("x{i}"), s.clone(), DType::F32).unwrap()).collect();
+        let ins: Vec<_> =
+            shapes.iter().enumerate().map(|(i, s)| g.input(&format!("x{i}"), s.clone(), DType::F32).unwrap()).collect();
         let y = g.op(Op::Concat { axis }, &ins).unwrap();
         let graph = g.build(&[y]).unwrap();
         let data: Vec<_> = shapes.iter().map(|s| uniform(&mut r, s, -1.0, 1.0)).collect();
@@ -27,14 +28,24 @@ fn slice_with_steps_and_clamped_ends() {
         let x = g.input("x", [2, 6, 7], DType::F32).unwrap();
         let y = g.op(Op::Slice { axis, start, end, step }, &[x]).unwrap();
         let graph = g.build(&[y]).unwrap();
-        check(&format!("slice axis {axis} {start}..{end} step {step}"), &graph, &[uniform(&mut r, &[2, 6, 7], -1.0, 1.0)], EXACT);
+        check(
+            &format!("slice axis {axis} {start}..{end} step {step}"),
+            &graph,
+            &[uniform(&mut r, &[2, 6, 7], -1.0, 1.0)],
+            EXACT,
+        );
     }
 }
 
 #[test]
 fn transpose_and_reshape() {
     let mut r = rng(73);
-    for (shape, perm) in [(&[5][..], &[0][..]), (&[3, 4][..], &[1, 0][..]), (&[2, 3, 4, 5][..], &[0, 2, 3, 1][..]), (&[2, 1, 3, 1, 2][..], &[4, 3, 2, 1, 0][..])] {
+    for (shape, perm) in [
+        (&[5][..], &[0][..]),
+        (&[3, 4][..], &[1, 0][..]),
+        (&[2, 3, 4, 5][..], &[0, 2, 3, 1][..]),
+        (&[2, 1, 3, 1, 2][..], &[4, 3, 2, 1, 0][..]),
+    ] {
         let mut g = GraphBuilder::new();
         let x = g.input("x", shape, DType::F32).unwrap();
         let t = g.op(Op::Transpose { perm: perm.to_vec() }, &[x]).unwrap();

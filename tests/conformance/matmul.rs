@@ -46,12 +46,17 @@ fn matmul_broadcasts_a_batchless_operand() {
     let b = g.input("b", [7, 6], DType::F32).unwrap();
     let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b]).unwrap();
     let graph = g.build(&[y]).unwrap();
-    check("matmul batch x plain", &graph, &[uniform(&mut r, &[3, 10, 7], -1.0, 1.0), uniform(&mut r, &[7, 6], -1.0, 1.0)], ACCUM);
+    check(
+        "matmul batch x plain",
+        &graph,
+        &[uniform(&mut r, &[3, 10, 7], -1.0, 1.0), uniform(&mut r, &[7, 6], -1.0, 1.0)],
+        ACCUM,
+    );
 }
 
 #[test]
 fn the_suite_runs_on_every_requested_adapter() {
-    let names: Vec<String> = crate::harness::gpus().iter().map(|g| ocelli::Backend::name(g)).collect();
+    let names: Vec<String> = crate::harness::gpus().iter().map(ocelli::Backend::name).collect();
     eprintln!("conformance adapters: {names:?}");
     let wanted = std::env::var("OCELLI_TEST_BACKENDS").unwrap_or_else(|_| "vulkan,gl".into());
     assert_eq!(names.len(), wanted.split(',').count(), "{names:?}");

@@ -9,7 +9,8 @@ fn batch_norm_inference() {
         let c = x[1];
         let mut g = GraphBuilder::new();
         let xi = g.input("x", x, DType::F32).unwrap();
-        let ps: Vec<_> = ["gamma", "beta", "mean", "var"].iter().map(|n| g.input(n, [c], DType::F32).unwrap()).collect();
+        let ps: Vec<_> =
+            ["gamma", "beta", "mean", "var"].iter().map(|n| g.input(n, [c], DType::F32).unwrap()).collect();
         let y = g.op(Op::BatchNorm { eps: 1e-5 }, &[xi, ps[0], ps[1], ps[2], ps[3]]).unwrap();
         let graph = g.build(&[y]).unwrap();
         let data = vec![
@@ -26,7 +27,9 @@ fn batch_norm_inference() {
 #[test]
 fn group_norm_including_one_group_and_one_channel_per_group() {
     let mut r = rng(62);
-    for (x, groups) in [([1, 1, 1, 1], 1), ([2, 6, 5, 7], 3), ([1, 8, 9, 9], 1), ([2, 4, 3, 3], 4), ([1, 32, 16, 16], 8)] {
+    for (x, groups) in
+        [([1, 1, 1, 1], 1), ([2, 6, 5, 7], 3), ([1, 8, 9, 9], 1), ([2, 4, 3, 3], 4), ([1, 32, 16, 16], 8)]
+    {
         let c = x[1];
         let mut g = GraphBuilder::new();
         let xi = g.input("x", x, DType::F32).unwrap();
@@ -34,7 +37,8 @@ fn group_norm_including_one_group_and_one_channel_per_group() {
         let bt = g.input("beta", [c], DType::F32).unwrap();
         let y = g.op(Op::GroupNorm { groups, eps: 1e-5 }, &[xi, gm, bt]).unwrap();
         let graph = g.build(&[y]).unwrap();
-        let data = vec![uniform(&mut r, &x, -2.0, 3.0), uniform(&mut r, &[c], 0.5, 1.5), uniform(&mut r, &[c], -0.5, 0.5)];
+        let data =
+            vec![uniform(&mut r, &x, -2.0, 3.0), uniform(&mut r, &[c], 0.5, 1.5), uniform(&mut r, &[c], -0.5, 0.5)];
         check(&format!("group_norm {x:?} groups {groups}"), &graph, &data, ACCUM);
     }
 }
@@ -42,7 +46,9 @@ fn group_norm_including_one_group_and_one_channel_per_group() {
 #[test]
 fn layer_norm_over_trailing_dimensions() {
     let mut r = rng(63);
-    for (x, axis) in [(&[1, 1][..], 1), (&[3, 7][..], 1), (&[2, 5, 33][..], 2), (&[2, 5, 6][..], 1), (&[70_000, 3][..], 1)] {
+    for (x, axis) in
+        [(&[1, 1][..], 1), (&[3, 7][..], 1), (&[2, 5, 33][..], 2), (&[2, 5, 6][..], 1), (&[70_000, 3][..], 1)]
+    {
         let tail = &x[axis..];
         let mut g = GraphBuilder::new();
         let xi = g.input("x", x, DType::F32).unwrap();
@@ -50,7 +56,8 @@ fn layer_norm_over_trailing_dimensions() {
         let bt = g.input("beta", tail, DType::F32).unwrap();
         let y = g.op(Op::LayerNorm { axis, eps: 1e-5 }, &[xi, gm, bt]).unwrap();
         let graph = g.build(&[y]).unwrap();
-        let data = vec![uniform(&mut r, x, -2.0, 3.0), uniform(&mut r, tail, 0.5, 1.5), uniform(&mut r, tail, -0.5, 0.5)];
+        let data =
+            vec![uniform(&mut r, x, -2.0, 3.0), uniform(&mut r, tail, 0.5, 1.5), uniform(&mut r, tail, -0.5, 0.5)];
         check(&format!("layer_norm {x:?} axis {axis}"), &graph, &data, ACCUM);
     }
 }

@@ -66,7 +66,13 @@ fn upsample_nearest_and_bilinear() {
         UpsampleMode::Bilinear { align_corners: true },
     ];
     for mode in modes {
-        for (x, oh, ow) in [([1, 1, 1, 1], 3, 2), ([1, 2, 4, 5], 8, 10), ([2, 3, 7, 6], 13, 17), ([1, 2, 9, 9], 4, 5), ([1, 1, 3, 3], 1, 1)] {
+        for (x, oh, ow) in [
+            ([1, 1, 1, 1], 3, 2),
+            ([1, 2, 4, 5], 8, 10),
+            ([2, 3, 7, 6], 13, 17),
+            ([1, 2, 9, 9], 4, 5),
+            ([1, 1, 3, 3], 1, 1),
+        ] {
             let mut g = GraphBuilder::new();
             let xi = g.input("x", x, DType::F32).unwrap();
             let y = g.op(Op::Upsample { mode, out_h: oh, out_w: ow }, &[xi]).unwrap();

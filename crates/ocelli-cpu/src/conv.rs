@@ -1,7 +1,15 @@
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Shape};
 
 /// NCHW convolution with stride, padding, dilation and groups; f64 accumulation.
-pub(crate) fn conv2d(x: &[f32], sx: &Shape, w: &[f32], sw: &Shape, bias: Option<&[f32]>, p: &Conv2d, out: &Shape) -> Vec<f32> {
+pub(crate) fn conv2d(
+    x: &[f32],
+    sx: &Shape,
+    w: &[f32],
+    sw: &Shape,
+    bias: Option<&[f32]>,
+    p: &Conv2d,
+    out: &Shape,
+) -> Vec<f32> {
     let [n, c, h, wd] = dims4(sx);
     let [o, cg, kh, kw] = dims4(sw);
     let [_, _, oh, ow] = dims4(out);
@@ -41,7 +49,15 @@ pub(crate) fn conv2d(x: &[f32], sx: &Shape, w: &[f32], sw: &Shape, bias: Option<
 }
 
 /// NCHW transposed convolution (PyTorch semantics) as a scatter; f64 accumulation.
-pub(crate) fn conv_transpose2d(x: &[f32], sx: &Shape, w: &[f32], sw: &Shape, bias: Option<&[f32]>, p: &ConvTranspose2d, out: &Shape) -> Vec<f32> {
+pub(crate) fn conv_transpose2d(
+    x: &[f32],
+    sx: &Shape,
+    w: &[f32],
+    sw: &Shape,
+    bias: Option<&[f32]>,
+    p: &ConvTranspose2d,
+    out: &Shape,
+) -> Vec<f32> {
     let [n, c, h, wd] = dims4(sx);
     let [_, og, kh, kw] = dims4(sw);
     let [_, o, oh, ow] = dims4(out);

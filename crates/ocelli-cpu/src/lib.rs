@@ -64,11 +64,7 @@ impl Backend for CpuBackend {
                 vals[id.0] = Some(t);
             }
         }
-        Ok(graph
-            .outputs()
-            .iter()
-            .map(|id| vals[id.0].clone().expect("outputs are computed"))
-            .collect())
+        Ok(graph.outputs().iter().map(|id| vals[id.0].clone().expect("outputs are computed")).collect())
     }
 }
 
@@ -86,13 +82,28 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
     let xs = x.shape();
     let one = |data: Vec<f32>| vec![out_f32(out[0], data)];
     match op {
-        Op::MatMul { trans_a, trans_b } => {
-            one(linalg::matmul(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), *trans_a, *trans_b, out[0]))
+        Op::MatMul { trans_a, trans_b } => one(linalg::matmul(
+            f32s(x),
+            xs,
+            f32s(args[1]),
+            args[1].shape(),
+            args.get(2).map(|b| f32s(b)),
+            *trans_a,
+            *trans_b,
+            out[0],
+        )),
+        Op::Conv2d(p) => {
+            one(conv::conv2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0]))
         }
-        Op::Conv2d(p) => one(conv::conv2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0])),
-        Op::ConvTranspose2d(p) => {
-            one(conv::conv_transpose2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0]))
-        }
+        Op::ConvTranspose2d(p) => one(conv::conv_transpose2d(
+            f32s(x),
+            xs,
+            f32s(args[1]),
+            args[1].shape(),
+            args.get(2).map(|b| f32s(b)),
+            p,
+            out[0],
+        )),
         Op::Pool2d(p) => one(pool::pool2d(f32s(x), xs, p, out[0]).0),
         Op::MaxPool2dWithIndices(p) => {
             let (v, idx) = pool::pool2d(f32s(x), xs, p, out[0]);
@@ -117,10 +128,14 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
             let p: Vec<&[f32]> = args[1..].iter().map(|t| f32s(t)).collect();
             one(norm::batch_norm(f32s(x), xs, p[0], p[1], p[2], p[3], *eps))
         }
-        Op::GroupNorm { groups, eps } => one(norm::group_norm(f32s(x), xs, f32s(args[1]), f32s(args[2]), *groups, *eps)),
+        Op::GroupNorm { groups, eps } => {
+            one(norm::group_norm(f32s(x), xs, f32s(args[1]), f32s(args[2]), *groups, *eps))
+        }
         Op::LayerNorm { axis, eps } => one(norm::layer_norm(f32s(x), xs, f32s(args[1]), f32s(args[2]), *axis, *eps)),
         Op::Reduce { op, axis, .. } => one(reduce::reduce(f32s(x), xs.split_at_axis(*axis), *op)),
-        Op::ArgMax { axis, .. } => vec![Tensor::from_i32(out[0].clone(), reduce::argmax(f32s(x), xs.split_at_axis(*axis))).expect("numel")],
+        Op::ArgMax { axis, .. } => {
+            vec![Tensor::from_i32(out[0].clone(), reduce::argmax(f32s(x), xs.split_at_axis(*axis))).expect("numel")]
+        }
         Op::Concat { axis } => vec![layout::concat(args, *axis, out[0])],
         Op::Slice { axis, start, step, .. } => vec![layout::slice(x, *axis, *start, *step, out[0])],
         Op::Reshape { shape } => vec![x.clone().reshaped(shape.clone()).expect("inference checked numel")],

@@ -1,7 +1,16 @@
 use ocelli_graph::Shape;
 
 /// Batched `op(a)·op(b) + bias` with f64 accumulation.
-pub(crate) fn matmul(a: &[f32], sa: &Shape, b: &[f32], sb: &Shape, bias: Option<&[f32]>, ta: bool, tb: bool, out: &Shape) -> Vec<f32> {
+pub(crate) fn matmul(
+    a: &[f32],
+    sa: &Shape,
+    b: &[f32],
+    sb: &Shape,
+    bias: Option<&[f32]>,
+    ta: bool,
+    tb: bool,
+    out: &Shape,
+) -> Vec<f32> {
     let (ar, br, or) = (sa.rank(), sb.rank(), out.rank());
     let (m, n) = (out.dims()[or - 2], out.dims()[or - 1]);
     let k = if ta { sa.dims()[ar - 2] } else { sa.dims()[ar - 1] };

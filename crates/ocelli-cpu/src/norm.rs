@@ -1,7 +1,15 @@
 use ocelli_graph::Shape;
 
 /// Inference batch norm over axis 1.
-pub(crate) fn batch_norm(x: &[f32], sx: &Shape, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f32) -> Vec<f32> {
+pub(crate) fn batch_norm(
+    x: &[f32],
+    sx: &Shape,
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    eps: f32,
+) -> Vec<f32> {
     let (_, c, inner) = sx.split_at_axis(1);
     x.iter()
         .enumerate()
@@ -15,7 +23,14 @@ pub(crate) fn batch_norm(x: &[f32], sx: &Shape, gamma: &[f32], beta: &[f32], mea
 
 /// Normalises each contiguous row of `len` elements (biased variance), then applies
 /// `gamma[affine(row, i)]`, `beta[...]`.
-fn normalize_rows(x: &[f32], len: usize, eps: f32, affine: impl Fn(usize, usize) -> usize, gamma: &[f32], beta: &[f32]) -> Vec<f32> {
+fn normalize_rows(
+    x: &[f32],
+    len: usize,
+    eps: f32,
+    affine: impl Fn(usize, usize) -> usize,
+    gamma: &[f32],
+    beta: &[f32],
+) -> Vec<f32> {
     let mut y = vec![0f32; x.len()];
     for (r, row) in x.chunks_exact(len).enumerate() {
         let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / len as f64;

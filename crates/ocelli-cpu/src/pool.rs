@@ -95,7 +95,11 @@ pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -
 /// Fractional weight and the two source indices of output position `o` for bilinear resize.
 fn source_coord(o: usize, inp: usize, out: usize, align_corners: bool) -> (f64, usize, usize) {
     let src = if align_corners {
-        if out > 1 { o as f64 * (inp - 1) as f64 / (out - 1) as f64 } else { 0.0 }
+        if out > 1 {
+            o as f64 * (inp - 1) as f64 / (out - 1) as f64
+        } else {
+            0.0
+        }
     } else {
         ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0)
     };

@@ -34,8 +34,7 @@ impl GpuOptions {
         Self {
             backends: wgpu::Backends::from_env().unwrap_or(default.backends),
             adapter_name: std::env::var("WGPU_ADAPTER_NAME").ok().filter(|s| !s.is_empty()),
-            power_preference: wgpu::PowerPreference::from_env()
-                .unwrap_or(default.power_preference),
+            power_preference: wgpu::PowerPreference::from_env().unwrap_or(default.power_preference),
         }
     }
 
@@ -123,10 +122,7 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|source| DeviceError::RequestDevice {
-                adapter: info.name.clone(),
-                source,
-            })?;
+            .map_err(|source| DeviceError::RequestDevice { adapter: info.name.clone(), source })?;
         Ok(Self::assemble(device, queue, info))
     }
 
@@ -176,14 +172,9 @@ impl Gpu {
         &self.limits
     }
 
-    /// Largest number of bytes one storage binding may span.
-    pub fn max_binding_bytes(&self) -> u64 {
-        u64::from(self.limits.max_storage_buffer_binding_size).min(self.limits.max_buffer_size)
-    }
-
     /// Checks that a storage binding of `bytes` fits this device; `what` names it in the error.
     pub fn check_binding_size(&self, what: &str, bytes: u64) -> Result<()> {
-        let limit = u64::from(self.limits.max_storage_buffer_binding_size);
+        let limit = self.limits.max_storage_buffer_binding_size;
         if bytes > limit {
             return Err(DeviceError::LimitExceeded {
                 what: what.to_string(),
@@ -208,10 +199,7 @@ impl Gpu {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map(|_| ())
-            .map_err(|e| DeviceError::Execution {
-                label: "poll".into(),
-                message: e.to_string(),
-            })
+            .map_err(|e| DeviceError::Execution { label: "poll".into(), message: e.to_string() })
     }
 }
 

@@ -50,19 +50,13 @@ impl Gpu {
         if let Some(p) = cache.pipelines.get(&key) {
             return Ok(p.clone());
         }
-        let fail = |message: String| DeviceError::Pipeline {
-            kernel: kernel.label,
-            entry,
-            message,
-        };
+        let fail = |message: String| DeviceError::Pipeline { kernel: kernel.label, entry, message };
         if !cache.modules.contains_key(kernel.label) {
             let scope = self.device().push_error_scope(wgpu::ErrorFilter::Validation);
-            let module = self
-                .device()
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(kernel.label),
-                    source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
-                });
+            let module = self.device().create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel.label),
+                source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
+            });
             if let Some(err) = pollster::block_on(scope.pop()) {
                 return Err(fail(err.to_string()));
             }
@@ -71,19 +65,14 @@ impl Gpu {
         let module = &cache.modules[kernel.label];
         let label = format!("{}::{}", kernel.label, entry);
         let scope = self.device().push_error_scope(wgpu::ErrorFilter::Validation);
-        let pipeline = self
-            .device()
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
-                    ..Default::default()
-                },
-                cache: None,
-            });
+        let pipeline = self.device().create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions { constants, ..Default::default() },
+            cache: None,
+        });
         if let Some(err) = pollster::block_on(scope.pop()) {
             return Err(fail(err.to_string()));
         }

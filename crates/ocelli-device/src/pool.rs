@@ -26,16 +26,15 @@ pub struct BufferPool {
 }
 
 /// Usage of every pooled buffer: bound as storage, copied to and from.
-const POOL_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
-    .union(wgpu::BufferUsages::COPY_SRC)
-    .union(wgpu::BufferUsages::COPY_DST);
+const POOL_USAGE: wgpu::BufferUsages =
+    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
 /// Rounds `bytes` up to its size class: 256 bytes minimum, then steps of a quarter of a power of
 /// two (so at most 25% is wasted), always a multiple of 4.
 pub(crate) fn size_class(bytes: u64) -> u64 {
     let b = bytes.max(256);
     let top = 63 - (b - 1).leading_zeros() as u64; // 2^top < b <= 2^(top+1)
-    let quarter = 1u64 << (top - 1);
+    let quarter = 1u64 << (top - 2);
     b.div_ceil(quarter) * quarter
 }
 

@@ -24,10 +24,7 @@ impl Gpu {
     ) -> Result<Vec<Vec<u8>>> {
         let receivers = self.submit_with_reads(encoder, reads);
         self.wait()?;
-        receivers
-            .into_iter()
-            .map(|(staging, rx, bytes)| pollster::block_on(finish_read(staging, rx, bytes)))
-            .collect()
+        receivers.into_iter().map(|(staging, rx, bytes)| pollster::block_on(finish_read(staging, rx, bytes))).collect()
     }
 
     /// Async form of [`Gpu::submit_and_read`]. On native backends the map callbacks run when the
@@ -60,10 +57,7 @@ impl Gpu {
         let err = pollster::block_on(scope.pop());
         match (out, err) {
             (Err(e), _) => Err(e),
-            (Ok(_), Some(e)) => Err(DeviceError::Execution {
-                label: label.to_string(),
-                message: e.to_string(),
-            }),
+            (Ok(_), Some(e)) => Err(DeviceError::Execution { label: label.to_string(), message: e.to_string() }),
             (Ok(v), None) => Ok(v),
         }
     }
@@ -99,11 +93,8 @@ impl Gpu {
     }
 }
 
-type Pending = (
-    wgpu::Buffer,
-    futures_intrusive::channel::shared::OneshotReceiver<Result<(), wgpu::BufferAsyncError>>,
-    u64,
-);
+type Pending =
+    (wgpu::Buffer, futures_intrusive::channel::shared::OneshotReceiver<Result<(), wgpu::BufferAsyncError>>, u64);
 
 async fn finish_read(
     staging: wgpu::Buffer,
@@ -116,10 +107,7 @@ async fn finish_read(
         None => return Err(DeviceError::Readback("map callback dropped".into())),
     }
     let data = {
-        let view = staging
-            .slice(..)
-            .get_mapped_range()
-            .map_err(|e| DeviceError::Readback(e.to_string()))?;
+        let view = staging.slice(..).get_mapped_range().map_err(|e| DeviceError::Readback(e.to_string()))?;
         view[..bytes as usize].to_vec()
     };
     staging.unmap();

@@ -83,7 +83,13 @@ impl Backend for GpuBackend {
 }
 
 impl GpuBackend {
-    fn allocate_and_run(&self, graph: &Graph, inputs: &[Tensor], lowered: &[Lowering], bufs: &mut Buffers) -> Result<Vec<Tensor>, ExecError> {
+    fn allocate_and_run(
+        &self,
+        graph: &Graph,
+        inputs: &[Tensor],
+        lowered: &[Lowering],
+        bufs: &mut Buffers,
+    ) -> Result<Vec<Tensor>, ExecError> {
         let gpu = &*self.gpu;
         let new_slot = |bufs: &mut Buffers, id: ValueId, b: PooledBuffer| {
             bufs.slots.push(b);
@@ -128,7 +134,8 @@ impl GpuBackend {
         let (uniforms, offsets) = self.upload_params(&steps);
 
         let bytes = gpu.scoped("graph", || {
-            let mut encoder = gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli graph") });
+            let mut encoder =
+                gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli graph") });
             let mut next = 0;
             for step in &steps {
                 match step {
@@ -147,12 +154,9 @@ impl GpuBackend {
                     }
                 }
             }
-            let reads: Vec<(&wgpu::Buffer, u64)> = graph
-                .outputs()
-                .iter()
-                .map(|&o| (bufs.get(o), device_bytes(graph.value(o))))
-                .collect();
-            Ok(gpu.submit_and_read(encoder, &reads)?)
+            let reads: Vec<(&wgpu::Buffer, u64)> =
+                graph.outputs().iter().map(|&o| (bufs.get(o), device_bytes(graph.value(o)))).collect();
+            gpu.submit_and_read(encoder, &reads)
         })?;
         graph
             .outputs()
@@ -193,7 +197,15 @@ impl GpuBackend {
     }
 }
 
-fn bind(gpu: &Gpu, graph: &Graph, bufs: &Buffers, d: &Dispatch, pipeline: &wgpu::ComputePipeline, uniforms: &wgpu::Buffer, (offset, len): (u64, u64)) -> wgpu::BindGroup {
+fn bind(
+    gpu: &Gpu,
+    graph: &Graph,
+    bufs: &Buffers,
+    d: &Dispatch,
+    pipeline: &wgpu::ComputePipeline,
+    uniforms: &wgpu::Buffer,
+    (offset, len): (u64, u64),
+) -> wgpu::BindGroup {
     let mut entries: Vec<wgpu::BindGroupEntry<'_>> = d
         .bindings
         .iter()

@@ -44,7 +44,7 @@ pub struct Node {
 }
 
 /// A validated graph: every shape inferred, nodes in a valid execution order.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Graph {
     values: Vec<ValueInfo>,
     nodes: Vec<Node>,
@@ -93,10 +93,16 @@ impl Graph {
                 _ => unreachable!("graph inputs are Input values"),
             };
             if t.shape() != &v.shape {
-                return Err(GraphError::InputMismatch { name, why: format!("expected shape {}, got {}", v.shape, t.shape()) });
+                return Err(GraphError::InputMismatch {
+                    name,
+                    why: format!("expected shape {}, got {}", v.shape, t.shape()),
+                });
             }
             if t.dtype() != v.dtype {
-                return Err(GraphError::InputMismatch { name, why: format!("expected dtype {}, got {}", v.dtype, t.dtype()) });
+                return Err(GraphError::InputMismatch {
+                    name,
+                    why: format!("expected dtype {}, got {}", v.dtype, t.dtype()),
+                });
             }
         }
         Ok(())
@@ -119,12 +125,6 @@ impl Graph {
 #[derive(Debug, Default)]
 pub struct GraphBuilder {
     graph: Graph,
-}
-
-impl Default for Graph {
-    fn default() -> Self {
-        Self { values: Vec::new(), nodes: Vec::new(), inputs: Vec::new(), outputs: Vec::new() }
-    }
 }
 
 impl GraphBuilder {

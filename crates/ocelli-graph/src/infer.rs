@@ -14,28 +14,17 @@ fn fmt_shapes(inputs: &[Io<'_>]) -> String {
 }
 
 fn mismatch(op: &Op, inputs: &[Io<'_>], why: impl Into<String>) -> GraphError {
-    GraphError::ShapeMismatch {
-        op: op.name(),
-        shapes: fmt_shapes(inputs),
-        why: why.into(),
-    }
+    GraphError::ShapeMismatch { op: op.name(), shapes: fmt_shapes(inputs), why: why.into() }
 }
 
 fn invalid(op: &Op, why: impl Into<String>) -> GraphError {
-    GraphError::InvalidParam {
-        op: op.name(),
-        why: why.into(),
-    }
+    GraphError::InvalidParam { op: op.name(), why: why.into() }
 }
 
 fn arity(op: &Op, inputs: &[Io<'_>], min: usize, max: usize) -> Result<()> {
     if inputs.len() < min || inputs.len() > max {
         let expected = if min == max { min.to_string() } else { format!("{min} to {max}") };
-        return Err(GraphError::Arity {
-            op: op.name(),
-            expected,
-            got: inputs.len(),
-        });
+        return Err(GraphError::Arity { op: op.name(), expected, got: inputs.len() });
     }
     Ok(())
 }
@@ -46,12 +35,7 @@ fn want_dtype(op: &Op, inputs: &[Io<'_>], index: usize, ok: &[DType]) -> Result<
         return Ok(());
     }
     let expected = ok.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" or ");
-    Err(GraphError::DTypeMismatch {
-        op: op.name(),
-        index,
-        got,
-        expected,
-    })
+    Err(GraphError::DTypeMismatch { op: op.name(), index, got, expected })
 }
 
 fn all_f32(op: &Op, inputs: &[Io<'_>]) -> Result<()> {
@@ -94,7 +78,14 @@ pub fn conv_out_len(input: usize, kernel: usize, stride: usize, dilation: usize,
 
 /// Output length of pooling along one axis (PyTorch rule, ceil mode drops a last window that
 /// would start in the padding).
-pub fn pool_out_len(input: usize, kernel: usize, stride: usize, pad_before: usize, pad_after: usize, ceil: bool) -> Option<usize> {
+pub fn pool_out_len(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad_before: usize,
+    pad_after: usize,
+    ceil: bool,
+) -> Option<usize> {
     let avail = (input + pad_before + pad_after).checked_sub(kernel)?;
     let mut out = if ceil { avail.div_ceil(stride) + 1 } else { avail / stride + 1 };
     if ceil && (out - 1) * stride >= input + pad_before {
@@ -164,11 +155,18 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             positive(op, "dilation", &p.dilation)?;
             positive(op, "groups", &[p.groups])?;
             let (x, w) = (inputs[0].0.dims(), inputs[1].0.dims());
-            if x[1] % p.groups != 0 || w[0] % p.groups != 0 {
+            if !x[1].is_multiple_of(p.groups) || !w[0].is_multiple_of(p.groups) {
                 return Err(invalid(op, format!("groups {} must divide C={} and O={}", p.groups, x[1], w[0])));
             }
             if w[1] * p.groups != x[1] {
-                return Err(mismatch(op, inputs, format!("weight expects {} input channels per group, input has {} in {} groups", w[1], x[1], p.groups)));
+                return Err(mismatch(
+                    op,
+                    inputs,
+                    format!(
+                        "weight expects {} input channels per group, input has {} in {} groups",
+                        w[1], x[1], p.groups
+                    ),
+                ));
             }
             if inputs.len() == 3 {
                 want_vec(op, inputs, 2, w[0])?;
@@ -190,8 +188,12 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             positive(op, "dilation", &p.dilation)?;
             positive(op, "groups", &[p.groups])?;
             let (x, w) = (inputs[0].0.dims(), inputs[1].0.dims());
-            if w[0] != x[1] || x[1] % p.groups != 0 {
-                return Err(mismatch(op, inputs, format!("weight's first dim must equal C={} and groups {} must divide it", x[1], p.groups)));
+            if w[0] != x[1] || !x[1].is_multiple_of(p.groups) {
+                return Err(mismatch(
+                    op,
+                    inputs,
+                    format!("weight's first dim must equal C={} and groups {} must divide it", x[1], p.groups),
+                ));
             }
             for a in 0..2 {
                 if p.output_padding[a] >= p.stride[a].max(p.dilation[a]) {
@@ -203,7 +205,8 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 want_vec(op, inputs, 2, o)?;
             }
             let len = |a: usize, i: usize, k: usize| {
-                ((i - 1) * p.stride[a] + p.dilation[a] * (k - 1) + p.output_padding[a] + 1).checked_sub(2 * p.padding[a])
+                ((i - 1) * p.stride[a] + p.dilation[a] * (k - 1) + p.output_padding[a] + 1)
+                    .checked_sub(2 * p.padding[a])
             };
             match (len(0, x[2], w[2]), len(1, x[3], w[3])) {
                 (Some(oh), Some(ow)) if oh > 0 && ow > 0 => f32_out(Shape(vec![x[0], o, oh, ow])),
@@ -288,7 +291,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             if x.rank() < 2 {
                 return Err(mismatch(op, inputs, "x needs a channel axis (rank >= 2)"));
             }
-            if *groups == 0 || x.0[1] % groups != 0 {
+            if *groups == 0 || !x.0[1].is_multiple_of(*groups) {
                 return Err(invalid(op, format!("groups {groups} must divide C={}", x.0[1])));
             }
             want_vec(op, inputs, 1, x.0[1])?;
@@ -331,8 +334,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             let mut d = first.0.clone();
             d[*axis] = 0;
             for (s, _) in inputs {
-                let same_rest = s.rank() == first.rank()
-                    && (0..s.rank()).all(|i| i == *axis || s.0[i] == first.0[i]);
+                let same_rest = s.rank() == first.rank() && (0..s.rank()).all(|i| i == *axis || s.0[i] == first.0[i]);
                 if !same_rest {
                     return Err(mismatch(op, inputs, format!("all dimensions but {axis} must match")));
                 }

@@ -25,12 +25,7 @@ pub struct Conv2d {
 
 impl Default for Conv2d {
     fn default() -> Self {
-        Self {
-            stride: [1, 1],
-            padding: Padding::Explicit([0; 4]),
-            dilation: [1, 1],
-            groups: 1,
-        }
+        Self { stride: [1, 1], padding: Padding::Explicit([0; 4]), dilation: [1, 1], groups: 1 }
     }
 }
 
@@ -53,13 +48,7 @@ pub struct ConvTranspose2d {
 
 impl Default for ConvTranspose2d {
     fn default() -> Self {
-        Self {
-            stride: [1, 1],
-            padding: [0, 0],
-            output_padding: [0, 0],
-            dilation: [1, 1],
-            groups: 1,
-        }
+        Self { stride: [1, 1], padding: [0, 0], output_padding: [0, 0], dilation: [1, 1], groups: 1 }
     }
 }
 
@@ -92,14 +81,7 @@ pub struct Pool2d {
 impl Pool2d {
     /// A `k`×`k` window with stride `s` and no padding.
     pub fn new(kind: PoolKind, k: usize, s: usize) -> Self {
-        Self {
-            kind,
-            kernel: [k, k],
-            stride: [s, s],
-            padding: [0; 4],
-            ceil_mode: false,
-            count_include_pad: false,
-        }
+        Self { kind, kernel: [k, k], stride: [s, s], padding: [0; 4], ceil_mode: false, count_include_pad: false }
     }
 }
 

@@ -33,11 +33,7 @@ impl Tensor {
             TensorData::U32(v) => v.len(),
         };
         if len != shape.numel() {
-            return Err(GraphError::DataLength {
-                expected: shape.numel(),
-                got: len,
-                shape,
-            });
+            return Err(GraphError::DataLength { expected: shape.numel(), got: len, shape });
         }
         Ok(Self { shape, data })
     }
@@ -76,23 +72,18 @@ impl Tensor {
         let n = shape.numel();
         let need = n * dtype.size();
         if bytes.len() < need {
-            return Err(GraphError::DataLength {
-                expected: n,
-                got: bytes.len() / dtype.size(),
-                shape,
-            });
+            return Err(GraphError::DataLength { expected: n, got: bytes.len() / dtype.size(), shape });
         }
         let b = &bytes[..need];
-        let chunk4 = |f: fn([u8; 4]) -> u32| -> Vec<u32> {
-            b.chunks_exact(4).map(|c| f([c[0], c[1], c[2], c[3]])).collect()
-        };
+        let chunk4 =
+            |f: fn([u8; 4]) -> u32| -> Vec<u32> { b.chunks_exact(4).map(|c| f([c[0], c[1], c[2], c[3]])).collect() };
         let data = match dtype {
             DType::F32 => TensorData::F32(chunk4(u32::from_le_bytes).into_iter().map(f32::from_bits).collect()),
             DType::I32 => TensorData::I32(chunk4(u32::from_le_bytes).into_iter().map(|u| u as i32).collect()),
             DType::U32 => TensorData::U32(chunk4(u32::from_le_bytes)),
-            DType::F16 => TensorData::F16(
-                b.chunks_exact(2).map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]]))).collect(),
-            ),
+            DType::F16 => {
+                TensorData::F16(b.chunks_exact(2).map(|c| f16::from_bits(u16::from_le_bytes([c[0], c[1]]))).collect())
+            }
         };
         Ok(Self { shape, data })
     }
@@ -149,11 +140,7 @@ impl Tensor {
     pub fn reshaped(mut self, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
         if shape.numel() != self.shape.numel() {
-            return Err(GraphError::DataLength {
-                expected: shape.numel(),
-                got: self.shape.numel(),
-                shape,
-            });
+            return Err(GraphError::DataLength { expected: shape.numel(), got: self.shape.numel(), shape });
         }
         self.shape = shape;
         Ok(self)

@@ -23,6 +23,6 @@
 //! ```
 
 pub use ocelli_cpu::{CpuBackend, CpuError};
-pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions};
+pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions, Kernel};
 pub use ocelli_exec::{ExecError, GpuBackend, KernelFamily};
 pub use ocelli_graph::*;

@@ -33,10 +33,6 @@ pub(crate) fn matmul(io: &Io<'_>, trans_a: bool, trans_b: bool) -> Result<Vec<St
         ],
         bindings: vec![io.input(0), io.input(1), bias, io.output(0)],
         params: Params::default().us(&[m, n, k, a_stride, b_stride]).0,
-        groups: [
-            n.div_ceil(4 * WG_X as usize) as u32,
-            m.div_ceil(4 * WG_Y as usize) as u32,
-            batch as u32,
-        ],
+        groups: [n.div_ceil(4 * WG_X as usize) as u32, m.div_ceil(4 * WG_Y as usize) as u32, batch as u32],
     })])
 }

@@ -10,11 +10,8 @@ const WG: u32 = 256;
 
 /// Copy of the `view`-shaped region: dst[dst_base + c·dst_strides] = src[src_base + c·src_strides].
 fn strided_copy(io: &Io<'_>, input: usize, view: &Shape, src: (usize, &[usize]), dst: (usize, &[usize])) -> Step {
-    let params = Params::default()
-        .dims8(view.dims())
-        .dims8(src.1)
-        .dims8(dst.1)
-        .us(&[view.rank(), view.numel(), src.0, dst.0]);
+    let params =
+        Params::default().dims8(view.dims()).dims8(src.1).dims8(dst.1).us(&[view.rank(), view.numel(), src.0, dst.0]);
     Step::Dispatch(Dispatch {
         family: KernelFamily::Layout,
         entry: "strided_copy",

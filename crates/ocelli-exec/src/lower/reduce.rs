@@ -8,7 +8,13 @@ use crate::KernelFamily;
 
 const WG: u32 = 64;
 
-fn lines(family: KernelFamily, entry: &'static str, constants: Vec<(&'static str, f64)>, io: &Io<'_>, view: (usize, usize, usize)) -> Vec<Step> {
+fn lines(
+    family: KernelFamily,
+    entry: &'static str,
+    constants: Vec<(&'static str, f64)>,
+    io: &Io<'_>,
+    view: (usize, usize, usize),
+) -> Vec<Step> {
     let (outer, len, inner) = view;
     let mut constants = constants;
     constants.push(("WG", f64::from(WG)));

@@ -1,0 +1,162 @@
+//! `ocelli bench gemm|conv2d`: median wall time of whole runs (upload, kernels, readback; the
+//! device is synchronised inside the timed region because a run ends with a blocking readback).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Tensor};
+
+/// Which backend to time.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Which {
+    /// The default adapter (honours WGPU_BACKEND).
+    Gpu,
+    /// The CPU reference.
+    Cpu,
+}
+
+/// Options every benchmark takes.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// Backend to time.
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: Which,
+    /// Timed runs (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Untimed runs first (pipeline compilation, buffer pool warm-up).
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Kernels with a benchmark.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// y[M,N] = a[M,K] · b[K,N], f32.
+    Gemm {
+        /// Rows of a and y.
+        #[arg(long, default_value_t = 1024)]
+        m: usize,
+        /// Columns of b and y.
+        #[arg(long, default_value_t = 1024)]
+        n: usize,
+        /// Inner dimension.
+        #[arg(long, default_value_t = 1024)]
+        k: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// NCHW conv2d with a [K, C, R, R] weight and bias, f32.
+    Conv2d {
+        /// Batch.
+        #[arg(long, default_value_t = 1)]
+        n: usize,
+        /// Input channels.
+        #[arg(long, default_value_t = 64)]
+        c: usize,
+        /// Input height.
+        #[arg(long, default_value_t = 56)]
+        h: usize,
+        /// Input width.
+        #[arg(long, default_value_t = 56)]
+        w: usize,
+        /// Output channels.
+        #[arg(long, default_value_t = 64)]
+        k: usize,
+        /// Kernel size.
+        #[arg(long, default_value_t = 3)]
+        r: usize,
+        /// Stride.
+        #[arg(long, default_value_t = 1)]
+        stride: usize,
+        /// Padding on every side.
+        #[arg(long, default_value_t = 1)]
+        pad: usize,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Deterministic pseudo-random data in [-1, 1) (no RNG dependency needed for a benchmark).
+fn data(shape: &[usize], seed: u32) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    let v = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+        })
+        .collect();
+    Tensor::from_f32(shape.to_vec(), v).expect("numel")
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    let (op, shape, flops, graph, inputs, common) = match cmd {
+        BenchCommand::Gemm { m, n, k, common } => {
+            let mut g = GraphBuilder::new();
+            let a = g.input("a", [m, k], DType::F32)?;
+            let b = g.input("b", [k, n], DType::F32)?;
+            let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b])?;
+            let graph = g.build(&[y])?;
+            let flops = 2.0 * (m * n * k) as f64;
+            ("gemm", format!("{m}x{n}x{k}"), flops, graph, vec![data(&[m, k], 1), data(&[k, n], 2)], common)
+        }
+        BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, common } => {
+            let mut g = GraphBuilder::new();
+            let x = g.input("x", [n, c, h, w], DType::F32)?;
+            let wt = g.input("w", [k, c, r, r], DType::F32)?;
+            let b = g.input("b", [k], DType::F32)?;
+            let p = Conv2d { stride: [stride, stride], padding: Padding::Explicit([pad; 4]), ..Default::default() };
+            let y = g.op(Op::Conv2d(p), &[x, wt, b])?;
+            let out = g.shape(y)?.clone();
+            let graph = g.build(&[y])?;
+            let flops = 2.0 * (out.numel() * c * r * r) as f64;
+            let inputs = vec![data(&[n, c, h, w], 1), data(&[k, c, r, r], 2), data(&[k], 3)];
+            ("conv2d", format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad}"), flops, graph, inputs, common)
+        }
+    };
+    let (name, ms) = match common.backend {
+        Which::Gpu => {
+            let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
+            let ms = time(&gpu, &graph, &inputs, &common)?;
+            (gpu.name(), ms)
+        }
+        Which::Cpu => ("cpu".to_string(), time(&CpuBackend, &graph, &inputs, &common)?),
+    };
+    let gflops = flops / (ms * 1e6);
+    if common.json {
+        let obj = serde_json::json!({
+            "op": op, "shape": shape, "backend": format!("{:?}", common.backend).to_lowercase(),
+            "device": name, "ms": ms, "gflops": gflops, "runs": common.runs,
+        });
+        println!("{obj}");
+    } else {
+        println!("{op:7} {shape:28} {name:48} {ms:10.3} ms {gflops:9.2} GFLOP/s (median of {})", common.runs);
+    }
+    Ok(())
+}
+
+/// Median milliseconds of `runs` timed runs after `warmup` untimed ones.
+fn time<B: Backend>(backend: &B, graph: &Graph, inputs: &[Tensor], common: &Common) -> anyhow::Result<f64>
+where
+    B::Error: Send + Sync + 'static,
+{
+    for _ in 0..common.warmup {
+        backend.run(graph, inputs).context("warm-up run")?;
+    }
+    let mut times = Vec::with_capacity(common.runs.max(1));
+    for _ in 0..common.runs.max(1) {
+        let t = Instant::now();
+        backend.run(graph, inputs).context("timed run")?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
