@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
-use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Tensor};
+use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Plan, Tensor};
 
 fn data(shape: &[usize], seed: u64) -> Tensor {
     let n: usize = shape.iter().product();
@@ -45,6 +45,11 @@ fn conv(c: usize, hw: usize, groups: usize) -> (Graph, Vec<Tensor>, u64) {
     (g.build(&[y]).unwrap(), vec![data(&[1, c, hw, hw], 1), data(&[c, c / groups, 3, 3], 2)], flops)
 }
 
+fn small_cnn() -> (Graph, Vec<Tensor>, u64) {
+    let (graph, inputs) = ocelli::builtin::build(ocelli::builtin::Builtin::Cnn).unwrap();
+    (graph, inputs, 1)
+}
+
 fn bench(c: &mut Criterion) {
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
     let cases = [
@@ -52,15 +57,19 @@ fn bench(c: &mut Criterion) {
         ("gemm 512", gemm(512)),
         ("conv3x3 64->64 56x56", conv(64, 56, 1)),
         ("depthwise3x3 128 56x56", conv(128, 56, 128)),
+        ("small CNN 64x64 (builtin cnn)", small_cnn()),
     ];
     let mut group = c.benchmark_group("kernels");
     group.sample_size(10);
     for (name, (graph, inputs, flops)) in &cases {
         validate(&gpu, graph, inputs);
+        // FLOP counts as "elements" (the CNN counts images).
         group.throughput(Throughput::Elements(*flops));
-        group.bench_with_input(BenchmarkId::new("gpu", name), &(), |b, _| b.iter(|| gpu.run(graph, inputs).unwrap()));
+        let mut gpu_plan = gpu.compile(graph).unwrap();
+        let mut cpu_plan = CpuBackend.compile(graph).unwrap();
+        group.bench_with_input(BenchmarkId::new("gpu", name), &(), |b, _| b.iter(|| gpu_plan.run(inputs).unwrap()));
         group.bench_with_input(BenchmarkId::new("cpu-reference", name), &(), |b, _| {
-            b.iter(|| CpuBackend.run(graph, inputs).unwrap())
+            b.iter(|| cpu_plan.run(inputs).unwrap())
         });
     }
     group.finish();

@@ -1,16 +1,19 @@
-// Direct 2-D convolution, NCHW, f32, with stride, asymmetric padding, dilation and groups.
+// Direct 2-D convolution with a fused epilogue, NCHW, f32: stride, asymmetric padding, dilation,
+// groups; y = activate(conv(x, w) + bias + residual).
 //
-// Bindings: x [N, C, H, W] (read), w [O, C/groups, KH, KW] (read), bias [O] (read; x is bound
-// again when there is none), y [N, O, OH, OW] (write), ConvParams.
+// Bindings: x [N, C, H, W] (read), w [O, C/groups, KH, KW] (read), bias [O] (read), residual
+// [N, O, OH, OW] (read), y [N, O, OH, OW] (write), ConvParams. An absent bias or residual is bound
+// to x and ignored (HAS_BIAS / RESIDUAL false).
 // Grid: one invocation per work item ((n · oc_tiles + t) · OH + oy) · ox_tiles + tx, linearised
 // over gid.x + gid.y · nwg.x · WG. An item is a register block of 4 output channels (of one
 // group) × 4 consecutive output columns: per (input channel, ky, kx) it loads 4 inputs and 4
 // weights for 16 FMAs. Out-of-range channels clamp their weight loads and skip their stores;
 // padded inputs read as zero.
-// Variants: WG (workgroup size), HAS_BIAS.
+// Variants: WG (workgroup size), HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
+override RESIDUAL: bool = false;
 
 struct ConvParams {
     n: u32, c: u32, h: u32, w: u32,
@@ -23,8 +26,9 @@ struct ConvParams {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: ConvParams;
+@group(0) @binding(3) var<storage, read> residual: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> p: ConvParams;
 
 @compute @workgroup_size(WG)
 fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -88,7 +92,11 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         let y_row = ((n * p.o + oc) * p.oh + oy) * p.ow;
         for (var j = 0u; j < 4u; j++) {
             if (ox0 + j < p.ow) {
-                y[y_row + ox0 + j] = v[j];
+                var r = v[j];
+                if (RESIDUAL) {
+                    r += residual[y_row + ox0 + j];
+                }
+                y[y_row + ox0 + j] = activate(r);
             }
         }
     }

@@ -3,12 +3,13 @@
 // `binary`: y[i] = op(a[ia], b[ib]) with NumPy broadcasting. The output index is split into
 //   coordinates of `out_shape`; `a_strides` / `b_strides` are 0 on broadcast dimensions.
 //   Bindings: a, b (read), y (write), BinaryParams. Rank <= 8.
-// `unary`: y[i] = op(x[i]) with scalar parameters alpha, beta (leaky slope, clamp bounds).
-//   Bindings: x (read), y (write), UnaryParams.
+// `unary`: y[i] = activate(x[i]): the activation chain of activation.wgsl (prepended), which
+//   holds the unary ops. Bindings: x (read), y (write), UnaryParams.
+// Both entries end with `activate`, so a chain of unary ops after either fuses into one kernel.
 // Grid: one invocation per output element; the linear index is gid.x + gid.y * nwg.x * WG so
 // dispatches past 65535 workgroups wrap into y.
-// Variants: override OP selects the operation (codes match ocelli-exec's elementwise.rs); WG is
-// the workgroup size.
+// Variants: OP selects the binary operation (codes match ocelli-exec's elementwise.rs); ACT0..3
+// the unary chain; WG the workgroup size.
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
@@ -23,8 +24,6 @@ struct BinaryParams {
 
 struct UnaryParams {
     numel: u32,
-    alpha: f32,
-    beta: f32,
 }
 
 @group(0) @binding(0) var<storage, read> bin_a: array<f32>;
@@ -74,38 +73,6 @@ fn binary_op(a: f32, b: f32) -> f32 {
     }
 }
 
-// erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
-fn erf(x: f32) -> f32 {
-    let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-    let r = 1.0 - poly * exp(-x * x);
-    return select(-r, r, x >= 0.0);
-}
-
-fn sigmoid(x: f32) -> f32 {
-    return 1.0 / (1.0 + exp(-x));
-}
-
-fn unary_op(x: f32) -> f32 {
-    switch OP {
-        case 0u: { return max(x, 0.0); }
-        case 1u: { return clamp(x, 0.0, 6.0); }
-        case 2u: { return select(x * up.alpha, x, x > 0.0); }
-        case 3u: { return sigmoid(x); }
-        case 4u: { return tanh(x); }
-        case 5u: { return x * sigmoid(x); }
-        case 6u: { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752)); }
-        case 7u: { return x * clamp(x + 3.0, 0.0, 6.0) / 6.0; }
-        case 8u: { return clamp(x + 3.0, 0.0, 6.0) / 6.0; }
-        case 9u: { return exp(x); }
-        case 10u: { return log(x); }
-        case 11u: { return sqrt(x); }
-        case 12u: { return abs(x); }
-        case 13u: { return -x; }
-        default: { return min(max(x, up.alpha), up.beta); }
-    }
-}
-
 @compute @workgroup_size(WG)
 fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -124,7 +91,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         ia += c * bp.a_strides[q][r];
         ib += c * bp.b_strides[q][r];
     }
-    bin_y[i] = binary_op(bin_a[ia], bin_b[ib]);
+    bin_y[i] = activate(binary_op(bin_a[ia], bin_b[ib]));
 }
 
 @compute @workgroup_size(WG)
@@ -133,5 +100,5 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     if (i >= up.numel) {
         return;
     }
-    un_y[i] = unary_op(un_x[i]);
+    un_y[i] = activate(un_x[i]);
 }

@@ -1,19 +1,23 @@
-// Batched GEMM: y[b] = op(a[b]) · op(b[b]) (+ bias), f32.
+// Batched GEMM with a fused epilogue: y[b] = activate(op(a[b]) · op(b[b]) + bias + residual), f32.
 //
-// Bindings: a (read), b (read), bias (read; `a` is bound again when there is none), y (write),
-// GemmParams. a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B),
+// Bindings: a (read), b (read), bias [N] (read), residual [.., M, N] (read), y (write),
+// GemmParams. An absent bias or residual is bound to `a` and ignored (HAS_BIAS / RESIDUAL false). a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B),
 // y is [M, N]; each batch starts at batch * {a,b}_batch_stride (0 broadcasts one operand).
 // Grid: x covers N in tiles of 4·WG_X columns, y covers M in tiles of 4·WG_Y rows, z is the
 // batch. Each invocation accumulates a 4×4 register block (rows in vec4 of columns), reading
 // 4-wide strips of A and B per step of 4 along K: 32 loads feed 64 FMAs. Edge rows/columns
 // clamp their loads and skip their stores, so any M, N, K works.
-// Variants: WG_X, WG_Y (workgroup shape, hence tile size), TRANS_A, TRANS_B, HAS_BIAS.
+// Why not more per invocation: on SIMD-across-invocations hardware (lavapipe) every accumulator
+// is a vector register, and 16 of them fill an AVX2 register file; larger blocks spill.
+// Variants: WG_X, WG_Y (workgroup shape, hence tile size), TRANS_A, TRANS_B, HAS_BIAS, RESIDUAL,
+// ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+override RESIDUAL: bool = false;
 
 struct GemmParams {
     m: u32,
@@ -26,8 +30,9 @@ struct GemmParams {
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: GemmParams;
+@group(0) @binding(3) var<storage, read> residual: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> p: GemmParams;
 
 fn a_at(base: u32, row: u32, col: u32) -> f32 {
     if (TRANS_A) {
@@ -89,7 +94,12 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
             let v = acc[i] + bias_v;
             for (var j = 0u; j < 4u; j++) {
                 if (col0 + j < p.n) {
-                    y[y_base + (row0 + i) * p.n + col0 + j] = v[j];
+                    let at = y_base + (row0 + i) * p.n + col0 + j;
+                    var r = v[j];
+                    if (RESIDUAL) {
+                        r += residual[at];
+                    }
+                    y[at] = activate(r);
                 }
             }
         }

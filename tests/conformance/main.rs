@@ -9,5 +9,6 @@ mod elementwise;
 mod layout;
 mod matmul;
 mod norm;
+mod plan;
 mod pool;
 mod reduce;

@@ -1,12 +1,13 @@
-//! `ocelli bench gemm|conv2d`: median wall time of whole runs (upload, kernels, readback; the
-//! device is synchronised inside the timed region because a run ends with a blocking readback).
+//! `ocelli bench gemm|conv2d`: median wall time of runs of a compiled plan (input upload,
+//! kernels, readback; the device is synchronised inside the timed region because a run ends with
+//! a blocking readback).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Tensor};
+use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Plan, Tensor};
 
 /// Which backend to time.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -143,18 +144,19 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Median milliseconds of `runs` timed runs after `warmup` untimed ones.
+/// Median milliseconds of `runs` timed runs of the compiled plan after `warmup` untimed ones.
 fn time<B: Backend>(backend: &B, graph: &Graph, inputs: &[Tensor], common: &Common) -> anyhow::Result<f64>
 where
     B::Error: Send + Sync + 'static,
 {
+    let mut plan = backend.compile(graph).context("compiling the graph")?;
     for _ in 0..common.warmup {
-        backend.run(graph, inputs).context("warm-up run")?;
+        plan.run(inputs).context("warm-up run")?;
     }
     let mut times = Vec::with_capacity(common.runs.max(1));
     for _ in 0..common.runs.max(1) {
         let t = Instant::now();
-        backend.run(graph, inputs).context("timed run")?;
+        plan.run(inputs).context("timed run")?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);

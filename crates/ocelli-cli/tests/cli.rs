@@ -58,3 +58,12 @@ fn a_bad_flag_fails_with_usage_not_a_panic() {
     assert!(err.contains("invalid value"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn profile_prints_a_row_per_node_and_the_memory_figures() {
+    let (ok, out, err) = ocelli(&["profile", "--graph", "cnn", "--runs", "1"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("fused(conv2d+residual+relu)"), "{out}");
+    assert!(out.contains("planned vs"), "{out}");
+    assert!(out.contains("GFLOP/s"), "{out}");
+}

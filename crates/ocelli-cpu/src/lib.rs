@@ -10,7 +10,7 @@ mod norm;
 mod pool;
 mod reduce;
 
-use ocelli_graph::{Backend, DType, Graph, GraphError, Op, Shape, Tensor, ValueDef};
+use ocelli_graph::{Backend, DType, Graph, GraphError, Op, Plan, Shape, Tensor, ValueDef};
 use thiserror::Error;
 
 pub use elementwise::erf;
@@ -36,12 +36,29 @@ impl CpuBackend {
 
 impl Backend for CpuBackend {
     type Error = CpuError;
+    type Plan = CpuPlan;
 
     fn name(&self) -> String {
         "cpu".into()
     }
 
-    fn run(&self, graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
+    /// The reference runs the graph as written: no passes, so it checks them.
+    fn compile(&self, graph: &Graph) -> Result<CpuPlan, CpuError> {
+        Ok(CpuPlan { graph: graph.clone() })
+    }
+}
+
+/// A graph ready to run on the CPU reference.
+#[derive(Debug, Clone)]
+pub struct CpuPlan {
+    graph: Graph,
+}
+
+impl Plan for CpuPlan {
+    type Error = CpuError;
+
+    fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, CpuError> {
+        let graph = &self.graph;
         graph.check_inputs(inputs)?;
         let mut vals: Vec<Option<Tensor>> = vec![None; graph.values().len()];
         for (id, t) in graph.inputs().iter().zip(inputs) {
@@ -142,6 +159,20 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         Op::Transpose { perm } => vec![layout::transpose(x, perm, out[0])],
         Op::Pad { pads, mode } => one(layout::pad(f32s(x), xs, pads, *mode, out[0])),
         Op::Cast { to } => vec![layout::cast(x, *to)],
+        Op::Fused(f) => {
+            let n = f.base_inputs(args.len());
+            let base = eval(&f.base, &args[..n], out).remove(0);
+            let mut v = f32s(&base).to_vec();
+            if f.residual {
+                for (y, r) in v.iter_mut().zip(f32s(args[n])) {
+                    *y = (f64::from(*y) + f64::from(*r)) as f32;
+                }
+            }
+            for &act in &f.acts {
+                v.iter_mut().for_each(|y| *y = elementwise::unary(*y, act));
+            }
+            one(v)
+        }
     }
 }
 

@@ -51,13 +51,13 @@ impl Gpu {
 
     /// Runs `f` inside a validation error scope; an error recorded meanwhile (a bad binding, a
     /// buffer too small) comes back as [`DeviceError::Execution`] labelled `label`.
-    pub fn scoped<T>(&self, label: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub fn scoped<T, E: From<DeviceError>>(&self, label: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
         let scope = self.device().push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
         let err = pollster::block_on(scope.pop());
         match (out, err) {
             (Err(e), _) => Err(e),
-            (Ok(_), Some(e)) => Err(DeviceError::Execution { label: label.to_string(), message: e.to_string() }),
+            (Ok(_), Some(e)) => Err(DeviceError::Execution { label: label.to_string(), message: e.to_string() }.into()),
             (Ok(v), None) => Ok(v),
         }
     }

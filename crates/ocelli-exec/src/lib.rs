@@ -8,7 +8,12 @@ mod dispatch;
 mod error;
 mod kernels;
 mod lower;
+mod plan;
+mod planner;
+mod profile;
 
 pub use backend::GpuBackend;
 pub use error::ExecError;
 pub use kernels::KernelFamily;
+pub use plan::{CompileOptions, GpuPlan, MemoryReport};
+pub use profile::{Profile, ProfileRow};

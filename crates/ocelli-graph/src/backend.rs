@@ -1,14 +1,30 @@
 use crate::{Graph, Tensor};
 
+/// A graph compiled once by a [`Backend`], to be run many times.
+pub trait Plan {
+    /// The backend's error type.
+    type Error;
+
+    /// Runs the plan on `inputs` (in the order of [`Graph::inputs`]) and returns its outputs in
+    /// the order of [`Graph::outputs`].
+    fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, Self::Error>;
+}
+
 /// Something that runs a [`Graph`]: the CPU reference or the GPU executor.
 pub trait Backend {
     /// The backend's error type; graph errors convert into it.
     type Error: std::error::Error + From<crate::GraphError>;
+    /// What [`Backend::compile`] returns.
+    type Plan: Plan<Error = Self::Error>;
 
-    /// A short name for reports ("cpu", "gpu").
+    /// A short name for reports ("cpu", "gpu (adapter, backend)").
     fn name(&self) -> String;
 
-    /// Runs `graph` on `inputs` (in the order of [`Graph::inputs`]) and returns its outputs in
-    /// the order of [`Graph::outputs`].
-    fn run(&self, graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, Self::Error>;
+    /// Does the per-graph work once: passes, kernel selection, buffers, weight uploads.
+    fn compile(&self, graph: &Graph) -> Result<Self::Plan, Self::Error>;
+
+    /// Compiles and runs once. Prefer [`Backend::compile`] when running a graph repeatedly.
+    fn run(&self, graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, Self::Error> {
+        self.compile(graph)?.run(inputs)
+    }
 }

@@ -393,6 +393,23 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             f32_out(Shape(x.0.iter().zip(pads).map(|(d, (b, a))| d + b + a).collect()))
         }
+        Op::Fused(f) => {
+            if !matches!(*f.base, Op::MatMul { .. } | Op::Conv2d(_) | Op::Binary(_) | Op::Unary(_)) {
+                return Err(invalid(op, format!("cannot fuse a tail onto {}", f.base.name())));
+            }
+            if f.acts.len() > crate::op::Fused::MAX_ACTS || inputs.len() < usize::from(f.residual) {
+                return Err(invalid(op, "too many fused activations"));
+            }
+            let n = f.base_inputs(inputs.len());
+            let out = infer(&f.base, &inputs[..n])?;
+            if f.residual {
+                if inputs[n].0 != &out[0].0 {
+                    return Err(mismatch(op, inputs, "the residual must have the output's shape"));
+                }
+                want_dtype(op, inputs, n, &[DType::F32])?;
+            }
+            Ok(out)
+        }
         Op::Cast { to } => {
             arity(op, inputs, 1, 1)?;
             want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;

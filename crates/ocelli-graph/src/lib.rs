@@ -9,16 +9,17 @@ mod error;
 mod graph;
 mod infer;
 mod op;
+pub mod passes;
 mod shape;
 mod tensor;
 
-pub use backend::Backend;
+pub use backend::{Backend, Plan};
 pub use dtype::DType;
 pub use error::GraphError;
 pub use graph::{Graph, GraphBuilder, Node, ValueDef, ValueId, ValueInfo};
 pub use infer::{conv_out_len, pool_out_len, resolve_conv_padding};
 pub use op::{
-    BinaryOp, Conv2d, ConvTranspose2d, Op, PadMode, Padding, Pool2d, PoolKind, ReduceOp, UnaryOp, UpsampleMode,
+    BinaryOp, Conv2d, ConvTranspose2d, Fused, Op, PadMode, Padding, Pool2d, PoolKind, ReduceOp, UnaryOp, UpsampleMode,
 };
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorData};

@@ -307,6 +307,31 @@ pub enum Op {
         /// Target dtype.
         to: DType,
     },
+    /// A producer with its elementwise tail, made by [`crate::passes::fuse_epilogues`]:
+    /// `acts(base(inputs) + residual)`. Inputs: the base op's inputs, then the residual when
+    /// `residual` is set (same shape as the output).
+    Fused(Fused),
+}
+
+/// Parameters of [`Op::Fused`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    /// The producer: MatMul, Conv2d, Binary or Unary.
+    pub base: Box<Op>,
+    /// A residual tensor is added to the producer's output.
+    pub residual: bool,
+    /// Unary ops applied last, in order (at most [`Fused::MAX_ACTS`]).
+    pub acts: Vec<UnaryOp>,
+}
+
+impl Fused {
+    /// Longest activation chain one kernel applies.
+    pub const MAX_ACTS: usize = 4;
+
+    /// Number of inputs the base op takes out of `total` fused inputs.
+    pub fn base_inputs(&self, total: usize) -> usize {
+        total - usize::from(self.residual)
+    }
 }
 
 impl Op {
@@ -337,6 +362,7 @@ impl Op {
             Op::Transpose { .. } => "transpose",
             Op::Pad { .. } => "pad",
             Op::Cast { .. } => "cast",
+            Op::Fused(_) => "fused",
         }
     }
 }

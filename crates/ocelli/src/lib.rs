@@ -22,7 +22,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod builtin;
+
 pub use ocelli_cpu::{CpuBackend, CpuError};
 pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions, Kernel};
-pub use ocelli_exec::{ExecError, GpuBackend, KernelFamily};
+pub use ocelli_exec::{
+    CompileOptions, ExecError, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile, ProfileRow,
+};
 pub use ocelli_graph::*;

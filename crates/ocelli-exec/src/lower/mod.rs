@@ -3,6 +3,7 @@
 mod cast;
 mod conv;
 mod elementwise;
+mod epilogue;
 mod gemm;
 mod layout;
 mod norm;
@@ -50,16 +51,16 @@ impl Io<'_> {
 pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
     let io = Io { node, graph };
     let steps = match &node.op {
-        Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b)?,
-        Op::Conv2d(p) => conv::conv2d(&io, p),
+        Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
+        Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[]),
         Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
         Op::Pool2d(p) => pool::pool2d(&io, p, false),
         Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true),
         Op::MaxUnpool2d { .. } => pool::max_unpool2d(&io),
         Op::GlobalAvgPool => reduce::global_avg_pool(&io),
         Op::Upsample { mode, .. } => pool::upsample(&io, *mode),
-        Op::Binary(b) => elementwise::binary(&io, *b)?,
-        Op::Unary(u) => elementwise::unary(&io, *u),
+        Op::Binary(b) => elementwise::binary(&io, *b, &[])?,
+        Op::Unary(u) => elementwise::unary(&io, &[*u]),
         Op::Softmax { axis, log } => reduce::softmax(&io, *axis, *log),
         Op::BatchNorm { eps } => norm::batch_norm(&io, *eps),
         Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps),
@@ -73,6 +74,24 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
         Op::Reshape { .. } => return Ok(Lowering::Alias),
         Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
         Op::Cast { to } => cast::cast(&io, *to),
+        Op::Fused(f) => {
+            let n_base = f.base_inputs(node.inputs.len());
+            match (&*f.base, f.residual) {
+                (Op::MatMul { trans_a, trans_b }, _) => gemm::matmul(&io, *trans_a, *trans_b, n_base, &f.acts)?,
+                (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts),
+                (Op::Binary(b), false) => elementwise::binary(&io, *b, &f.acts)?,
+                (Op::Unary(u), false) => {
+                    let chain: Vec<_> = std::iter::once(*u).chain(f.acts.iter().copied()).collect();
+                    elementwise::unary(&io, &chain)
+                }
+                (base, _) => {
+                    return Err(ExecError::Unsupported {
+                        op: "fused",
+                        why: format!("no fused kernel for {} with residual {}", base.name(), f.residual),
+                    })
+                }
+            }
+        }
     };
     Ok(Lowering::Steps(steps))
 }

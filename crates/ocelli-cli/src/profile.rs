@@ -1,0 +1,59 @@
+//! `ocelli profile --graph NAME`: per-node GPU time of a compiled plan and its memory.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use ocelli::builtin::{build, Builtin};
+use ocelli::{Backend, Gpu, GpuBackend, Plan};
+
+/// Profiles a built-in graph on the default adapter and prints a table.
+pub fn run(name: &str, runs: usize) -> anyhow::Result<()> {
+    let which = Builtin::from_name(name).context("unknown built-in graph")?;
+    let (graph, inputs) = build(which)?;
+    let backend = GpuBackend::new(Arc::new(Gpu::new()?));
+    let mut plan = backend.compile(&graph)?;
+    plan.run(&inputs)?; // warm-up
+    let mut best = plan.profile(&inputs)?;
+    for _ in 1..runs.max(1) {
+        let p = plan.profile(&inputs)?;
+        if p.wall_ms < best.wall_ms {
+            best = p;
+        }
+    }
+    println!(
+        "graph {which:?} on {}: {} nodes after passes ({} before), {} dispatches",
+        backend.name(),
+        plan.graph().nodes().len(),
+        graph.nodes().len(),
+        plan.dispatch_count()
+    );
+    if best.rows.is_empty() {
+        println!("(this adapter has no timestamp queries: only the whole-run time is known)");
+    } else {
+        let total = best.gpu_ms();
+        println!("{:>4}  {:<36} {:<18} {:>9} {:>6} {:>9}", "node", "op", "shape", "ms", "%", "GFLOP/s");
+        for r in &best.rows {
+            let gf = r.flops.map(|f| format!("{:.2}", f / (r.ms * 1e6))).unwrap_or_default();
+            println!(
+                "{:>4}  {:<36} {:<18} {:>9.3} {:>5.1}% {:>9}",
+                r.node,
+                r.op,
+                r.shape,
+                r.ms,
+                100.0 * r.ms / total,
+                gf
+            );
+        }
+        println!("GPU time {total:.3} ms");
+    }
+    println!("whole run {:.3} ms (upload, kernels, readback)", best.wall_ms);
+    let m = best.memory;
+    println!(
+        "intermediate memory: {:.1} KiB planned vs {:.1} KiB naive ({:.1}x less); inputs + weights {:.1} KiB",
+        m.planned as f64 / 1024.0,
+        m.naive as f64 / 1024.0,
+        m.naive as f64 / m.planned.max(1) as f64,
+        m.inputs_and_constants as f64 / 1024.0
+    );
+    Ok(())
+}

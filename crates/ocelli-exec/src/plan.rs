@@ -1,0 +1,340 @@
+//! [`GpuPlan`]: a graph compiled once — passes run, kernels chosen, pipelines created, buffers
+//! planned by liveness, weights uploaded, bind groups made. A run only uploads inputs, records
+//! the prepared dispatches into one encoder, submits once and reads back the outputs.
+
+use std::sync::Arc;
+
+use ocelli_device::{Gpu, PooledBuffer};
+use ocelli_graph::{passes, DType, Graph, Plan, Tensor, ValueDef, ValueId, ValueInfo};
+
+use crate::dispatch::{Dispatch, Step};
+use crate::lower::{lower, Lowering};
+use crate::planner::{self, MemoryPlan};
+use crate::ExecError;
+
+/// What [`GpuPlan::new`] does besides lowering.
+#[derive(Debug, Clone, Copy)]
+pub struct CompileOptions {
+    /// Run the graph passes (batch-norm folding, epilogue fusion, dead-code elimination).
+    pub optimize: bool,
+    /// Share intermediate buffers between values whose lifetimes do not overlap.
+    pub reuse_buffers: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self { optimize: true, reuse_buffers: true }
+    }
+}
+
+/// Memory of a plan, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryReport {
+    /// Intermediate buffers after liveness planning (the plan's peak for intermediates).
+    pub planned: u64,
+    /// What the intermediates would take with one buffer each.
+    pub naive: u64,
+    /// Graph inputs and constants (weights).
+    pub inputs_and_constants: u64,
+}
+
+/// One prepared command.
+pub(crate) enum Command {
+    Dispatch {
+        pipeline: Arc<wgpu::ComputePipeline>,
+        bind_group: wgpu::BindGroup,
+        groups: [u32; 3],
+        label: &'static str,
+        node: usize,
+    },
+    Clear {
+        buffer: usize,
+    },
+}
+
+/// A graph compiled for a [`Gpu`]. Run it with [`Plan::run`]; time it with
+/// [`GpuPlan::profile`].
+pub struct GpuPlan {
+    pub(crate) gpu: Arc<Gpu>,
+    pub(crate) graph: Graph,
+    /// Every buffer the plan owns (inputs, constants, shared intermediates).
+    pub(crate) buffers: Vec<PooledBuffer>,
+    /// Buffer index of each value (through aliases).
+    pub(crate) buffer_of: Vec<Option<usize>>,
+    pub(crate) commands: Vec<Command>,
+    memory: MemoryReport,
+    _uniforms: wgpu::Buffer,
+}
+
+impl std::fmt::Debug for GpuPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuPlan").field("nodes", &self.graph.nodes().len()).field("memory", &self.memory).finish()
+    }
+}
+
+/// Bytes a value occupies on the device: f16 is packed two to a 32-bit word.
+pub(crate) fn device_bytes(v: &ValueInfo) -> u64 {
+    let n = v.shape.numel() as u64;
+    match v.dtype {
+        DType::F16 => n.div_ceil(2) * 4,
+        _ => n * 4,
+    }
+}
+
+fn describe(graph: &Graph, id: ValueId) -> String {
+    let v = graph.value(id);
+    match &v.def {
+        ValueDef::Input(name) => format!("input '{name}' {}", v.shape),
+        ValueDef::Constant(_) => format!("constant {}", v.shape),
+        ValueDef::Node { node, .. } => {
+            format!("output of node {node} ({}) {}", graph.nodes()[*node].op.name(), v.shape)
+        }
+    }
+}
+
+impl GpuPlan {
+    /// Compiles `graph` for `gpu`.
+    pub fn new(gpu: Arc<Gpu>, graph: &Graph, options: CompileOptions) -> Result<Self, ExecError> {
+        let graph = if options.optimize { passes::optimize(graph)? } else { graph.clone() };
+        for (i, v) in graph.values().iter().enumerate() {
+            gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
+        }
+        let lowered = graph.nodes().iter().map(|n| lower(n, &graph)).collect::<Result<Vec<_>, _>>()?;
+        let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
+        let mem = planner::plan(&graph, &alias, |v| device_bytes(graph.value(v)), options.reuse_buffers);
+        let Allocation { buffers, buffer_of, fixed_bytes } = allocate(&gpu, &graph, &mem)?;
+        let memory =
+            MemoryReport { planned: mem.planned_bytes(), naive: mem.naive_bytes, inputs_and_constants: fixed_bytes };
+        let (commands, uniforms) = prepare(&gpu, &graph, &lowered, &buffers, &buffer_of)?;
+        Ok(Self { gpu, graph, buffers, buffer_of, commands, memory, _uniforms: uniforms })
+    }
+
+    /// Memory of this plan's buffers, with and without liveness planning.
+    pub fn memory(&self) -> MemoryReport {
+        self.memory
+    }
+
+    /// The graph this plan runs (after passes).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// Number of kernel dispatches one run records.
+    pub fn dispatch_count(&self) -> usize {
+        self.commands.iter().filter(|c| matches!(c, Command::Dispatch { .. })).count()
+    }
+
+    pub(crate) fn buffer(&self, id: ValueId) -> &wgpu::Buffer {
+        self.buffers[self.buffer_of[id.0].expect("every value has a buffer")].buffer()
+    }
+
+    /// Writes the inputs into their buffers.
+    pub(crate) fn upload_inputs(&self, inputs: &[Tensor]) -> Result<(), ExecError> {
+        self.graph.check_inputs(inputs)?;
+        for (&id, t) in self.graph.inputs().iter().zip(inputs) {
+            let mut bytes = t.to_bytes();
+            bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+            self.gpu.queue().write_buffer(self.buffer(id), 0, &bytes);
+        }
+        Ok(())
+    }
+
+    /// Records every command into `encoder`; `timestamps(k)` may add timestamp writes around
+    /// the k-th dispatch.
+    pub(crate) fn record<'q>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        mut timestamps: impl FnMut(usize) -> Option<wgpu::ComputePassTimestampWrites<'q>>,
+    ) {
+        let mut k = 0;
+        for c in &self.commands {
+            match c {
+                Command::Clear { buffer } => encoder.clear_buffer(self.buffers[*buffer].buffer(), 0, None),
+                Command::Dispatch { pipeline, bind_group, groups, label, .. } => {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some(label),
+                        timestamp_writes: timestamps(k),
+                    });
+                    pass.set_pipeline(pipeline);
+                    pass.set_bind_group(0, bind_group, &[]);
+                    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    /// Reads the outputs back after `encoder` (which must already hold the recorded commands).
+    pub(crate) fn finish_and_read(&self, encoder: wgpu::CommandEncoder) -> Result<Vec<Tensor>, ExecError> {
+        let reads: Vec<(&wgpu::Buffer, u64)> =
+            self.graph.outputs().iter().map(|&o| (self.buffer(o), device_bytes(self.graph.value(o)))).collect();
+        let bytes = self.gpu.submit_and_read(encoder, &reads)?;
+        self.graph
+            .outputs()
+            .iter()
+            .zip(bytes)
+            .map(|(&o, b)| {
+                let v = self.graph.value(o);
+                Ok(Tensor::from_bytes(v.shape.clone(), v.dtype, &b)?)
+            })
+            .collect()
+    }
+}
+
+impl Plan for GpuPlan {
+    type Error = ExecError;
+
+    fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, ExecError> {
+        self.upload_inputs(inputs)?;
+        let gpu = self.gpu.clone();
+        gpu.scoped("plan run", || {
+            let mut encoder =
+                gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli plan") });
+            self.record(&mut encoder, |_| None);
+            self.finish_and_read(encoder)
+        })
+    }
+}
+
+impl Drop for GpuPlan {
+    fn drop(&mut self) {
+        for b in self.buffers.drain(..) {
+            self.gpu.release(b);
+        }
+    }
+}
+
+/// The buffers of a plan and which one each value uses.
+struct Allocation {
+    buffers: Vec<PooledBuffer>,
+    buffer_of: Vec<Option<usize>>,
+    /// Bytes of inputs and constants.
+    fixed_bytes: u64,
+}
+
+/// Buffers for inputs (empty, written per run), constants (uploaded now) and the planned shared
+/// intermediates.
+fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, ExecError> {
+    let mut buffers = Vec::new();
+    let mut own: Vec<Option<usize>> = vec![None; graph.values().len()];
+    let mut fixed = 0;
+    for (i, v) in graph.values().iter().enumerate() {
+        let id = ValueId(i);
+        let b = match &v.def {
+            ValueDef::Input(_) => gpu.acquire(&describe(graph, id), device_bytes(v))?,
+            ValueDef::Constant(t) => gpu.upload(&describe(graph, id), &t.to_bytes())?,
+            ValueDef::Node { .. } => continue,
+        };
+        fixed += device_bytes(v);
+        buffers.push(b);
+        own[i] = Some(buffers.len() - 1);
+    }
+    let slot_base = buffers.len();
+    for (s, &bytes) in mem.slot_bytes.iter().enumerate() {
+        buffers.push(gpu.acquire(&format!("intermediate buffer {s}"), bytes)?);
+    }
+    let buffer_of = (0..graph.values().len())
+        .map(|i| {
+            let r = mem.root[i].0;
+            own[r].or(mem.slot_of[r].map(|s| slot_base + s))
+        })
+        .collect();
+    Ok(Allocation { buffers, buffer_of, fixed_bytes: fixed })
+}
+
+/// Pipelines, one uniform buffer with every dispatch's parameters, and bind groups.
+fn prepare(
+    gpu: &Gpu,
+    graph: &Graph,
+    lowered: &[Lowering],
+    buffers: &[PooledBuffer],
+    buffer_of: &[Option<usize>],
+) -> Result<(Vec<Command>, wgpu::Buffer), ExecError> {
+    let steps: Vec<(usize, &Step)> = lowered
+        .iter()
+        .enumerate()
+        .flat_map(|(node, l)| match l {
+            Lowering::Steps(s) => s.iter().map(|st| (node, st)).collect(),
+            Lowering::Alias => Vec::new(),
+        })
+        .collect();
+    let align = u64::from(gpu.limits().min_uniform_buffer_offset_alignment).max(16);
+    let mut data: Vec<u8> = Vec::new();
+    let mut offsets = Vec::new();
+    for (_, s) in &steps {
+        if let Step::Dispatch(d) = s {
+            let start = (data.len() as u64).div_ceil(align) * align;
+            data.resize(start as usize, 0);
+            data.extend(d.params.iter().flat_map(|w| w.to_le_bytes()));
+            let len = (data.len() as u64 - start).div_ceil(16).max(1) * 16;
+            data.resize((start + len) as usize, 0);
+            offsets.push((start, len));
+        }
+    }
+    data.resize(data.len().max(16), 0);
+    let uniforms = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("ocelli params"),
+        size: data.len() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    gpu.queue().write_buffer(&uniforms, 0, &data);
+    let buffer = |id: ValueId| buffers[buffer_of[id.0].expect("every value has a buffer")].buffer();
+    let mut commands = Vec::with_capacity(steps.len());
+    let mut k = 0;
+    for (node, s) in steps {
+        match s {
+            Step::Clear(id) => commands.push(Command::Clear { buffer: buffer_of[id.0].expect("planned") }),
+            Step::Dispatch(d) => {
+                let pipeline = gpu.pipeline(d.family.kernel(), d.entry, &d.constants)?;
+                let bind_group = bind(gpu, graph, &buffer, d, &pipeline, &uniforms, offsets[k]);
+                commands.push(Command::Dispatch {
+                    pipeline,
+                    bind_group,
+                    groups: d.groups,
+                    label: d.family.kernel().label,
+                    node,
+                });
+                k += 1;
+            }
+        }
+    }
+    Ok((commands, uniforms))
+}
+
+fn bind<'a>(
+    gpu: &Gpu,
+    graph: &Graph,
+    buffer: &impl Fn(ValueId) -> &'a wgpu::Buffer,
+    d: &Dispatch,
+    pipeline: &wgpu::ComputePipeline,
+    uniforms: &wgpu::Buffer,
+    (offset, len): (u64, u64),
+) -> wgpu::BindGroup {
+    let mut entries: Vec<wgpu::BindGroupEntry<'_>> = d
+        .bindings
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: buffer(id),
+                offset: 0,
+                size: wgpu::BufferSize::new(device_bytes(graph.value(id))),
+            }),
+        })
+        .collect();
+    entries.push(wgpu::BindGroupEntry {
+        binding: d.bindings.len() as u32,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: uniforms,
+            offset,
+            size: wgpu::BufferSize::new(len),
+        }),
+    });
+    gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(d.entry),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}

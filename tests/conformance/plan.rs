@@ -1,0 +1,202 @@
+//! Compiled plans: every pass keeps results (fused plan = unfused plan = CPU reference), the
+//! buffer planner never lets a live value be overwritten, and a plan runs many times.
+
+use ocelli::{
+    passes, Backend, BinaryOp, CompileOptions, Conv2d, CpuBackend, DType, Graph, GraphBuilder, Op, Padding, Plan,
+    Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
+};
+
+use crate::harness::{assert_close, gpus, rng, uniform, Tol, ACCUM};
+
+fn constant(g: &mut GraphBuilder, r: &mut rand::rngs::StdRng, shape: &[usize], lo: f32, hi: f32) -> ValueId {
+    g.constant(uniform(r, shape, lo, hi)).unwrap()
+}
+
+/// conv → BN → relu → conv(+bias) → +residual → relu6 → max pool → GAP → flatten → linear →
+/// softmax, plus a dead branch.
+fn small_cnn() -> (Graph, Vec<Tensor>) {
+    let mut r = rng(81);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [2, 3, 12, 12], DType::F32).unwrap();
+    let same = Conv2d { padding: Padding::Same, ..Default::default() };
+    let w1 = constant(&mut g, &mut r, &[8, 3, 3, 3], -0.5, 0.5);
+    let c1 = g.op(Op::Conv2d(same), &[x, w1]).unwrap();
+    let bn: Vec<_> = [(0.5, 1.5), (-0.2, 0.2), (-0.1, 0.1), (0.5, 2.0)]
+        .iter()
+        .map(|&(lo, hi)| constant(&mut g, &mut r, &[8], lo, hi))
+        .collect();
+    let b1 = g.op(Op::BatchNorm { eps: 1e-5 }, &[c1, bn[0], bn[1], bn[2], bn[3]]).unwrap();
+    let a1 = g.op(Op::Unary(UnaryOp::Relu), &[b1]).unwrap();
+    let w2 = constant(&mut g, &mut r, &[8, 8, 3, 3], -0.3, 0.3);
+    let bias2 = constant(&mut g, &mut r, &[8], -0.1, 0.1);
+    let c2 = g.op(Op::Conv2d(same), &[a1, w2, bias2]).unwrap();
+    let res = g.op(Op::Binary(BinaryOp::Add), &[a1, c2]).unwrap();
+    let a2 = g.op(Op::Unary(UnaryOp::Relu6), &[res]).unwrap();
+    let _dead = g.op(Op::Unary(UnaryOp::Exp), &[a2]).unwrap();
+    let p = g.op(Op::Pool2d(Pool2d::new(PoolKind::Max, 2, 2)), &[a2]).unwrap();
+    let gap = g.op(Op::GlobalAvgPool, &[p]).unwrap();
+    let flat = g.op(Op::Reshape { shape: vec![2, 8] }, &[gap]).unwrap();
+    let wl = constant(&mut g, &mut r, &[8, 5], -1.0, 1.0);
+    let bl = constant(&mut g, &mut r, &[5], -0.1, 0.1);
+    let logits = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[flat, wl, bl]).unwrap();
+    let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits]).unwrap();
+    let graph = g.build(&[probs, logits]).unwrap();
+    (graph, vec![uniform(&mut r, &[2, 3, 12, 12], -1.0, 1.0)])
+}
+
+fn count(graph: &Graph, f: impl Fn(&Op) -> bool) -> usize {
+    graph.nodes().iter().filter(|n| f(&n.op)).count()
+}
+
+#[test]
+fn passes_fold_fuse_and_drop_dead_nodes() {
+    let (graph, _) = small_cnn();
+    let opt = passes::optimize(&graph).unwrap();
+    assert_eq!(count(&opt, |o| matches!(o, Op::BatchNorm { .. })), 0, "batch norm folded");
+    assert_eq!(count(&opt, |o| matches!(o, Op::Unary(_))), 0, "activations fused, dead exp dropped");
+    assert_eq!(count(&opt, |o| matches!(o, Op::Binary(_))), 0, "residual add fused");
+    assert_eq!(count(&opt, |o| matches!(o, Op::Fused(f) if f.residual)), 1);
+    assert!(opt.nodes().len() < graph.nodes().len());
+}
+
+#[test]
+fn optimized_graph_matches_the_original_on_the_cpu_reference() {
+    let (graph, inputs) = small_cnn();
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    let got = CpuBackend.run(&passes::optimize(&graph).unwrap(), &inputs).unwrap();
+    for (w, g) in want.iter().zip(&got) {
+        assert_close("optimized graph on cpu", w, g, ACCUM);
+    }
+}
+
+#[test]
+fn fused_plan_matches_unfused_plan_and_reference_and_reruns() {
+    let (graph, inputs) = small_cnn();
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    for gpu in gpus() {
+        let mut fused = gpu.compile(&graph).unwrap();
+        let mut plain = gpu.compile_with(&graph, CompileOptions { optimize: false, reuse_buffers: false }).unwrap();
+        assert!(fused.dispatch_count() < plain.dispatch_count());
+        let a = fused.run(&inputs).unwrap();
+        let b = plain.run(&inputs).unwrap();
+        for k in 0..want.len() {
+            assert_close(&format!("fused vs reference on {}", gpu.name()), &want[k], &a[k], ACCUM);
+            assert_close(&format!("fused vs unfused on {}", gpu.name()), &b[k], &a[k], ACCUM);
+        }
+        // Same plan, new input: weights stay on the device, results follow the input.
+        let other = vec![uniform(&mut rng(82), &[2, 3, 12, 12], -1.0, 1.0)];
+        let want2 = CpuBackend.run(&graph, &other).unwrap();
+        let again = fused.run(&other).unwrap();
+        assert_close("second run", &want2[0], &again[0], ACCUM);
+    }
+}
+
+#[test]
+fn elementwise_chains_fuse_into_one_kernel() {
+    let mut r = rng(83);
+    let mut g = GraphBuilder::new();
+    let a = g.input("a", [3, 17], DType::F32).unwrap();
+    let b = g.input("b", [17], DType::F32).unwrap();
+    let mut v = g.op(Op::Binary(BinaryOp::Mul), &[a, b]).unwrap();
+    for u in
+        [UnaryOp::LeakyRelu(0.2), UnaryOp::Neg, UnaryOp::Clamp { min: -0.3, max: 0.4 }, UnaryOp::Sigmoid, UnaryOp::Tanh]
+    {
+        v = g.op(Op::Unary(u), &[v]).unwrap();
+    }
+    let graph = g.build(&[v]).unwrap();
+    let inputs = vec![uniform(&mut r, &[3, 17], -2.0, 2.0), uniform(&mut r, &[17], -2.0, 2.0)];
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    for gpu in gpus() {
+        let mut plan = gpu.compile(&graph).unwrap();
+        // Binary + 4 activations in one kernel, the fifth in a second.
+        assert_eq!(plan.dispatch_count(), 2);
+        assert_close("elementwise chain", &want[0], &plan.run(&inputs).unwrap()[0], Tol { rel: 2e-4, abs: 1e-5 });
+    }
+}
+
+/// A long graph whose values die and are reborn at many points, with skip connections, changing
+/// sizes, an output in the middle and reshapes that alias their input.
+fn churn_graph() -> (Graph, Vec<Tensor>) {
+    let mut r = rng(84);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 4, 16, 16], DType::F32).unwrap();
+    let mut v = x;
+    let mut skips = vec![x];
+    let mut mids = Vec::new();
+    for i in 0..12 {
+        let w = constant(&mut g, &mut r, &[4, 4, 3, 3], -0.3, 0.3);
+        let c = g.op(Op::Conv2d(Conv2d { padding: Padding::Same, ..Default::default() }), &[v, w]).unwrap();
+        let skip = skips[skips.len().saturating_sub(3)];
+        let s = g.op(Op::Binary(BinaryOp::Add), &[c, skip]).unwrap();
+        let t = g.op(Op::Unary(UnaryOp::Tanh), &[s]).unwrap();
+        v = if i % 3 == 1 {
+            let down = g.op(Op::Pool2d(Pool2d::new(PoolKind::Avg, 2, 2)), &[t]).unwrap();
+            let up = g
+                .op(
+                    Op::Upsample { mode: UpsampleMode::Bilinear { align_corners: false }, out_h: 16, out_w: 16 },
+                    &[down],
+                )
+                .unwrap();
+            let flat = g.op(Op::Reshape { shape: vec![1, 4, 256] }, &[up]).unwrap();
+            let sm = g.op(Op::Softmax { axis: 2, log: false }, &[flat]).unwrap();
+            let back = g.op(Op::Reshape { shape: vec![1, 4, 16, 16] }, &[sm]).unwrap();
+            g.op(Op::Binary(BinaryOp::Mul), &[back, t]).unwrap()
+        } else {
+            t
+        };
+        if i == 6 {
+            mids.push(v);
+        }
+        skips.push(v);
+    }
+    let mut outs = vec![v];
+    outs.extend(mids);
+    (g.build(&outs).unwrap(), vec![uniform(&mut r, &[1, 4, 16, 16], -1.0, 1.0)])
+}
+
+#[test]
+fn buffer_planner_reuses_memory_without_clobbering_live_values() {
+    let (graph, inputs) = churn_graph();
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    for gpu in gpus() {
+        for optimize in [false, true] {
+            let mut planned = gpu.compile_with(&graph, CompileOptions { optimize, reuse_buffers: true }).unwrap();
+            let naive = gpu.compile_with(&graph, CompileOptions { optimize, reuse_buffers: false }).unwrap();
+            let m = planned.memory();
+            assert!(m.planned * 3 < m.naive, "planner saves memory: {m:?}");
+            assert_eq!(naive.memory().planned, naive.memory().naive);
+            let got = planned.run(&inputs).unwrap();
+            for k in 0..want.len() {
+                assert_close(&format!("planned buffers (optimize {optimize}) output {k}"), &want[k], &got[k], ACCUM);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plan_rejects_inputs_of_the_wrong_shape() {
+    let (graph, _) = small_cnn();
+    let mut plan = gpus()[0].compile(&graph).unwrap();
+    let err = plan.run(&[Tensor::from_f32([1, 3, 12, 12], vec![0.0; 432]).unwrap()]).unwrap_err();
+    assert!(err.to_string().contains("graph input 'x'"), "{err}");
+}
+
+#[test]
+fn profile_times_every_node_and_reports_memory() {
+    let (graph, inputs) = small_cnn();
+    for gpu in gpus() {
+        let mut plan = gpu.compile(&graph).unwrap();
+        let p = plan.profile(&inputs).unwrap();
+        assert!(p.wall_ms > 0.0);
+        assert_eq!(p.memory, plan.memory());
+        assert!(gpu.gpu().capabilities().timestamp_query, "lavapipe and llvmpipe GL both have timestamps");
+        let dispatching: std::collections::BTreeSet<usize> = p.rows.iter().map(|r| r.node).collect();
+        assert_eq!(dispatching.len(), p.rows.len(), "one row per node");
+        assert_eq!(p.rows.len(), plan.graph().nodes().iter().filter(|n| !matches!(n.op, Op::Reshape { .. })).count());
+        assert!(p.rows.iter().all(|r| r.ms >= 0.0));
+        assert!(p.rows.iter().any(|r| r.op.starts_with("fused(conv2d") && r.flops.is_some()));
+        // The profiled run computes the same outputs as a plain run.
+        let want = CpuBackend.run(&graph, &inputs).unwrap();
+        assert_close("after profile", &want[0], &plan.run(&inputs).unwrap()[0], ACCUM);
+    }
+}
