@@ -83,19 +83,8 @@ pub enum BenchCommand {
     },
 }
 
-/// Deterministic pseudo-random data in [-1, 1) (no RNG dependency needed for a benchmark).
 fn data(shape: &[usize], seed: u32) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
-    let v = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_f32(shape.to_vec(), v).expect("numel")
+    ocelli::builtin::data(shape, seed, 1.0)
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
