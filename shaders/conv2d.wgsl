@@ -9,6 +9,10 @@
 // group) × 4 consecutive output columns: per (input channel, ky, kx) it loads 4 inputs and 4
 // weights for 16 FMAs. Out-of-range channels clamp their weight loads and skip their stores;
 // padded inputs read as zero.
+// `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
+//   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
+//   weights. One invocation per element; neighbouring invocations read neighbouring inputs.
+//   Bindings: x (read), col (write), ConvParams (items = N·C·KH·KW·OH·OW).
 // Variants: WG (workgroup size), HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
 override WG: u32 = 64u;
@@ -29,6 +33,9 @@ struct ConvParams {
 @group(0) @binding(3) var<storage, read> residual: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
+
+@group(0) @binding(1) var<storage, read_write> col: array<f32>;
+@group(0) @binding(2) var<uniform> ip: ConvParams;
 
 @compute @workgroup_size(WG)
 fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -100,4 +107,29 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             }
         }
     }
+}
+
+@compute @workgroup_size(WG)
+fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= ip.items) {
+        return;
+    }
+    let hw = ip.oh * ip.ow;
+    let ksize = ip.kh * ip.kw;
+    let s = i % hw;
+    let r = (i / hw) % (ip.c * ksize);
+    let n = i / (hw * ip.c * ksize);
+    let ox = s % ip.ow;
+    let oy = s / ip.ow;
+    let kx = r % ip.kw;
+    let ky = (r / ip.kw) % ip.kh;
+    let ic = r / ksize;
+    let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
+    let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);
+    var v = 0.0;
+    if (iy >= 0 && iy < i32(ip.h) && ix >= 0 && ix < i32(ip.w)) {
+        v = x[((n * ip.c + ic) * ip.h + u32(iy)) * ip.w + u32(ix)];
+    }
+    col[i] = v;
 }

@@ -1,22 +1,32 @@
-// Batched GEMM with a fused epilogue: y[b] = activate(op(a[b]) · op(b[b]) + bias + residual), f32.
+// Batched GEMM with a fused epilogue, f32:
+//   y[b] = activate(op(a[b]) · op(b[b]) + bias + residual)
 //
-// Bindings: a (read), b (read), bias [N] (read), residual [.., M, N] (read), y (write),
-// GemmParams. An absent bias or residual is bound to `a` and ignored (HAS_BIAS / RESIDUAL false). a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B),
-// y is [M, N]; each batch starts at batch * {a,b}_batch_stride (0 broadcasts one operand).
-// Grid: x covers N in tiles of 4·WG_X columns, y covers M in tiles of 4·WG_Y rows, z is the
-// batch. Each invocation accumulates a 4×4 register block (rows in vec4 of columns), reading
-// 4-wide strips of A and B per step of 4 along K: 32 loads feed 64 FMAs. Edge rows/columns
-// clamp their loads and skip their stores, so any M, N, K works.
-// Why not more per invocation: on SIMD-across-invocations hardware (lavapipe) every accumulator
-// is a vector register, and 16 of them fill an AVX2 register file; larger blocks spill.
-// Variants: WG_X, WG_Y (workgroup shape, hence tile size), TRANS_A, TRANS_B, HAS_BIAS, RESIDUAL,
-// ACT0..3 (activation.wgsl).
+// Bindings: a (read), b (read), bias (read), residual [.., M, N] (read), y (write), GemmParams.
+// a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B), y is [M, N];
+// each batch starts at batch · {a,b}_batch_stride (0 broadcasts one operand) and y at
+// batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
+// convolution's output channels). An absent bias or residual is bound to `a` and ignored
+// (HAS_BIAS / RESIDUAL false).
+// Every operand is bound as array<vec4<f32>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
+// row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
+// so is a strip of 4 columns; otherwise the same strips are gathered element by element.
+// Grid: a workgroup of WG_X × WG_Y invocations owns a (8·WG_Y) × (8·WG_X) tile of y (WG_Y shrinks
+// for short matrices so few rows are wasted); z is the
+// batch. Each invocation accumulates an 8 × 8 register block: per step of 4 along K it loads 8
+// strips of a and 8 of b for 256 FMAs. No workgroup memory or barriers: on lavapipe, where
+// invocations are SIMD lanes, barriers cost more than they save and large register blocks pay
+// (4×4: 4.4 GFLOP/s, 8×8: ~10 at 1024³). Edge rows/columns clamp their loads and skip stores.
+// Variants: WG_X, WG_Y, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, HAS_BIAS, BIAS_PER_ROW,
+// RESIDUAL, ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override ALIGNED_A: bool = false;
+override ALIGNED_B: bool = false;
 override HAS_BIAS: bool = false;
+override BIAS_PER_ROW: bool = false;
 override RESIDUAL: bool = false;
 
 struct GemmParams {
@@ -27,81 +37,120 @@ struct GemmParams {
     b_batch_stride: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> residual: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: GemmParams;
 
-fn a_at(base: u32, row: u32, col: u32) -> f32 {
-    if (TRANS_A) {
-        return a[base + col * p.m + row];
-    }
-    return a[base + row * p.k + col];
+fn a_at(i: u32) -> f32 {
+    return a[i >> 2u][i & 3u];
 }
 
-fn b_at(base: u32, row: u32, col: u32) -> f32 {
-    if (TRANS_B) {
-        return b[base + col * p.k + row];
+fn b_at(i: u32) -> f32 {
+    return b[i >> 2u][i & 3u];
+}
+
+// a[row, k .. k+4] of the batch starting at `base` (k + 4 <= K).
+fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
+    if (ALIGNED_A) {
+        return a[(base + row * p.k + k) >> 2u];
     }
-    return b[base + row * p.n + col];
+    if (TRANS_A) {
+        let i = base + k * p.m + row;
+        return vec4<f32>(a_at(i), a_at(i + p.m), a_at(i + 2u * p.m), a_at(i + 3u * p.m));
+    }
+    let i = base + row * p.k + k;
+    return vec4<f32>(a_at(i), a_at(i + 1u), a_at(i + 2u), a_at(i + 3u));
+}
+
+// b[k, col .. col+4] (col a multiple of 4; unaligned columns past N are clamped to N − 1).
+fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
+    if (ALIGNED_B) {
+        return b[(base + k * p.n + col) >> 2u];
+    }
+    let c = vec4<u32>(min(col, p.n - 1u), min(col + 1u, p.n - 1u), min(col + 2u, p.n - 1u), min(col + 3u, p.n - 1u));
+    if (TRANS_B) {
+        return vec4<f32>(b_at(base + c.x * p.k + k), b_at(base + c.y * p.k + k), b_at(base + c.z * p.k + k), b_at(base + c.w * p.k + k));
+    }
+    let r = base + k * p.n;
+    return vec4<f32>(b_at(r + c.x), b_at(r + c.y), b_at(r + c.z), b_at(r + c.w));
+}
+
+// Element a[row, k].
+fn a_one(base: u32, row: u32, k: u32) -> f32 {
+    if (TRANS_A) {
+        return a_at(base + k * p.m + row);
+    }
+    return a_at(base + row * p.k + k);
 }
 
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row0 = gid.y * 4u;
-    let col0 = gid.x * 4u;
+    let row0 = gid.y * 8u;
+    let col0 = gid.x * 8u;
     if (row0 >= p.m || col0 >= p.n) {
         return;
     }
     let a_base = gid.z * p.a_batch_stride;
     let b_base = gid.z * p.b_batch_stride;
-    var rows: array<u32, 4>;
-    var cols: array<u32, 4>;
-    for (var i = 0u; i < 4u; i++) {
+    var rows: array<u32, 8>;
+    for (var i = 0u; i < 8u; i++) {
         rows[i] = min(row0 + i, p.m - 1u);
-        cols[i] = min(col0 + i, p.n - 1u);
     }
-    var acc: array<vec4<f32>, 4>;
+    // The right half's columns; an aligned strip past N is moved back inside the row (its
+    // results are not stored).
+    var col_hi = col0 + 4u;
+    if (ALIGNED_B) {
+        col_hi = min(col_hi, p.n - 4u);
+    }
+    var lo: array<vec4<f32>, 8>;
+    var hi: array<vec4<f32>, 8>;
     var kk = 0u;
     for (; kk + 4u <= p.k; kk += 4u) {
-        var bk: array<vec4<f32>, 4>;
+        var bl: array<vec4<f32>, 4>;
+        var bh: array<vec4<f32>, 4>;
         for (var j = 0u; j < 4u; j++) {
-            bk[j] = vec4<f32>(b_at(b_base, kk + j, cols[0]), b_at(b_base, kk + j, cols[1]),
-                              b_at(b_base, kk + j, cols[2]), b_at(b_base, kk + j, cols[3]));
+            bl[j] = b_strip(b_base, kk + j, col0);
+            bh[j] = b_strip(b_base, kk + j, col_hi);
         }
-        for (var i = 0u; i < 4u; i++) {
-            let av = vec4<f32>(a_at(a_base, rows[i], kk), a_at(a_base, rows[i], kk + 1u),
-                               a_at(a_base, rows[i], kk + 2u), a_at(a_base, rows[i], kk + 3u));
-            acc[i] += av.x * bk[0] + av.y * bk[1] + av.z * bk[2] + av.w * bk[3];
+        for (var i = 0u; i < 8u; i++) {
+            let av = a_strip(a_base, rows[i], kk);
+            lo[i] += av.x * bl[0] + av.y * bl[1] + av.z * bl[2] + av.w * bl[3];
+            hi[i] += av.x * bh[0] + av.y * bh[1] + av.z * bh[2] + av.w * bh[3];
         }
     }
     for (; kk < p.k; kk++) {
-        let bv = vec4<f32>(b_at(b_base, kk, cols[0]), b_at(b_base, kk, cols[1]),
-                           b_at(b_base, kk, cols[2]), b_at(b_base, kk, cols[3]));
-        for (var i = 0u; i < 4u; i++) {
-            acc[i] += a_at(a_base, rows[i], kk) * bv;
+        let bl = b_strip(b_base, kk, col0);
+        let bh = b_strip(b_base, kk, col_hi);
+        for (var i = 0u; i < 8u; i++) {
+            let av = a_one(a_base, rows[i], kk);
+            lo[i] += av * bl;
+            hi[i] += av * bh;
         }
     }
-    var bias_v = vec4<f32>(0.0);
-    if (HAS_BIAS) {
-        bias_v = vec4<f32>(bias[cols[0]], bias[cols[1]], bias[cols[2]], bias[cols[3]]);
-    }
     let y_base = gid.z * p.m * p.n;
-    for (var i = 0u; i < 4u; i++) {
-        if (row0 + i < p.m) {
-            let v = acc[i] + bias_v;
-            for (var j = 0u; j < 4u; j++) {
-                if (col0 + j < p.n) {
-                    let at = y_base + (row0 + i) * p.n + col0 + j;
-                    var r = v[j];
-                    if (RESIDUAL) {
-                        r += residual[at];
-                    }
-                    y[at] = activate(r);
-                }
+    for (var i = 0u; i < 8u; i++) {
+        let row = row0 + i;
+        if (row >= p.m) {
+            break;
+        }
+        for (var j = 0u; j < 8u; j++) {
+            let col = col0 + j;
+            if (col >= p.n) {
+                break;
             }
+            let at = y_base + row * p.n + col;
+            var v = select(hi[i][j & 3u], lo[i][j & 3u], j < 4u);
+            if (HAS_BIAS) {
+                let bi = select(col, row, BIAS_PER_ROW);
+                v += bias[bi >> 2u][bi & 3u];
+            }
+            if (RESIDUAL) {
+                v += residual[at >> 2u][at & 3u];
+            }
+            y[at] = activate(v);
         }
     }
 }

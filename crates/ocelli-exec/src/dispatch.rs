@@ -4,6 +4,29 @@ use ocelli_graph::{Shape, ValueId};
 
 use crate::{ExecError, KernelFamily};
 
+/// What a storage binding refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Binding {
+    /// A graph value.
+    Value(ValueId),
+    /// The node's k-th scratch buffer (see [`crate::lower::Lowering`]).
+    Scratch(usize),
+}
+
+impl From<ValueId> for Binding {
+    fn from(v: ValueId) -> Self {
+        Binding::Value(v)
+    }
+}
+
+/// `vec![Binding::from(x), ...]`.
+macro_rules! bindings {
+    ($($v:expr),* $(,)?) => {
+        vec![$($crate::dispatch::Binding::from($v)),*]
+    };
+}
+pub(crate) use bindings;
+
 /// One compute dispatch. Storage bindings are `bindings` at 0, 1, ...; the uniform parameters
 /// follow at binding `bindings.len()` (inputs, then outputs, then parameters).
 #[derive(Debug, Clone)]
@@ -11,7 +34,7 @@ pub(crate) struct Dispatch {
     pub family: KernelFamily,
     pub entry: &'static str,
     pub constants: Vec<(&'static str, f64)>,
-    pub bindings: Vec<ValueId>,
+    pub bindings: Vec<Binding>,
     pub params: Vec<u32>,
     pub groups: [u32; 3],
 }

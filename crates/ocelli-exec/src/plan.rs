@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ocelli_device::{Gpu, PooledBuffer};
 use ocelli_graph::{passes, DType, Graph, Plan, Tensor, ValueDef, ValueId, ValueInfo};
 
-use crate::dispatch::{Dispatch, Step};
+use crate::dispatch::{Binding, Dispatch, Step};
 use crate::lower::{lower, Lowering};
 use crate::planner::{self, MemoryPlan};
 use crate::ExecError;
@@ -101,11 +101,20 @@ impl GpuPlan {
         }
         let lowered = graph.nodes().iter().map(|n| lower(n, &graph)).collect::<Result<Vec<_>, _>>()?;
         let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
-        let mem = planner::plan(&graph, &alias, |v| device_bytes(graph.value(v)), options.reuse_buffers);
-        let Allocation { buffers, buffer_of, fixed_bytes } = allocate(&gpu, &graph, &mem)?;
+        let scratch: Vec<Vec<u64>> = lowered
+            .iter()
+            .map(|l| match l {
+                Lowering::Steps(_, s) => s.clone(),
+                Lowering::Alias => Vec::new(),
+            })
+            .collect();
+        let mem = planner::plan(&graph, &alias, &scratch, |v| device_bytes(graph.value(v)), options.reuse_buffers);
+        let Allocation { buffers, buffer_of, slot_base, fixed_bytes } = allocate(&gpu, &graph, &mem)?;
         let memory =
             MemoryReport { planned: mem.planned_bytes(), naive: mem.naive_bytes, inputs_and_constants: fixed_bytes };
-        let (commands, uniforms) = prepare(&gpu, &graph, &lowered, &buffers, &buffer_of)?;
+        let resolve = Resolver { buffer_of: &buffer_of, mem: &mem, slot_base, scratch: &scratch };
+        // Bind groups are validated here: a mistake becomes a typed error, not a panic.
+        let (commands, uniforms) = gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
         Ok(Self { gpu, graph, buffers, buffer_of, commands, memory, _uniforms: uniforms })
     }
 
@@ -208,6 +217,8 @@ impl Drop for GpuPlan {
 struct Allocation {
     buffers: Vec<PooledBuffer>,
     buffer_of: Vec<Option<usize>>,
+    /// Index of the first shared intermediate buffer.
+    slot_base: usize,
     /// Bytes of inputs and constants.
     fixed_bytes: u64,
 }
@@ -239,7 +250,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, Ex
             own[r].or(mem.slot_of[r].map(|s| slot_base + s))
         })
         .collect();
-    Ok(Allocation { buffers, buffer_of, fixed_bytes: fixed })
+    Ok(Allocation { buffers, buffer_of, slot_base, fixed_bytes: fixed })
 }
 
 /// Pipelines, one uniform buffer with every dispatch's parameters, and bind groups.
@@ -248,13 +259,13 @@ fn prepare(
     graph: &Graph,
     lowered: &[Lowering],
     buffers: &[PooledBuffer],
-    buffer_of: &[Option<usize>],
+    resolve: &Resolver<'_>,
 ) -> Result<(Vec<Command>, wgpu::Buffer), ExecError> {
     let steps: Vec<(usize, &Step)> = lowered
         .iter()
         .enumerate()
         .flat_map(|(node, l)| match l {
-            Lowering::Steps(s) => s.iter().map(|st| (node, st)).collect(),
+            Lowering::Steps(s, _) => s.iter().map(|st| (node, st)).collect(),
             Lowering::Alias => Vec::new(),
         })
         .collect();
@@ -279,15 +290,22 @@ fn prepare(
         mapped_at_creation: false,
     });
     gpu.queue().write_buffer(&uniforms, 0, &data);
-    let buffer = |id: ValueId| buffers[buffer_of[id.0].expect("every value has a buffer")].buffer();
     let mut commands = Vec::with_capacity(steps.len());
     let mut k = 0;
     for (node, s) in steps {
         match s {
-            Step::Clear(id) => commands.push(Command::Clear { buffer: buffer_of[id.0].expect("planned") }),
+            Step::Clear(id) => commands.push(Command::Clear { buffer: resolve.buffer_of[id.0].expect("planned") }),
             Step::Dispatch(d) => {
                 let pipeline = gpu.pipeline(d.family.kernel(), d.entry, &d.constants)?;
-                let bind_group = bind(gpu, graph, &buffer, d, &pipeline, &uniforms, offsets[k]);
+                let entries: Vec<(&wgpu::Buffer, u64)> = d
+                    .bindings
+                    .iter()
+                    .map(|&b| {
+                        let (i, bytes) = resolve.get(graph, node, b);
+                        (buffers[i].buffer(), bytes)
+                    })
+                    .collect();
+                let bind_group = bind(gpu, d, &entries, &pipeline, &uniforms, offsets[k]);
                 commands.push(Command::Dispatch {
                     pipeline,
                     bind_group,
@@ -302,30 +320,49 @@ fn prepare(
     Ok((commands, uniforms))
 }
 
-fn bind<'a>(
+/// Finds the buffer (index into the plan's buffers) and byte size behind a binding.
+struct Resolver<'a> {
+    buffer_of: &'a [Option<usize>],
+    mem: &'a MemoryPlan,
+    slot_base: usize,
+    scratch: &'a [Vec<u64>],
+}
+
+impl Resolver<'_> {
+    fn get(&self, graph: &Graph, node: usize, b: Binding) -> (usize, u64) {
+        match b {
+            Binding::Value(id) => {
+                (self.buffer_of[id.0].expect("every value has a buffer"), device_bytes(graph.value(id)))
+            }
+            Binding::Scratch(k) => (self.slot_base + self.mem.scratch_slot[node][k], self.scratch[node][k]),
+        }
+    }
+}
+
+/// A bind group: the storage `entries` at 0, 1, ..., then the parameters. Bindings span whole
+/// 16-byte units so kernels may view them as `array<vec4<f32>>` (pooled buffers are larger).
+fn bind(
     gpu: &Gpu,
-    graph: &Graph,
-    buffer: &impl Fn(ValueId) -> &'a wgpu::Buffer,
     d: &Dispatch,
+    entries: &[(&wgpu::Buffer, u64)],
     pipeline: &wgpu::ComputePipeline,
     uniforms: &wgpu::Buffer,
     (offset, len): (u64, u64),
 ) -> wgpu::BindGroup {
-    let mut entries: Vec<wgpu::BindGroupEntry<'_>> = d
-        .bindings
+    let mut all: Vec<wgpu::BindGroupEntry<'_>> = entries
         .iter()
         .enumerate()
-        .map(|(i, &id)| wgpu::BindGroupEntry {
+        .map(|(i, &(buffer, bytes))| wgpu::BindGroupEntry {
             binding: i as u32,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: buffer(id),
+                buffer,
                 offset: 0,
-                size: wgpu::BufferSize::new(device_bytes(graph.value(id))),
+                size: wgpu::BufferSize::new(bytes.div_ceil(16) * 16),
             }),
         })
         .collect();
-    entries.push(wgpu::BindGroupEntry {
-        binding: d.bindings.len() as u32,
+    all.push(wgpu::BindGroupEntry {
+        binding: entries.len() as u32,
         resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: uniforms,
             offset,
@@ -335,6 +372,6 @@ fn bind<'a>(
     gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(d.entry),
         layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
+        entries: &all,
     })
 }

@@ -12,7 +12,9 @@ pub(crate) struct MemoryPlan {
     pub slot_of: Vec<Option<usize>>,
     /// Size of each shared buffer.
     pub slot_bytes: Vec<u64>,
-    /// Bytes all intermediates would take with one buffer each.
+    /// For each node: the shared buffer of each of its scratch buffers.
+    pub scratch_slot: Vec<Vec<usize>>,
+    /// Bytes all intermediates (and scratch buffers) would take with one buffer each.
     pub naive_bytes: u64,
 }
 
@@ -24,8 +26,15 @@ impl MemoryPlan {
 }
 
 /// Plans the intermediates of `graph`. `alias[node]` marks nodes whose output reuses their first
-/// input's storage. With `reuse` off, every intermediate gets a buffer of its own.
-pub(crate) fn plan(graph: &Graph, alias: &[bool], bytes: impl Fn(ValueId) -> u64, reuse: bool) -> MemoryPlan {
+/// input's storage; `scratch[node]` lists the sizes of buffers a node needs only while it runs.
+/// With `reuse` off, every intermediate gets a buffer of its own.
+pub(crate) fn plan(
+    graph: &Graph,
+    alias: &[bool],
+    scratch: &[Vec<u64>],
+    bytes: impl Fn(ValueId) -> u64,
+    reuse: bool,
+) -> MemoryPlan {
     let n_values = graph.values().len();
     let mut root: Vec<ValueId> = (0..n_values).map(ValueId).collect();
     for (i, node) in graph.nodes().iter().enumerate() {
@@ -56,7 +65,38 @@ pub(crate) fn plan(graph: &Graph, alias: &[bool], bytes: impl Fn(ValueId) -> u64
     let mut slot_bytes: Vec<u64> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut live: Vec<ValueId> = Vec::new();
+    let mut scratch_slot = Vec::with_capacity(graph.nodes().len());
     let mut naive_bytes = 0;
+    // Best fit among free buffers at most twice the need; failing that, a new buffer when some
+    // free buffer is big (so a small value does not squat in a large one), else grow the largest
+    // free one.
+    let mut alloc = |need: u64, free: &mut Vec<usize>, slot_bytes: &mut Vec<u64>| {
+        naive_bytes += need;
+        let pick = if reuse {
+            let fits = |s: usize| slot_bytes[s] >= need;
+            let best_fit = free
+                .iter()
+                .enumerate()
+                .filter(|(_, &s)| fits(s) && slot_bytes[s] <= 2 * need)
+                .min_by_key(|(_, &s)| slot_bytes[s]);
+            let any_fits = free.iter().any(|&s| fits(s));
+            let largest = free.iter().enumerate().max_by_key(|(_, &s)| slot_bytes[s]);
+            best_fit.or(if any_fits { None } else { largest }).map(|(k, _)| k)
+        } else {
+            None
+        };
+        match pick {
+            Some(k) => {
+                let s = free.swap_remove(k);
+                slot_bytes[s] = slot_bytes[s].max(need);
+                s
+            }
+            None => {
+                slot_bytes.push(need);
+                slot_bytes.len() - 1
+            }
+        }
+    };
     for (i, node) in graph.nodes().iter().enumerate() {
         // Values whose last reader ran before this node give their buffer back.
         live.retain(|v| {
@@ -68,30 +108,14 @@ pub(crate) fn plan(graph: &Graph, alias: &[bool], bytes: impl Fn(ValueId) -> u64
             }
         });
         for &o in node.outputs.iter().filter(|&&o| is_intermediate(o)) {
-            let need = bytes(o);
-            naive_bytes += need;
-            let pick = if reuse {
-                let best_fit =
-                    free.iter().enumerate().filter(|(_, &s)| slot_bytes[s] >= need).min_by_key(|(_, &s)| slot_bytes[s]);
-                let largest = free.iter().enumerate().max_by_key(|(_, &s)| slot_bytes[s]);
-                best_fit.or(largest).map(|(k, _)| k)
-            } else {
-                None
-            };
-            let slot = match pick {
-                Some(k) => {
-                    let s = free.swap_remove(k);
-                    slot_bytes[s] = slot_bytes[s].max(need);
-                    s
-                }
-                None => {
-                    slot_bytes.push(need);
-                    slot_bytes.len() - 1
-                }
-            };
-            slot_of[o.0] = Some(slot);
+            slot_of[o.0] = Some(alloc(bytes(o), &mut free, &mut slot_bytes));
             live.push(o);
         }
+        // Scratch buffers are taken after the outputs, so they never share with them, and given
+        // back as soon as the node is done.
+        let taken: Vec<usize> = scratch[i].iter().map(|&b| alloc(b, &mut free, &mut slot_bytes)).collect();
+        free.extend(&taken);
+        scratch_slot.push(taken);
     }
-    MemoryPlan { root, slot_of, slot_bytes, naive_bytes }
+    MemoryPlan { root, slot_of, slot_bytes, scratch_slot, naive_bytes }
 }

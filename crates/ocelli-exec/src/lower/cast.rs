@@ -2,7 +2,7 @@
 
 use ocelli_graph::DType;
 
-use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::KernelFamily;
 
@@ -18,7 +18,7 @@ pub(crate) fn cast(io: &Io<'_>, to: DType) -> Vec<Step> {
         family: KernelFamily::Cast,
         entry,
         constants: vec![("WG", f64::from(WG))],
-        bindings: vec![io.input(0), io.output(0)],
+        bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().u(numel).0,
         groups: linear_groups(items, WG),
     })]

@@ -2,10 +2,11 @@
 
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, UnaryOp};
 
-use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
+use crate::lower::gemm::{gemm_dispatch, GemmSpec};
 use crate::lower::Io;
-use crate::KernelFamily;
+use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
 /// Output channels and output columns per invocation in conv2d.wgsl.
@@ -15,33 +16,77 @@ fn dims4(d: &[usize]) -> [usize; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// Largest im2col patch matrix built for the GEMM path; bigger convolutions run direct.
+const MAX_IM2COL_BYTES: u64 = 64 << 20;
+
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
-pub(crate) fn conv2d(io: &Io<'_>, p: &Conv2d, n_base: usize, acts: &[UnaryOp]) -> Vec<Step> {
+/// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x, the others
+/// on an im2col patch matrix in a scratch buffer; grouped and depthwise ones run direct.
+pub(crate) fn conv2d(
+    io: &Io<'_>,
+    p: &Conv2d,
+    n_base: usize,
+    acts: &[UnaryOp],
+    scratch: &mut Vec<u64>,
+) -> Result<Vec<Step>, ExecError> {
     let [n, c, h, w] = dims4(io.in_shape(0).dims());
     let [o, cg, kh, kw] = dims4(io.in_shape(1).dims());
     let [_, _, oh, ow] = dims4(io.out_shape(0).dims());
     let pads = resolve_conv_padding(p, [h, w], [kh, kw]);
-    let og = o / p.groups;
-    let oc_tiles = og.div_ceil(BLOCK);
-    let ox_tiles = ow.div_ceil(BLOCK);
-    let items = n * p.groups * oc_tiles * oh * ox_tiles;
     let has_bias = n_base == 3;
     let residual = io.node.inputs.len() > n_base;
-    let params = Params::default()
-        .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
-        .us(&[p.dilation[0], p.dilation[1], cg, og, oc_tiles, ox_tiles, items]);
+    let og = o / p.groups;
+    let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
+    let params = |items: usize| {
+        Params::default()
+            .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
+            .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(BLOCK), items])
+            .0
+    };
+    let k = cg * kh * kw;
+    let col_bytes = (n * k * oh * ow * 4) as u64;
+    if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
+        let spec = GemmSpec {
+            m: o,
+            n: oh * ow,
+            k,
+            batch: n,
+            trans_a: false,
+            trans_b: false,
+            a_batch_stride: 0,
+            b_batch_stride: k * oh * ow,
+            bias: has_bias.then(|| (io.input(2), true)),
+            residual: residual.then(|| io.input(n_base)),
+        };
+        let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
+        if pointwise {
+            return Ok(vec![gemm_dispatch(&spec, io.input(1).into(), io.input(0).into(), io.output(0).into(), acts)?]);
+        }
+        scratch.push(col_bytes);
+        let col = Binding::Scratch(scratch.len() - 1);
+        let items = n * k * oh * ow;
+        let im2col = Step::Dispatch(Dispatch {
+            family: KernelFamily::Conv2d,
+            entry: "im2col",
+            constants: vec![("WG", f64::from(WG))],
+            bindings: vec![io.input(0).into(), col],
+            params: params(items),
+            groups: linear_groups(items, WG),
+        });
+        return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts)?]);
+    }
     let flag = |b: bool| f64::from(u8::from(b));
     let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
-    vec![Step::Dispatch(Dispatch {
+    Ok(vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Conv2d,
         entry: "conv2d",
         constants,
-        bindings: vec![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
-        params: params.0,
-        groups: linear_groups(items, WG),
-    })]
+        bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
+        params: params(direct_items),
+        groups: linear_groups(direct_items, WG),
+    })])
 }
 
 pub(crate) fn conv_transpose2d(io: &Io<'_>, p: &ConvTranspose2d) -> Vec<Step> {
@@ -57,7 +102,7 @@ pub(crate) fn conv_transpose2d(io: &Io<'_>, p: &ConvTranspose2d) -> Vec<Step> {
         family: KernelFamily::ConvTranspose,
         entry: "conv_transpose2d",
         constants: vec![("WG", f64::from(WG)), ("HAS_BIAS", f64::from(u8::from(has_bias)))],
-        bindings: vec![io.input(0), io.input(1), if has_bias { io.input(2) } else { io.input(0) }, io.output(0)],
+        bindings: bindings![io.input(0), io.input(1), if has_bias { io.input(2) } else { io.input(0) }, io.output(0)],
         params: params.0,
         groups: linear_groups(numel, WG),
     })]

@@ -3,7 +3,7 @@
 
 use ocelli_graph::{BinaryOp, UnaryOp};
 
-use crate::dispatch::{check_rank, linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, check_rank, linear_groups, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
@@ -38,7 +38,7 @@ pub(crate) fn binary(io: &Io<'_>, op: BinaryOp, acts: &[UnaryOp]) -> Result<Vec<
         family: KernelFamily::Elementwise,
         entry: "binary",
         constants,
-        bindings: vec![io.input(0), io.input(1), io.output(0)],
+        bindings: bindings![io.input(0), io.input(1), io.output(0)],
         params: params.0,
         groups: linear_groups(out.numel(), WG),
     })])
@@ -53,7 +53,7 @@ pub(crate) fn unary(io: &Io<'_>, acts: &[UnaryOp]) -> Vec<Step> {
         family: KernelFamily::Elementwise,
         entry: "unary",
         constants,
-        bindings: vec![io.input(0), io.output(0)],
+        bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().u(numel).0,
         groups: linear_groups(numel, WG),
     })]

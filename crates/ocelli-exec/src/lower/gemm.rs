@@ -2,15 +2,78 @@
 
 use ocelli_graph::UnaryOp;
 
-use crate::dispatch::{Dispatch, Params, Step};
+use ocelli_graph::ValueId;
+
+use crate::dispatch::{Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
-/// Workgroup shape; each invocation computes a 4×4 block, so a workgroup covers
-/// (4·WG_Y) × (4·WG_X) of the output.
+/// Workgroup width; each invocation computes an 8×8 block, so a workgroup covers
+/// (8·WG_Y) × (8·WG_X) of the output. WG_X = 8 keeps one SIMD vector of lavapipe on one row;
+/// WG_Y is 8, or less for matrices with fewer rows.
 const WG_X: u32 = 8;
-const WG_Y: u32 = 8;
+const MAX_WG_Y: u32 = 8;
+/// Output rows/columns per invocation.
+const BLOCK: usize = 8;
+
+/// Where a GEMM's operands and epilogue come from.
+pub(crate) struct GemmSpec {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub batch: usize,
+    pub trans_a: bool,
+    pub trans_b: bool,
+    pub a_batch_stride: usize,
+    pub b_batch_stride: usize,
+    /// Bias value and whether it is per row (conv channels) rather than per column.
+    pub bias: Option<(ValueId, bool)>,
+    pub residual: Option<ValueId>,
+}
+
+/// One GEMM dispatch: `y = acts(op(a)·op(b) + bias + residual)`, bindings a, b, y.
+pub(crate) fn gemm_dispatch(
+    spec: &GemmSpec,
+    a: Binding,
+    b: Binding,
+    y: Binding,
+    acts: &[UnaryOp],
+) -> Result<Step, ExecError> {
+    if spec.batch > 65_535 {
+        return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {} exceeds 65535", spec.batch) });
+    }
+    let wg_y = (spec.m.div_ceil(BLOCK).next_power_of_two() as u32).min(MAX_WG_Y);
+    let flag = |b: bool| f64::from(u8::from(b));
+    let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
+    let aligned_b = !spec.trans_b && spec.n.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
+    let mut constants = vec![
+        ("WG_X", f64::from(WG_X)),
+        ("WG_Y", f64::from(wg_y)),
+        ("TRANS_A", flag(spec.trans_a)),
+        ("TRANS_B", flag(spec.trans_b)),
+        ("ALIGNED_A", flag(aligned_a)),
+        ("ALIGNED_B", flag(aligned_b)),
+        ("HAS_BIAS", flag(spec.bias.is_some())),
+        ("BIAS_PER_ROW", flag(spec.bias.is_some_and(|(_, per_row)| per_row))),
+        ("RESIDUAL", flag(spec.residual.is_some())),
+    ];
+    constants.extend(act_constants(acts));
+    let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
+    let residual = spec.residual.map_or(a, Binding::Value);
+    Ok(Step::Dispatch(Dispatch {
+        family: KernelFamily::Gemm,
+        entry: "gemm",
+        constants,
+        bindings: vec![a, b, bias, residual, y],
+        params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride]).0,
+        groups: [
+            spec.n.div_ceil(BLOCK * WG_X as usize) as u32,
+            spec.m.div_ceil(BLOCK * wg_y as usize) as u32,
+            spec.batch as u32,
+        ],
+    }))
+}
 
 /// `acts(op(a)·op(b) + bias + residual)`; `n_base` inputs belong to the matmul itself.
 pub(crate) fn matmul(
@@ -23,33 +86,19 @@ pub(crate) fn matmul(
     let (a, b, y) = (io.in_shape(0).dims(), io.in_shape(1).dims(), io.out_shape(0).dims());
     let (m, n) = (y[y.len() - 2], y[y.len() - 1]);
     let k = if trans_a { a[a.len() - 2] } else { a[a.len() - 1] };
-    let batch: usize = y[..y.len() - 2].iter().product();
-    if batch > 65_535 {
-        return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {batch} exceeds 65535") });
-    }
     let batches = |d: &[usize]| d[..d.len() - 2].iter().product::<usize>();
-    let a_stride = if batches(a) == 1 { 0 } else { m * k };
-    let b_stride = if batches(b) == 1 { 0 } else { k * n };
-    let has_bias = n_base == 3;
-    let residual = io.node.inputs.len() > n_base;
-    let bias = if has_bias { io.input(2) } else { io.input(0) };
-    let res = if residual { io.input(n_base) } else { io.input(0) };
-    let flag = |b: bool| f64::from(u8::from(b));
-    let mut constants = vec![
-        ("WG_X", f64::from(WG_X)),
-        ("WG_Y", f64::from(WG_Y)),
-        ("TRANS_A", flag(trans_a)),
-        ("TRANS_B", flag(trans_b)),
-        ("HAS_BIAS", flag(has_bias)),
-        ("RESIDUAL", flag(residual)),
-    ];
-    constants.extend(act_constants(acts));
-    Ok(vec![Step::Dispatch(Dispatch {
-        family: KernelFamily::Gemm,
-        entry: "gemm",
-        constants,
-        bindings: vec![io.input(0), io.input(1), bias, res, io.output(0)],
-        params: Params::default().us(&[m, n, k, a_stride, b_stride]).0,
-        groups: [n.div_ceil(4 * WG_X as usize) as u32, m.div_ceil(4 * WG_Y as usize) as u32, batch as u32],
-    })])
+    let spec = GemmSpec {
+        m,
+        n,
+        k,
+        batch: batches(y),
+        trans_a,
+        trans_b,
+        a_batch_stride: if batches(a) == 1 { 0 } else { m * k },
+        b_batch_stride: if batches(b) == 1 { 0 } else { k * n },
+        bias: (n_base == 3).then(|| (io.input(2), false)),
+        residual: (io.node.inputs.len() > n_base).then(|| io.input(n_base)),
+    };
+    let v = |id| Binding::Value(id);
+    Ok(vec![gemm_dispatch(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts)?])
 }

@@ -2,7 +2,7 @@
 
 use ocelli_graph::{PadMode, Shape};
 
-use crate::dispatch::{check_rank, linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, check_rank, linear_groups, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
@@ -16,7 +16,7 @@ fn strided_copy(io: &Io<'_>, input: usize, view: &Shape, src: (usize, &[usize]),
         family: KernelFamily::Layout,
         entry: "strided_copy",
         constants: vec![("WG", f64::from(WG))],
-        bindings: vec![io.input(input), io.output(0)],
+        bindings: bindings![io.input(input), io.output(0)],
         params: params.0,
         groups: linear_groups(view.numel(), WG),
     })
@@ -73,7 +73,7 @@ pub(crate) fn pad(io: &Io<'_>, pads: &[(usize, usize)], mode: PadMode) -> Result
         family: KernelFamily::Layout,
         entry: "pad",
         constants: vec![("MODE", code), ("WG", f64::from(WG))],
-        bindings: vec![io.input(0), io.output(0)],
+        bindings: bindings![io.input(0), io.output(0)],
         params: params.0,
         groups: linear_groups(out.numel(), WG),
     })])

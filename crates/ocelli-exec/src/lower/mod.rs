@@ -17,8 +17,9 @@ use crate::ExecError;
 
 /// How a node runs on the GPU.
 pub(crate) enum Lowering {
-    /// These commands, in order.
-    Steps(Vec<Step>),
+    /// These commands, in order, with scratch buffers of these sizes (bytes) that live only
+    /// while the node runs (`Binding::Scratch(k)` is the k-th).
+    Steps(Vec<Step>, Vec<u64>),
     /// No work: the single output shares the first input's buffer (reshape, identity cast).
     Alias,
 }
@@ -50,9 +51,10 @@ impl Io<'_> {
 /// Lowers one node.
 pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
     let io = Io { node, graph };
+    let mut scratch = Vec::new();
     let steps = match &node.op {
         Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
-        Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[]),
+        Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch)?,
         Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
         Op::Pool2d(p) => pool::pool2d(&io, p, false),
         Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true),
@@ -78,7 +80,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
             let n_base = f.base_inputs(node.inputs.len());
             match (&*f.base, f.residual) {
                 (Op::MatMul { trans_a, trans_b }, _) => gemm::matmul(&io, *trans_a, *trans_b, n_base, &f.acts)?,
-                (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts),
+                (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts, &mut scratch)?,
                 (Op::Binary(b), false) => elementwise::binary(&io, *b, &f.acts)?,
                 (Op::Unary(u), false) => {
                     let chain: Vec<_> = std::iter::once(*u).chain(f.acts.iter().copied()).collect();
@@ -93,5 +95,5 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
             }
         }
     };
-    Ok(Lowering::Steps(steps))
+    Ok(Lowering::Steps(steps, scratch))
 }

@@ -1,6 +1,6 @@
 //! Batch, group and layer norm -> `shaders/norm.wgsl`.
 
-use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::KernelFamily;
 
@@ -9,8 +9,7 @@ const WG: u32 = 64;
 pub(crate) fn batch_norm(io: &Io<'_>, eps: f32) -> Vec<Step> {
     let x = io.in_shape(0);
     let (_, channels, inner) = x.split_at_axis(1);
-    let mut bindings = io.node.inputs.clone();
-    bindings.push(io.output(0));
+    let bindings = io.node.inputs.iter().chain([&io.output(0)]).map(|&v| v.into()).collect();
     vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Norm,
         entry: "batch_norm",
@@ -27,7 +26,7 @@ fn rows(io: &Io<'_>, rows: usize, len: usize, affine_rows: usize, affine_div: us
         family: KernelFamily::Norm,
         entry: "norm_rows",
         constants: vec![("WG", f64::from(WG))],
-        bindings: vec![io.input(0), io.input(1), io.input(2), io.output(0)],
+        bindings: bindings![io.input(0), io.input(1), io.input(2), io.output(0)],
         params: Params::default().us(&[rows, len, affine_rows, affine_div]).f(eps).0,
         groups: linear_groups(rows, 1),
     })]

@@ -2,7 +2,7 @@
 
 use ocelli_graph::{Pool2d, PoolKind, UpsampleMode};
 
-use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::KernelFamily;
 
@@ -21,9 +21,9 @@ pub(crate) fn pool2d(io: &Io<'_>, p: &Pool2d, with_indices: bool) -> Vec<Step> {
         .us(&p.padding)
         .us(&[numel, usize::from(p.count_include_pad)]);
     let (entry, bindings) = if with_indices {
-        ("max_pool_indices", vec![io.input(0), io.output(0), io.output(1)])
+        ("max_pool_indices", bindings![io.input(0), io.output(0), io.output(1)])
     } else {
-        ("pool", vec![io.input(0), io.output(0)])
+        ("pool", bindings![io.input(0), io.output(0)])
     };
     let kind = match p.kind {
         PoolKind::Max => 0.0,
@@ -50,7 +50,7 @@ pub(crate) fn max_unpool2d(io: &Io<'_>) -> Vec<Step> {
             family: KernelFamily::Pool,
             entry: "max_unpool",
             constants: vec![("WG", f64::from(WG))],
-            bindings: vec![io.input(0), io.input(1), io.output(0)],
+            bindings: bindings![io.input(0), io.input(1), io.output(0)],
             params: params.0,
             groups: linear_groups(numel, WG),
         }),
@@ -69,7 +69,7 @@ pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode) -> Vec<Step> {
         family: KernelFamily::Upsample,
         entry: "upsample",
         constants: vec![("MODE", code), ("WG", f64::from(WG))],
-        bindings: vec![io.input(0), io.output(0)],
+        bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().us(&[h, w, oh, ow, numel, usize::from(align)]).0,
         groups: linear_groups(numel, WG),
     })]

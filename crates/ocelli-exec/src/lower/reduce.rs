@@ -2,7 +2,7 @@
 
 use ocelli_graph::ReduceOp;
 
-use crate::dispatch::{linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::KernelFamily;
 
@@ -22,7 +22,7 @@ fn lines(
         family,
         entry,
         constants,
-        bindings: vec![io.input(0), io.output(0)],
+        bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().us(&[outer, len, inner]).0,
         groups: linear_groups(outer * inner, WG),
     })]
