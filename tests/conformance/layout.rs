@@ -94,3 +94,26 @@ fn cast_f32_to_f16_and_back_odd_and_even_lengths() {
     let halves: Vec<half::f16> = [0.5f32, -1.25, 65504.0].iter().map(|&v| half::f16::from_f32(v)).collect();
     check("cast f16 input", &graph, &[Tensor::from_f16([3], halves).unwrap()], EXACT);
 }
+
+#[test]
+fn f16_casts_need_no_shader_f16_and_say_which_path_runs() {
+    for gpu in crate::harness::gpus() {
+        let caps = gpu.gpu().capabilities();
+        let backend = gpu.gpu().adapter_info().backend;
+        if backend == ocelli::wgpu::Backend::Gl {
+            assert!(!caps.shader_f16, "llvmpipe GL has no shader-f16; this test documents the fallback");
+        }
+        eprintln!(
+            "{}: shader-f16 {}; f16 tensors are stored packed two per u32 and converted with pack2x16float, \
+             so casts run the same way with or without it",
+            ocelli::Backend::name(gpu),
+            if caps.shader_f16 { "present" } else { "absent" }
+        );
+    }
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [5], DType::F32).unwrap();
+    let h = g.op(Op::Cast { to: DType::F16 }, &[x]).unwrap();
+    let graph = g.build(&[h]).unwrap();
+    let t = Tensor::from_f32([5], vec![1.0, -0.333_333, 65504.0, 6.0e-8, 1.0e-3]).unwrap();
+    check("cast f32->f16 special values", &graph, &[t], F16);
+}
