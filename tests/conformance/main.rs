@@ -5,6 +5,7 @@
 mod harness;
 
 mod conv;
+mod demosaic;
 mod elementwise;
 mod layout;
 mod matmul;

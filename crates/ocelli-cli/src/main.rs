@@ -3,6 +3,7 @@
 mod bench;
 mod info;
 mod profile;
+mod raw;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,10 @@ enum Command {
     /// Time a kernel on the GPU or the CPU reference.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Demosaic a raw Bayer frame (PGM or headerless) into an RGB image.
+    Demosaic(raw::DemosaicArgs),
+    /// Sample an RGB image through a Bayer filter into a PGM test frame.
+    Mosaic(raw::MosaicArgs),
     /// Per-node GPU time and memory of a built-in graph's compiled plan.
     Profile {
         /// Which built-in graph: cnn (a small ResNet/MobileNet-style CNN) or mlp.
@@ -32,11 +37,20 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info => info::run(),
         Command::Bench(b) => bench::run(b),
         Command::Profile { graph, runs } => profile::run(&graph, runs),
+        Command::Demosaic(a) => raw::demosaic(a),
+        Command::Mosaic(a) => raw::mosaic_cmd(a),
     }
 }

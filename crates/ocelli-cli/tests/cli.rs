@@ -67,3 +67,61 @@ fn profile_prints_a_row_per_node_and_the_memory_figures() {
     assert!(out.contains("planned vs"), "{out}");
     assert!(out.contains("GFLOP/s"), "{out}");
 }
+
+#[test]
+fn mosaic_then_demosaic_round_trips_a_photo() {
+    let dir = std::env::temp_dir().join(format!("ocelli-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
+    let raw = dir.join("chelsea.pgm");
+    let (ok, _, err) = ocelli(&["mosaic", photo, "--pattern", "grbg", "--bits", "16", "-o", raw.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    for method in ["bilinear", "mhc"] {
+        let out = dir.join(format!("chelsea-{method}.png"));
+        let (ok, stdout, err) = ocelli(&[
+            "demosaic",
+            raw.to_str().unwrap(),
+            "--pattern",
+            "grbg",
+            "--method",
+            method,
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        assert!(stdout.contains("450x300 16-bit grbg"), "{stdout}");
+        assert!(out.exists());
+    }
+}
+
+#[test]
+fn demosaic_errors_are_one_line_with_exit_code_2() {
+    let dir = std::env::temp_dir().join(format!("ocelli-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let raw = dir.join("short.raw");
+    std::fs::write(&raw, vec![0u8; 10]).unwrap();
+    let out = dir.join("x.png");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ocelli")).args(args).output().unwrap();
+    let o = run(&["demosaic", raw.to_str().unwrap(), "--width", "4", "--height", "4", "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs 32 bytes, the file has 10"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let o = run(&[
+        "demosaic",
+        raw.to_str().unwrap(),
+        "--pattern",
+        "rgbg",
+        "--width",
+        "2",
+        "--height",
+        "5",
+        "--bits",
+        "8",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown Bayer pattern 'rgbg'"), "{err}");
+}

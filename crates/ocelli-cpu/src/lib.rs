@@ -3,6 +3,7 @@
 //! path.
 
 mod conv;
+mod demosaic;
 mod elementwise;
 mod layout;
 mod linalg;
@@ -159,6 +160,13 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         Op::Transpose { perm } => vec![layout::transpose(x, perm, out[0])],
         Op::Pad { pads, mode } => one(layout::pad(f32s(x), xs, pads, *mode, out[0])),
         Op::Cast { to } => vec![layout::cast(x, *to)],
+        Op::Demosaic(d) => {
+            let words = match x.data() {
+                ocelli_graph::TensorData::U32(v) => v,
+                _ => unreachable!("inference checks u32 words"),
+            };
+            one(demosaic::demosaic(words, d))
+        }
         Op::Fused(f) => {
             let n = f.base_inputs(args.len());
             let base = eval(&f.base, &args[..n], out).remove(0);

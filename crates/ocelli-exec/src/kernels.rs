@@ -28,6 +28,8 @@ pub enum KernelFamily {
     Layout,
     /// `shaders/cast.wgsl`
     Cast,
+    /// `shaders/demosaic.wgsl`
+    Demosaic,
 }
 
 macro_rules! shader {
@@ -42,7 +44,7 @@ macro_rules! shader {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 11] = [
+    pub const ALL: [KernelFamily; 12] = [
         Self::Gemm,
         Self::Conv2d,
         Self::ConvTranspose,
@@ -54,6 +56,7 @@ impl KernelFamily {
         Self::Norm,
         Self::Layout,
         Self::Cast,
+        Self::Demosaic,
     ];
 
     /// The label and WGSL source of this family.
@@ -70,6 +73,7 @@ impl KernelFamily {
             Self::Norm => ("norm", shader!("norm.wgsl")),
             Self::Layout => ("layout", shader!("layout.wgsl")),
             Self::Cast => ("cast", shader!("cast.wgsl")),
+            Self::Demosaic => ("demosaic", shader!("demosaic.wgsl")),
         };
         Kernel { label, source }
     }

@@ -410,6 +410,37 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             Ok(out)
         }
+        Op::Demosaic(d) => {
+            arity(op, inputs, 1, 1)?;
+            want_dtype(op, inputs, 0, &[DType::U32])?;
+            if d.bits != 8 && d.bits != 16 {
+                return Err(invalid(op, format!("{} bits per sample: 8 and 16 are supported", d.bits)));
+            }
+            if d.height < 4 || d.width < 4 || d.height % 2 != 0 || d.width % 2 != 0 {
+                return Err(invalid(
+                    op,
+                    format!(
+                        "a {}x{} frame does not hold whole 2x2 Bayer cells (need even sides >= 4)",
+                        d.width, d.height
+                    ),
+                ));
+            }
+            let levels_ok = d.white.is_finite() && d.black.is_finite() && d.white > d.black;
+            if !levels_ok || d.wb.iter().any(|g| !(g.is_finite() && *g > 0.0)) {
+                return Err(invalid(
+                    op,
+                    format!("need white {} > black {} and positive gains {:?}", d.white, d.black, d.wb),
+                ));
+            }
+            if inputs[0].0.dims() != [d.words()] {
+                return Err(mismatch(
+                    op,
+                    inputs,
+                    format!("a {}x{} frame at {} bits packs into [{}] words", d.width, d.height, d.bits, d.words()),
+                ));
+            }
+            f32_out(Shape(vec![1, 3, d.height, d.width]))
+        }
         Op::Cast { to } => {
             arity(op, inputs, 1, 1)?;
             want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;

@@ -307,10 +307,106 @@ pub enum Op {
         /// Target dtype.
         to: DType,
     },
+    /// Raw Bayer mosaic -> RGB. Input: the frame's pixels packed little-endian into u32 words
+    /// (4 per word at 8 bits, 2 at 16), shape `[ceil(height·width·bits/32)]`. Output
+    /// `[1, 3, height, width]` f32 in [0, 1].
+    Demosaic(Demosaic),
     /// A producer with its elementwise tail, made by [`crate::passes::fuse_epilogues`]:
     /// `acts(base(inputs) + residual)`. Inputs: the base op's inputs, then the residual when
     /// `residual` is set (same shape as the output).
     Fused(Fused),
+}
+
+/// Colour filter layout of a Bayer sensor, named by its top-left 2×2 cell read row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BayerPattern {
+    /// R G / G B
+    Rggb,
+    /// B G / G R
+    Bggr,
+    /// G R / B G
+    Grbg,
+    /// G B / R G
+    Gbrg,
+}
+
+impl BayerPattern {
+    /// Every pattern.
+    pub const ALL: [BayerPattern; 4] = [Self::Rggb, Self::Bggr, Self::Grbg, Self::Gbrg];
+
+    /// Colour (0 red, 1 green, 2 blue) of the cell at `(y mod 2, x mod 2)`.
+    pub fn color_at(self, y: usize, x: usize) -> usize {
+        let cell = match self {
+            Self::Rggb => [0, 1, 1, 2],
+            Self::Bggr => [2, 1, 1, 0],
+            Self::Grbg => [1, 0, 2, 1],
+            Self::Gbrg => [1, 2, 0, 1],
+        };
+        cell[(y % 2) * 2 + x % 2]
+    }
+
+    /// Parses "rggb", "bggr", "grbg" or "gbrg" (any case).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name.to_ascii_lowercase())
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rggb => "rggb",
+            Self::Bggr => "bggr",
+            Self::Grbg => "grbg",
+            Self::Gbrg => "gbrg",
+        }
+    }
+}
+
+/// Interpolation of [`Op::Demosaic`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DemosaicMethod {
+    /// Average of the nearest samples of each missing colour.
+    Bilinear,
+    /// Malvar, He and Cutler (ICASSP 2004): bilinear corrected by the gradient of the sampled
+    /// colour, 5×5 linear filters.
+    Mhc,
+}
+
+/// Parameters of [`Op::Demosaic`]: `rgb = clamp(wb[c] · (raw − black) / (white − black))`,
+/// interpolated, then optionally sRGB-encoded. Borders mirror without repeating the edge, which
+/// keeps the colour filter phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Demosaic {
+    /// Frame height (even, at least 4).
+    pub height: usize,
+    /// Frame width (even, at least 4).
+    pub width: usize,
+    /// Bits per stored sample: 8 or 16.
+    pub bits: u32,
+    /// Colour filter layout.
+    pub pattern: BayerPattern,
+    /// Interpolation.
+    pub method: DemosaicMethod,
+    /// Raw value of black.
+    pub black: f32,
+    /// Raw value of full scale.
+    pub white: f32,
+    /// White-balance gains for red, green and blue.
+    pub wb: [f32; 3],
+    /// Encode the output with the sRGB transfer curve.
+    pub srgb: bool,
+}
+
+impl Demosaic {
+    /// Defaults for a frame: full range of `bits`, unit gains, linear output.
+    pub fn new(height: usize, width: usize, bits: u32, pattern: BayerPattern, method: DemosaicMethod) -> Self {
+        let white = if bits >= 32 { f32::MAX } else { ((1u64 << bits) - 1) as f32 };
+        Self { height, width, bits, pattern, method, black: 0.0, white, wb: [1.0; 3], srgb: false }
+    }
+
+    /// u32 words holding the packed frame.
+    pub fn words(&self) -> usize {
+        (self.height * self.width * self.bits as usize).div_ceil(32)
+    }
 }
 
 /// Parameters of [`Op::Fused`].
@@ -363,6 +459,7 @@ impl Op {
             Op::Pad { .. } => "pad",
             Op::Cast { .. } => "cast",
             Op::Fused(_) => "fused",
+            Op::Demosaic(_) => "demosaic",
         }
     }
 }

@@ -30,3 +30,5 @@ pub use ocelli_exec::{
     CompileOptions, ExecError, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile, ProfileRow,
 };
 pub use ocelli_graph::*;
+/// Images, raw Bayer frames and image metrics.
+pub use ocelli_vision as vision;

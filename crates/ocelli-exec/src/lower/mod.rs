@@ -2,6 +2,7 @@
 
 mod cast;
 mod conv;
+mod demosaic;
 mod elementwise;
 mod epilogue;
 mod gemm;
@@ -76,6 +77,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
         Op::Reshape { .. } => return Ok(Lowering::Alias),
         Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
         Op::Cast { to } => cast::cast(&io, *to),
+        Op::Demosaic(d) => demosaic::demosaic(&io, d),
         Op::Fused(f) => {
             let n_base = f.base_inputs(node.inputs.len());
             match (&*f.base, f.residual) {

@@ -1,0 +1,92 @@
+use std::path::Path;
+
+use ocelli_graph::Tensor;
+
+use crate::{Result, VisionError};
+
+/// A decoded image as an NCHW f32 tensor `[1, channels, height, width]` in [0, 1], with the
+/// bit depth it had on disk.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Pixels, `[1, C, H, W]`, C = 1 (gray), 3 (RGB) or 4 (RGBA).
+    pub tensor: Tensor,
+    /// Bits per channel in the file (8 or 16).
+    pub bits: u32,
+}
+
+fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
+    VisionError::Image { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// Decodes PNG, JPEG, BMP, TIFF or PNM (8- or 16-bit; gray, RGB or RGBA).
+pub fn load_image(path: &Path) -> Result<Image> {
+    let img = image::ImageReader::open(path)
+        .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
+        .with_guessed_format()
+        .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
+        .decode()
+        .map_err(|e| image_err(path, e))?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let color = img.color();
+    let channels = usize::from(color.channel_count());
+    let bits = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count());
+    let (channels, interleaved): (usize, Vec<f32>) = match (channels, bits) {
+        (1 | 2, 8) => (1, img.to_luma8().into_raw().iter().map(|&v| f32::from(v) / 255.0).collect()),
+        (1 | 2, _) => (1, img.to_luma16().into_raw().iter().map(|&v| f32::from(v) / 65535.0).collect()),
+        (3, 8) => (3, img.to_rgb8().into_raw().iter().map(|&v| f32::from(v) / 255.0).collect()),
+        (3, _) => (3, img.to_rgb16().into_raw().iter().map(|&v| f32::from(v) / 65535.0).collect()),
+        (_, 8) => (4, img.to_rgba8().into_raw().iter().map(|&v| f32::from(v) / 255.0).collect()),
+        (_, _) => (4, img.to_rgba16().into_raw().iter().map(|&v| f32::from(v) / 65535.0).collect()),
+    };
+    let mut planar = vec![0f32; interleaved.len()];
+    for (i, v) in interleaved.iter().enumerate() {
+        planar[(i % channels) * h * w + i / channels] = *v;
+    }
+    Ok(Image { tensor: Tensor::from_f32([1, channels, h, w], planar)?, bits: if bits > 8 { 16 } else { 8 } })
+}
+
+/// An RGB tensor `[1, 3, H, W]` in [0, 1] from interleaved 8-bit RGB.
+pub fn tensor_from_rgb8(width: usize, height: usize, rgb: &[u8]) -> Result<Tensor> {
+    let mut planar = vec![0f32; 3 * width * height];
+    for (i, v) in rgb.iter().enumerate() {
+        planar[(i % 3) * width * height + i / 3] = f32::from(*v) / 255.0;
+    }
+    Ok(Tensor::from_f32([1, 3, height, width], planar)?)
+}
+
+/// Encodes a `[1, C, H, W]` f32 tensor in [0, 1] (C = 1, 3 or 4) to the format the extension
+/// names, at 8 bits (16 for PNG and TIFF when `sixteen_bits`).
+pub fn save_image(tensor: &Tensor, path: &Path, sixteen_bits: bool) -> Result<()> {
+    let d = tensor.shape().dims();
+    let data =
+        tensor.as_f32().ok_or_else(|| VisionError::Unsupported(format!("saving a {} tensor", tensor.dtype())))?;
+    if d.len() != 4 || d[0] != 1 || ![1, 3, 4].contains(&d[1]) {
+        return Err(VisionError::Unsupported(format!(
+            "saving a tensor of shape {} (want [1, 1|3|4, H, W])",
+            tensor.shape()
+        )));
+    }
+    let (c, h, w) = (d[1], d[2], d[3]);
+    let interleaved = |scale: f32| -> Vec<f32> {
+        (0..c * h * w).map(|i| (data[(i % c) * h * w + i / c].clamp(0.0, 1.0) * scale).round()).collect()
+    };
+    let (w32, h32) = (w as u32, h as u32);
+    let err = |e: image::ImageError| image_err(path, e);
+    let img: image::DynamicImage = if sixteen_bits {
+        let v: Vec<u16> = interleaved(65535.0).iter().map(|&x| x as u16).collect();
+        match c {
+            1 => image::ImageBuffer::<image::Luma<u16>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageLuma16),
+            3 => image::ImageBuffer::<image::Rgb<u16>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageRgb16),
+            _ => image::ImageBuffer::<image::Rgba<u16>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageRgba16),
+        }
+    } else {
+        let v: Vec<u8> = interleaved(255.0).iter().map(|&x| x as u8).collect();
+        match c {
+            1 => image::ImageBuffer::<image::Luma<u8>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageLuma8),
+            3 => image::ImageBuffer::<image::Rgb<u8>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageRgb8),
+            _ => image::ImageBuffer::<image::Rgba<u8>, _>::from_raw(w32, h32, v).map(image::DynamicImage::ImageRgba8),
+        }
+    }
+    .expect("buffer length matches the tensor");
+    img.save(path).map_err(err)
+}

@@ -1,0 +1,15 @@
+//! `ocelli-vision`: images in and out of tensors, raw Bayer frames (PGM/PNM and headerless raw),
+//! mosaicking RGB images into test frames, and image quality metrics.
+
+mod error;
+mod image_io;
+mod metrics;
+mod raw;
+
+pub use error::VisionError;
+pub use image_io::{load_image, save_image, tensor_from_rgb8, Image};
+pub use metrics::psnr;
+pub use raw::{demosaic_graph, mosaic, read_raw, RawFrame};
+
+/// Result type of this crate.
+pub type Result<T, E = VisionError> = std::result::Result<T, E>;

@@ -1,0 +1,161 @@
+use std::path::Path;
+
+use ocelli_graph::{BayerPattern, DType, Demosaic, Graph, GraphBuilder, Op, Tensor};
+
+use crate::{Result, VisionError};
+
+/// A raw sensor frame: one sample per pixel, `bits` (8 or 16) wide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFrame {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Bits per sample (8 or 16).
+    pub bits: u32,
+    /// Samples, row-major.
+    pub samples: Vec<u16>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VisionError + '_ {
+    move |source| VisionError::Io { path: path.to_path_buf(), source }
+}
+
+impl RawFrame {
+    /// The samples packed little-endian into u32 words (4 per word at 8 bits, 2 at 16): the input
+    /// of [`Op::Demosaic`].
+    pub fn packed(&self) -> Tensor {
+        let per = (32 / self.bits) as usize;
+        let words: Vec<u32> = self
+            .samples
+            .chunks(per)
+            .map(|c| c.iter().enumerate().fold(0u32, |w, (k, &s)| w | (u32::from(s) << (k as u32 * self.bits))))
+            .collect();
+        let n = words.len();
+        Tensor::new([n], ocelli_graph::TensorData::U32(words)).expect("length matches")
+    }
+
+    /// Reads a binary PGM (P5, 8 or 16 bits; 16-bit PGM is big-endian) or, failing the magic
+    /// number, nothing: use [`read_raw`] for headerless frames.
+    pub fn read_pgm(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(io_err(path))?;
+        let bad = |why: &str| VisionError::Unsupported(format!("{}: {why}", path.display()));
+        if !bytes.starts_with(b"P5") {
+            return Err(bad("not a binary PGM (P5); for headerless raw give --width --height --bits"));
+        }
+        // Header: magic, width, height, maxval, separated by whitespace and comments.
+        let mut fields = Vec::new();
+        let mut i = 2;
+        while fields.len() < 3 {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < bytes.len() && bytes[i] == b'#' {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let text = std::str::from_utf8(&bytes[start..i]).map_err(|_| bad("bad header"))?;
+            fields.push(text.parse::<usize>().map_err(|_| bad("bad header"))?);
+        }
+        let data = &bytes[i + 1..];
+        let (width, height, maxval) = (fields[0], fields[1], fields[2]);
+        let bits = if maxval < 256 {
+            8
+        } else if maxval < 65536 {
+            16
+        } else {
+            return Err(bad("maxval above 65535"));
+        };
+        let need = width * height * (bits as usize / 8);
+        if data.len() < need {
+            return Err(VisionError::RawSize {
+                path: path.to_path_buf(),
+                width,
+                height,
+                bits,
+                expected: need,
+                got: data.len(),
+            });
+        }
+        let samples = if bits == 8 {
+            data[..need].iter().map(|&b| u16::from(b)).collect()
+        } else {
+            data[..need].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
+        };
+        Ok(Self { width, height, bits, samples })
+    }
+
+    /// Writes a binary PGM (16-bit samples big-endian, as the format says).
+    pub fn write_pgm(&self, path: &Path) -> Result<()> {
+        let maxval = (1u32 << self.bits) - 1;
+        let mut out = format!("P5\n{} {}\n{maxval}\n", self.width, self.height).into_bytes();
+        for &s in &self.samples {
+            if self.bits == 8 {
+                out.push(s as u8);
+            } else {
+                out.extend(s.to_be_bytes());
+            }
+        }
+        std::fs::write(path, out).map_err(io_err(path))
+    }
+}
+
+/// Reads a headerless frame of `width`×`height` samples, `bits` = 8 or 16 (little-endian). A file
+/// whose size is not exactly `width·height·bytes` is an error.
+pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<RawFrame> {
+    if bits != 8 && bits != 16 {
+        return Err(VisionError::Unsupported(format!("{bits}-bit raw frames (8 and 16 are supported)")));
+    }
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let expected = width * height * (bits as usize / 8);
+    if bytes.len() != expected {
+        return Err(VisionError::RawSize { path: path.to_path_buf(), width, height, bits, expected, got: bytes.len() });
+    }
+    let samples = if bits == 8 {
+        bytes.iter().map(|&b| u16::from(b)).collect()
+    } else {
+        bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    };
+    Ok(RawFrame { width, height, bits, samples })
+}
+
+/// Samples an RGB tensor `[1, 3, H, W]` in [0, 1] through a Bayer filter: each pixel keeps the
+/// colour its site records, quantised to `bits`.
+pub fn mosaic(rgb: &Tensor, pattern: BayerPattern, bits: u32) -> Result<RawFrame> {
+    let d = rgb.shape().dims();
+    let data = rgb.as_f32().filter(|_| d.len() == 4 && d[0] == 1 && d[1] == 3).ok_or_else(|| {
+        VisionError::Unsupported(format!(
+            "mosaicking a {} tensor of shape {} (want f32 [1, 3, H, W])",
+            rgb.dtype(),
+            rgb.shape()
+        ))
+    })?;
+    if bits != 8 && bits != 16 {
+        return Err(VisionError::Unsupported(format!("{bits}-bit mosaics (8 and 16 are supported)")));
+    }
+    let (h, w) = (d[2], d[3]);
+    let full = f32::from(u16::try_from((1u32 << bits) - 1).expect("at most 16 bits"));
+    let samples = (0..h * w)
+        .map(|i| {
+            let (y, x) = (i / w, i % w);
+            (data[pattern.color_at(y, x) * h * w + i].clamp(0.0, 1.0) * full).round() as u16
+        })
+        .collect();
+    Ok(RawFrame { width: w, height: h, bits, samples })
+}
+
+/// A one-op graph demosaicing `frame`-sized inputs with `params` (its size and depth are taken
+/// from the frame).
+pub fn demosaic_graph(frame: &RawFrame, params: Demosaic) -> Result<Graph> {
+    let d = Demosaic { height: frame.height, width: frame.width, bits: frame.bits, ..params };
+    let mut g = GraphBuilder::new();
+    let x = g.input("raw", [d.words()], DType::U32)?;
+    let y = g.op(Op::Demosaic(d), &[x])?;
+    Ok(g.build(&[y])?)
+}

@@ -1,0 +1,91 @@
+//! Images and raw frames: decoding, encoding, PGM and headerless raw, and their errors.
+
+use std::path::PathBuf;
+
+use ocelli::vision::{load_image, mosaic, read_raw, save_image, RawFrame, VisionError};
+use ocelli::{BayerPattern, Demosaic, DemosaicMethod, GraphError, Tensor};
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocelli-vision-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn asset(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images")).join(name)
+}
+
+#[test]
+fn png_decodes_to_nchw_and_round_trips_through_8_and_16_bits() {
+    let img = load_image(&asset("chelsea.png")).unwrap();
+    assert_eq!(img.tensor.shape().dims(), &[1, 3, 300, 451]);
+    assert_eq!(img.bits, 8);
+    for (ext, sixteen) in [("png", false), ("png", true), ("bmp", false), ("tiff", true), ("ppm", false)] {
+        let path = tmp(&format!("round.{ext}"));
+        save_image(&img.tensor, &path, sixteen).unwrap();
+        let back = load_image(&path).unwrap();
+        let worst = img
+            .tensor
+            .to_f64_vec()
+            .iter()
+            .zip(back.tensor.to_f64_vec())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-6, "{ext} sixteen={sixteen}: lossless formats give the pixels back (worst {worst})");
+    }
+    let jpg = tmp("lossy.jpg");
+    save_image(&img.tensor, &jpg, false).unwrap();
+    assert_eq!(load_image(&jpg).unwrap().tensor.shape(), img.tensor.shape());
+}
+
+#[test]
+fn pgm_frames_round_trip_at_8_and_16_bits() {
+    let img = load_image(&asset("coffee.png")).unwrap().tensor;
+    for bits in [8, 16] {
+        let frame = mosaic(&img, BayerPattern::Grbg, bits).unwrap();
+        let path = tmp(&format!("frame{bits}.pgm"));
+        frame.write_pgm(&path).unwrap();
+        assert_eq!(RawFrame::read_pgm(&path).unwrap(), frame);
+    }
+}
+
+#[test]
+fn headerless_raw_of_the_wrong_size_is_a_clear_error() {
+    let path = tmp("short.raw");
+    std::fs::write(&path, vec![0u8; 100]).unwrap();
+    let err = read_raw(&path, 8, 8, 16).unwrap_err();
+    assert!(matches!(err, VisionError::RawSize { expected: 128, got: 100, .. }), "{err}");
+    assert!(err.to_string().contains("needs 128 bytes"), "{err}");
+    std::fs::write(&path, vec![7u8; 128]).unwrap();
+    let frame = read_raw(&path, 8, 8, 16).unwrap();
+    assert_eq!(frame.samples[0], 0x0707);
+    assert!(matches!(read_raw(&path, 8, 8, 12), Err(VisionError::Unsupported(_))));
+}
+
+#[test]
+fn unsupported_files_and_shapes_are_errors_not_panics() {
+    let path = tmp("not-an-image.png");
+    std::fs::write(&path, b"hello").unwrap();
+    assert!(matches!(load_image(&path), Err(VisionError::Image { .. })));
+    assert!(matches!(load_image(&tmp("missing.png")), Err(VisionError::Io { .. })));
+    assert!(matches!(RawFrame::read_pgm(&path), Err(VisionError::Unsupported(_))));
+    let flat = Tensor::from_f32([4], vec![0.0; 4]).unwrap();
+    assert!(matches!(save_image(&flat, &tmp("x.png"), false), Err(VisionError::Unsupported(_))));
+}
+
+#[test]
+fn a_bayer_pattern_that_does_not_fit_the_frame_is_rejected() {
+    let frame = RawFrame { width: 7, height: 4, bits: 8, samples: vec![0; 28] };
+    let err = ocelli::vision::demosaic_graph(&frame, Demosaic::new(4, 7, 8, BayerPattern::Rggb, DemosaicMethod::Mhc))
+        .unwrap_err();
+    assert!(matches!(err, VisionError::Graph(GraphError::InvalidParam { op: "demosaic", .. })), "{err}");
+    assert!(err.to_string().contains("2x2 Bayer cells"), "{err}");
+    let bad_levels = Demosaic {
+        black: 300.0,
+        white: 200.0,
+        ..Demosaic::new(4, 4, 16, BayerPattern::Rggb, DemosaicMethod::Bilinear)
+    };
+    let ok_frame = RawFrame { width: 4, height: 4, bits: 16, samples: vec![0; 16] };
+    assert!(ocelli::vision::demosaic_graph(&ok_frame, bad_levels).is_err());
+    assert!(BayerPattern::from_name("RGGB").is_some() && BayerPattern::from_name("rgbg").is_none());
+}
