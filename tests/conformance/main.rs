@@ -10,6 +10,8 @@ mod elementwise;
 mod layout;
 mod matmul;
 mod norm;
+mod onnx_cases;
 mod plan;
 mod pool;
 mod reduce;
+mod roi;

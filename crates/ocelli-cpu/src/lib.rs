@@ -7,9 +7,11 @@ mod demosaic;
 mod elementwise;
 mod layout;
 mod linalg;
+mod nms;
 mod norm;
 mod pool;
 mod reduce;
+mod roi;
 
 use ocelli_graph::{Backend, DType, Graph, GraphError, Op, Plan, Shape, Tensor, ValueDef};
 use thiserror::Error;
@@ -90,6 +92,13 @@ fn f32s(t: &Tensor) -> &[f32] {
     t.as_f32().expect("shape inference admits only f32 here")
 }
 
+fn i32s(t: &Tensor) -> &[i32] {
+    match t.data() {
+        ocelli_graph::TensorData::I32(v) => v,
+        _ => unreachable!("shape inference admits only i32 here"),
+    }
+}
+
 fn out_f32(shape: &Shape, data: Vec<f32>) -> Tensor {
     Tensor::from_f32(shape.clone(), data).expect("reference kernels produce numel elements")
 }
@@ -166,6 +175,12 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
                 _ => unreachable!("inference checks u32 words"),
             };
             one(demosaic::demosaic(words, d))
+        }
+        Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
+        Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
+        Op::NonMaxSuppression(p) => {
+            let rows = nms::nms(f32s(x), xs, f32s(args[1]), args[1].shape(), p);
+            vec![Tensor::from_i32(out[0].clone(), rows).expect("numel")]
         }
         Op::Fused(f) => {
             let n = f.base_inputs(args.len());

@@ -30,6 +30,10 @@ pub enum KernelFamily {
     Cast,
     /// `shaders/demosaic.wgsl`
     Demosaic,
+    /// `shaders/roi_align.wgsl`
+    Roi,
+    /// `shaders/nms.wgsl`
+    Nms,
 }
 
 macro_rules! shader {
@@ -44,7 +48,7 @@ macro_rules! shader {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 12] = [
+    pub const ALL: [KernelFamily; 14] = [
         Self::Gemm,
         Self::Conv2d,
         Self::ConvTranspose,
@@ -57,6 +61,8 @@ impl KernelFamily {
         Self::Layout,
         Self::Cast,
         Self::Demosaic,
+        Self::Roi,
+        Self::Nms,
     ];
 
     /// The label and WGSL source of this family.
@@ -74,6 +80,8 @@ impl KernelFamily {
             Self::Layout => ("layout", shader!("layout.wgsl")),
             Self::Cast => ("cast", shader!("cast.wgsl")),
             Self::Demosaic => ("demosaic", shader!("demosaic.wgsl")),
+            Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
+            Self::Nms => ("nms", shader!("nms.wgsl")),
         };
         Kernel { label, source }
     }

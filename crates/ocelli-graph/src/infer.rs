@@ -1,6 +1,6 @@
 //! Shape and dtype rules of every op. Errors name the op and the shapes.
 
-use crate::op::{Conv2d, Padding, Pool2d};
+use crate::op::{Conv2d, Padding, Pool2d, RoiAlign, RoiPool};
 use crate::{DType, GraphError, Op, PoolKind, Result, Shape};
 
 type Io<'a> = (&'a Shape, DType);
@@ -440,6 +440,36 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 ));
             }
             f32_out(Shape(vec![1, 3, d.height, d.width]))
+        }
+        Op::RoiAlign(RoiAlign { out_h, out_w, .. }) | Op::RoiPool(RoiPool { out_h, out_w, .. }) => {
+            arity(op, inputs, 3, 3)?;
+            want_dtype(op, inputs, 0, &[DType::F32])?;
+            want_dtype(op, inputs, 1, &[DType::F32])?;
+            want_dtype(op, inputs, 2, &[DType::I32])?;
+            want_rank(op, inputs, 0, 4)?;
+            positive(op, "output size", &[*out_h, *out_w])?;
+            let r = inputs[2].0.numel();
+            if inputs[1].0.dims() != [r, 4] || inputs[2].0.rank() != 1 {
+                return Err(mismatch(op, inputs, "rois must be [R, 4] and batch indices [R]"));
+            }
+            let x = inputs[0].0.dims();
+            f32_out(Shape(vec![r, x[1], *out_h, *out_w]))
+        }
+        Op::NonMaxSuppression(n) => {
+            arity(op, inputs, 2, 2)?;
+            all_f32(op, inputs)?;
+            let (b, s) = (inputs[0].0.dims(), inputs[1].0.dims());
+            if b.len() != 3 || b[2] != 4 || s.len() != 3 || s[0] != b[0] || s[2] != b[1] {
+                return Err(mismatch(op, inputs, "boxes must be [B, N, 4] and scores [B, C, N]"));
+            }
+            if n.max_per_class == 0 {
+                return Err(invalid(op, "max_per_class 0 selects nothing; ask for at least 1"));
+            }
+            if !n.iou_threshold.is_finite() {
+                return Err(invalid(op, "the IoU threshold must be finite"));
+            }
+            let groups = if n.class_agnostic { b[0] } else { b[0] * s[1] };
+            Ok(vec![(Shape(vec![groups * n.max_per_class, 3]), DType::I32)])
         }
         Op::Cast { to } => {
             arity(op, inputs, 1, 1)?;

@@ -311,6 +311,17 @@ pub enum Op {
     /// (4 per word at 8 bits, 2 at 16), shape `[ceil(height·width·bits/32)]`. Output
     /// `[1, 3, height, width]` f32 in [0, 1].
     Demosaic(Demosaic),
+    /// ONNX RoiAlign: bilinear samples averaged (or maxed) over each bin of each region. Inputs:
+    /// x `[N, C, H, W]`, rois `[R, 4]` as (x1, y1, x2, y2) in input coordinates before
+    /// `spatial_scale`, batch indices `[R]` (i32). Output `[R, C, out_h, out_w]`.
+    RoiAlign(RoiAlign),
+    /// Fast R-CNN RoIPool: the maximum over each bin of each rounded region. Inputs as
+    /// [`Op::RoiAlign`]; output `[R, C, out_h, out_w]` (0 for empty bins).
+    RoiPool(RoiPool),
+    /// ONNX NonMaxSuppression, or its class-agnostic form. Inputs: boxes `[B, N, 4]`, scores
+    /// `[B, C, N]`. Output `[B·C·max_per_class, 3]` i32 rows (batch, class, box) in selection
+    /// order per (batch, class), padded with rows of −1 (`[B·max_per_class, 3]` class-agnostic).
+    NonMaxSuppression(Nms),
     /// A producer with its elementwise tail, made by [`crate::passes::fuse_epilogues`]:
     /// `acts(base(inputs) + residual)`. Inputs: the base op's inputs, then the residual when
     /// `residual` is set (same shape as the output).
@@ -409,6 +420,50 @@ impl Demosaic {
     }
 }
 
+/// Parameters of [`Op::RoiAlign`] (ONNX opset 16 semantics).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoiAlign {
+    /// Output bins per region, vertically.
+    pub out_h: usize,
+    /// Output bins per region, horizontally.
+    pub out_w: usize,
+    /// Samples per bin side; 0 takes ceil(region size / bins).
+    pub sampling_ratio: usize,
+    /// Scale from region coordinates to feature-map coordinates.
+    pub spatial_scale: f32,
+    /// Average or maximum of the samples.
+    pub mode: PoolKind,
+    /// `half_pixel` coordinates (shift by −0.5); `false` is ONNX's "output_half_pixel" (legacy,
+    /// regions at least 1×1).
+    pub half_pixel: bool,
+}
+
+/// Parameters of [`Op::RoiPool`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoiPool {
+    /// Output bins per region, vertically.
+    pub out_h: usize,
+    /// Output bins per region, horizontally.
+    pub out_w: usize,
+    /// Scale from region coordinates to feature-map coordinates.
+    pub spatial_scale: f32,
+}
+
+/// Parameters of [`Op::NonMaxSuppression`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Nms {
+    /// At most this many boxes per (batch, class) — per batch when class-agnostic.
+    pub max_per_class: usize,
+    /// A box is suppressed by a kept box when their IoU is above this.
+    pub iou_threshold: f32,
+    /// Only boxes scoring above this are candidates. NaN scores are never candidates.
+    pub score_threshold: Option<f32>,
+    /// Boxes are (x_center, y_center, width, height) instead of two corners (y1, x1, y2, x2).
+    pub center_point_box: bool,
+    /// One suppression over all classes, each box under its best class.
+    pub class_agnostic: bool,
+}
+
 /// Parameters of [`Op::Fused`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
@@ -460,6 +515,9 @@ impl Op {
             Op::Cast { .. } => "cast",
             Op::Fused(_) => "fused",
             Op::Demosaic(_) => "demosaic",
+            Op::RoiAlign(_) => "roi_align",
+            Op::RoiPool(_) => "roi_pool",
+            Op::NonMaxSuppression(_) => "non_max_suppression",
         }
     }
 }

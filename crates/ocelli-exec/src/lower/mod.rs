@@ -10,6 +10,7 @@ mod layout;
 mod norm;
 mod pool;
 mod reduce;
+mod roi;
 
 use ocelli_graph::{Graph, Node, Op, Shape, ValueId};
 
@@ -78,6 +79,9 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
         Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
         Op::Cast { to } => cast::cast(&io, *to),
         Op::Demosaic(d) => demosaic::demosaic(&io, d),
+        Op::RoiAlign(p) => roi::roi_align(&io, p),
+        Op::RoiPool(p) => roi::roi_pool(&io, p),
+        Op::NonMaxSuppression(p) => roi::nms(&io, p, &mut scratch),
         Op::Fused(f) => {
             let n_base = f.base_inputs(node.inputs.len());
             match (&*f.base, f.residual) {

@@ -1,0 +1,122 @@
+use ocelli_graph::{PoolKind, RoiAlign, RoiPool, Shape};
+
+use crate::conv::dims4;
+
+/// ONNX RoiAlign, following the operator's reference implementation step by step. Regions
+/// whose batch index is out of range pool to zeros.
+pub(crate) fn roi_align(x: &[f32], sx: &Shape, rois: &[f32], batch: &[i32], p: &RoiAlign) -> Vec<f32> {
+    let [n, c, h, w] = dims4(sx);
+    let (ph_n, pw_n) = (p.out_h, p.out_w);
+    let mut out = vec![0f32; batch.len() * c * ph_n * pw_n];
+    let offset = if p.half_pixel { 0.5 } else { 0.0 };
+    for (r, &b) in batch.iter().enumerate() {
+        if b < 0 || b as usize >= n {
+            continue; // a region of a batch that does not exist pools to zeros
+        }
+        let roi: Vec<f64> =
+            rois[r * 4..r * 4 + 4].iter().map(|&v| f64::from(v) * f64::from(p.spatial_scale) - offset).collect();
+        let (mut rw, mut rh) = (roi[2] - roi[0], roi[3] - roi[1]);
+        if !p.half_pixel {
+            rw = rw.max(1.0);
+            rh = rh.max(1.0);
+        }
+        let (bin_h, bin_w) = (rh / ph_n as f64, rw / pw_n as f64);
+        let grid_h = if p.sampling_ratio > 0 { p.sampling_ratio } else { (rh / ph_n as f64).ceil() as usize };
+        let grid_w = if p.sampling_ratio > 0 { p.sampling_ratio } else { (rw / pw_n as f64).ceil() as usize };
+        let count = (grid_h * grid_w).max(1) as f64;
+        for ch in 0..c {
+            let plane = &x[(b as usize * c + ch) * h * w..][..h * w];
+            for ph in 0..ph_n {
+                for pw in 0..pw_n {
+                    let mut acc: Option<f64> = None;
+                    let mut sum = 0.0;
+                    for iy in 0..grid_h {
+                        let y = roi[1] + ph as f64 * bin_h + (iy as f64 + 0.5) * bin_h / grid_h as f64;
+                        for ix in 0..grid_w {
+                            let xx = roi[0] + pw as f64 * bin_w + (ix as f64 + 0.5) * bin_w / grid_w as f64;
+                            let taps = bilinear_taps(y, xx, h, w);
+                            let vals: Vec<f64> = taps.iter().map(|&(i, wt)| wt * f64::from(plane[i])).collect();
+                            sum += vals.iter().sum::<f64>();
+                            let m = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                            acc = Some(acc.map_or(m, |a| a.max(m)));
+                        }
+                    }
+                    let v = match p.mode {
+                        PoolKind::Avg => sum / count,
+                        PoolKind::Max => acc.unwrap_or(0.0),
+                    };
+                    out[((r * c + ch) * ph_n + ph) * pw_n + pw] = v as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The four (index, weight) taps of a bilinear sample at (y, x); all weights 0 outside
+/// [-1, H] × [-1, W], as ONNX specifies.
+fn bilinear_taps(y: f64, x: f64, h: usize, w: usize) -> [(usize, f64); 4] {
+    if y < -1.0 || y > h as f64 || x < -1.0 || x > w as f64 {
+        return [(0, 0.0); 4];
+    }
+    let (mut y, mut x) = (y.max(0.0), x.max(0.0));
+    let (mut y0, mut x0) = (y as usize, x as usize);
+    let y1 = if y0 >= h - 1 {
+        y0 = h - 1;
+        y = y0 as f64;
+        y0
+    } else {
+        y0 + 1
+    };
+    let x1 = if x0 >= w - 1 {
+        x0 = w - 1;
+        x = x0 as f64;
+        x0
+    } else {
+        x0 + 1
+    };
+    let (ly, lx) = (y - y0 as f64, x - x0 as f64);
+    let (hy, hx) = (1.0 - ly, 1.0 - lx);
+    [(y0 * w + x0, hy * hx), (y0 * w + x1, hy * lx), (y1 * w + x0, ly * hx), (y1 * w + x1, ly * lx)]
+}
+
+/// Rounds half away from zero, as C's `roundf`.
+fn round_away(v: f64) -> f64 {
+    v.signum() * (v.abs() + 0.5).floor()
+}
+
+/// Fast R-CNN RoIPool (Caffe / torchvision semantics); out-of-range batch indices give zeros.
+pub(crate) fn roi_pool(x: &[f32], sx: &Shape, rois: &[f32], batch: &[i32], p: &RoiPool) -> Vec<f32> {
+    let [n, c, h, w] = dims4(sx);
+    let mut out = vec![0f32; batch.len() * c * p.out_h * p.out_w];
+    for (r, &b) in batch.iter().enumerate() {
+        if b < 0 || b as usize >= n {
+            continue; // a region of a batch that does not exist pools to zeros
+        }
+        let s = f64::from(p.spatial_scale);
+        let q: Vec<i64> = rois[r * 4..r * 4 + 4].iter().map(|&v| round_away(f64::from(v) * s) as i64).collect();
+        let rw = (q[2] - q[0] + 1).max(1) as f64;
+        let rh = (q[3] - q[1] + 1).max(1) as f64;
+        let (bin_h, bin_w) = (rh / p.out_h as f64, rw / p.out_w as f64);
+        for ch in 0..c {
+            let plane = &x[(b as usize * c + ch) * h * w..][..h * w];
+            for ph in 0..p.out_h {
+                for pw in 0..p.out_w {
+                    let clampi = |v: i64, n: usize| v.clamp(0, n as i64) as usize;
+                    let hs = clampi((ph as f64 * bin_h).floor() as i64 + q[1], h);
+                    let he = clampi(((ph + 1) as f64 * bin_h).ceil() as i64 + q[1], h);
+                    let ws = clampi((pw as f64 * bin_w).floor() as i64 + q[0], w);
+                    let we = clampi(((pw + 1) as f64 * bin_w).ceil() as i64 + q[0], w);
+                    let mut m = if he <= hs || we <= ws { 0.0 } else { f32::MIN };
+                    for yy in hs..he {
+                        for xx in ws..we {
+                            m = m.max(plane[yy * w + xx]);
+                        }
+                    }
+                    out[((r * c + ch) * p.out_h + ph) * p.out_w + pw] = m;
+                }
+            }
+        }
+    }
+    out
+}

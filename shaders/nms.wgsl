@@ -1,0 +1,241 @@
+// Non-maximum suppression on the GPU: ONNX NonMaxSuppression semantics, and a class-agnostic
+// form. Nothing goes back to the CPU before the final rows.
+//
+// Segments: one per (batch, class), or per batch when AGNOSTIC (each box under its best class).
+// `nms_keys`: per segment, a (key, index) pair for each of the `padded` (power of two) slots:
+//   key = the score mapped to an order-preserving u32 for candidates (score > threshold when
+//   one is set; NaN never), 0 otherwise. Bindings: scores (read), keys (write), NmsParams.
+// `bitonic`: one compare-exchange step (k, j) of a bitonic sort of every segment into
+//   descending key, ascending index. Bindings: keys (read_write), NmsParams.
+// `nms_select`: one workgroup per segment walks the sorted candidates in blocks of WG: every
+//   invocation tests its candidate against the boxes kept so far (in parallel), then the first
+//   invocation settles the block in order against boxes kept within it. Output rows
+//   (batch, class, box) in selection order, −1 rows after. Bindings: boxes, scores, keys (read),
+//   out (write), NmsParams. IoU is computed as the ONNX reference does, in f32, suppressing
+//   above the threshold.
+// Grid: nms_keys and bitonic one invocation per slot (gid.x + gid.y · nwg.x · WG); nms_select
+// one workgroup per segment (wid.x + wid.y · nwg.x).
+// Variants: CENTER (boxes as x_center, y_center, width, height), AGNOSTIC, WG.
+
+override CENTER: bool = false;
+override AGNOSTIC: bool = false;
+override WG: u32 = 64u;
+
+struct NmsParams {
+    batches: u32,
+    classes: u32,
+    n: u32,
+    padded: u32,
+    max_out: u32,
+    has_threshold: u32,
+    score_threshold: f32,
+    iou_threshold: f32,
+    k: u32,
+    j: u32,
+}
+
+@group(0) @binding(0) var<storage, read> key_scores: array<f32>;
+@group(0) @binding(1) var<storage, read_write> key_out: array<u32>;
+@group(0) @binding(2) var<uniform> kp: NmsParams;
+
+@group(0) @binding(0) var<storage, read_write> sort_keys: array<u32>;
+@group(0) @binding(1) var<uniform> sp: NmsParams;
+
+@group(0) @binding(0) var<storage, read> boxes: array<f32>;
+@group(0) @binding(1) var<storage, read> scores: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<i32>;
+@group(0) @binding(4) var<uniform> p: NmsParams;
+
+var<workgroup> suppressed: array<u32, WG>;
+var<workgroup> kept: u32;
+
+fn segments(q: NmsParams) -> u32 {
+    return select(q.batches * q.classes, q.batches, AGNOSTIC);
+}
+
+@compute @workgroup_size(WG)
+fn nms_keys(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= segments(kp) * kp.padded) {
+        return;
+    }
+    let g = t / kp.padded;
+    let i = t % kp.padded;
+    var key = 0u;
+    if (i < kp.n) {
+        var s = key_scores[g * kp.n + i];
+        var found = s == s;
+        if (AGNOSTIC) {
+            // The highest non-NaN score over the classes.
+            found = false;
+            for (var c = 0u; c < kp.classes; c++) {
+                let v = key_scores[(g * kp.classes + c) * kp.n + i];
+                if (v == v && (!found || v > s)) {
+                    s = v;
+                    found = true;
+                }
+            }
+        }
+        let candidate = found && (kp.has_threshold == 0u || s > kp.score_threshold);
+        if (candidate) {
+            let bits = bitcast<u32>(s);
+            key = select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
+            key = max(key, 1u);
+        }
+    }
+    key_out[2u * t] = key;
+    key_out[2u * t + 1u] = i;
+}
+
+// Whether slot a sorts before slot b: higher key first, then lower index.
+fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+    return ka > kb || (ka == kb && ia < ib);
+}
+
+@compute @workgroup_size(WG)
+fn bitonic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= segments(sp) * sp.padded) {
+        return;
+    }
+    let i = t % sp.padded;
+    let partner = i ^ sp.j;
+    if (partner <= i) {
+        return;
+    }
+    let a = t;
+    let b = t - i + partner;
+    let ka = sort_keys[2u * a];
+    let ia = sort_keys[2u * a + 1u];
+    let kb = sort_keys[2u * b];
+    let ib = sort_keys[2u * b + 1u];
+    let descending = (i & sp.k) == 0u;
+    if (descending == before(kb, ib, ka, ia)) {
+        sort_keys[2u * a] = kb;
+        sort_keys[2u * a + 1u] = ib;
+        sort_keys[2u * b] = ka;
+        sort_keys[2u * b + 1u] = ia;
+    }
+}
+
+fn box_at(b: u32, i: u32) -> vec4<f32> {
+    let o = (b * p.n + i) * 4u;
+    return vec4<f32>(boxes[o], boxes[o + 1u], boxes[o + 2u], boxes[o + 3u]);
+}
+
+// (x_min, x_max, y_min, y_max) of a box.
+fn extent(v: vec4<f32>) -> vec4<f32> {
+    if (CENTER) {
+        return vec4<f32>(v.x - v.z / 2.0, v.x + v.z / 2.0, v.y - v.w / 2.0, v.y + v.w / 2.0);
+    }
+    return vec4<f32>(min(v.y, v.w), max(v.y, v.w), min(v.x, v.z), max(v.x, v.z));
+}
+
+fn iou_above(a: vec4<f32>, b: vec4<f32>) -> bool {
+    let ea = extent(a);
+    let eb = extent(b);
+    let ix0 = max(ea.x, eb.x);
+    let ix1 = min(ea.y, eb.y);
+    let iy0 = max(ea.z, eb.z);
+    let iy1 = min(ea.w, eb.w);
+    if (ix1 <= ix0 || iy1 <= iy0) {
+        return false;
+    }
+    let inter = (ix1 - ix0) * (iy1 - iy0);
+    let area_a = (ea.y - ea.x) * (ea.w - ea.z);
+    let area_b = (eb.y - eb.x) * (eb.w - eb.z);
+    let uni = area_a + area_b - inter;
+    if (inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || uni <= 0.0) {
+        return false;
+    }
+    return inter / uni > p.iou_threshold;
+}
+
+// Class of box i in segment g: the segment's class, or the first class with the box's highest
+// non-NaN score.
+fn class_of(g: u32, i: u32) -> u32 {
+    if (!AGNOSTIC) {
+        return g % p.classes;
+    }
+    var c_best = 0u;
+    var s_best = 0.0;
+    var found = false;
+    for (var c = 0u; c < p.classes; c++) {
+        let s = scores[(g * p.classes + c) * p.n + i];
+        if (s == s && (!found || s > s_best)) {
+            s_best = s;
+            c_best = c;
+            found = true;
+        }
+    }
+    return c_best;
+}
+
+@compute @workgroup_size(WG)
+fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) lid: u32) {
+    let g = wid.x + wid.y * nwg.x;
+    let live = g < segments(p);
+    let seg = min(g, segments(p) - 1u);
+    let b = select(seg / p.classes, seg, AGNOSTIC);
+    let rows = seg * p.max_out;
+    if (live) {
+        for (var r = lid; r < p.max_out; r += WG) {
+            out[(rows + r) * 3u] = -1;
+            out[(rows + r) * 3u + 1u] = -1;
+            out[(rows + r) * 3u + 2u] = -1;
+        }
+    }
+    if (lid == 0u) {
+        kept = 0u;
+    }
+    storageBarrier();
+    workgroupBarrier();
+    for (var base = 0u; base < p.n; base += WG) {
+        let count = workgroupUniformLoad(&kept);
+        if (count >= p.max_out || !live) {
+            break;
+        }
+        let slot = (seg * p.padded + base + lid) * 2u;
+        var sup = 1u;
+        if (base + lid < p.n && keys[slot] != 0u) {
+            let mine = box_at(b, keys[slot + 1u]);
+            sup = 0u;
+            for (var r = 0u; r < count; r++) {
+                if (iou_above(mine, box_at(b, u32(out[(rows + r) * 3u + 2u])))) {
+                    sup = 1u;
+                    break;
+                }
+            }
+        }
+        suppressed[lid] = sup;
+        workgroupBarrier();
+        if (lid == 0u) {
+            var k = count;
+            for (var t = 0u; t < WG && k < p.max_out; t++) {
+                if (suppressed[t] != 0u) {
+                    continue;
+                }
+                let idx = keys[(seg * p.padded + base + t) * 2u + 1u];
+                let cand = box_at(b, idx);
+                var ok = true;
+                for (var r = count; r < k; r++) {
+                    if (iou_above(cand, box_at(b, u32(out[(rows + r) * 3u + 2u])))) {
+                        ok = false;
+                        break;
+                    }
+                }
+                if (ok) {
+                    out[(rows + k) * 3u] = i32(b);
+                    out[(rows + k) * 3u + 1u] = i32(class_of(seg, idx));
+                    out[(rows + k) * 3u + 2u] = i32(idx);
+                    k++;
+                }
+            }
+            kept = k;
+        }
+        storageBarrier();
+        workgroupBarrier();
+    }
+}

@@ -1,0 +1,167 @@
+// Region pooling, f32: ONNX RoiAlign (opset 16) and Fast R-CNN RoIPool.
+//
+// Bindings: x [N, C, H, W] (read), rois [R, 4] (read; x1, y1, x2, y2), batch indices [R] (read,
+// i32), y [R, C, OH, OW] (write), RoiParams.
+// `roi_align`: each output bin averages (MODE 0) or maxes (MODE 1) a grid of bilinear samples;
+//   the grid is sampling_ratio² or, when 0, ceil(region / bins) per side. Coordinates are
+//   scaled by spatial_scale and shifted by −0.5 with half_pixel; without it (ONNX's
+//   output_half_pixel) regions are at least 1×1. Samples outside [−1, H] × [−1, W] weigh 0.
+//   Max mode takes, per sample, the largest of its four weighted taps, as the ONNX reference.
+// `roi_pool`: corners rounded half away from zero, bins floor/ceil-divided, maximum per bin, 0
+//   for an empty bin.
+// A region whose batch index is outside [0, N) pools to zeros.
+// Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG.
+// Variants: MODE, WG.
+
+override MODE: u32 = 0u;
+override WG: u32 = 64u;
+
+struct RoiParams {
+    n: u32, c: u32, h: u32, w: u32,
+    rois: u32, oh: u32, ow: u32, sampling_ratio: u32,
+    half_pixel: u32, spatial_scale: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> rois: array<f32>;
+@group(0) @binding(2) var<storage, read> batch: array<i32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> p: RoiParams;
+
+struct Bin {
+    r: u32,
+    plane: u32,
+    ph: u32,
+    pw: u32,
+    valid: bool,
+}
+
+fn output_bin(i: u32) -> Bin {
+    let pw = i % p.ow;
+    let ph = (i / p.ow) % p.oh;
+    let ch = (i / (p.ow * p.oh)) % p.c;
+    let r = i / (p.ow * p.oh * p.c);
+    let b = batch[r];
+    let valid = b >= 0 && u32(b) < p.n;
+    return Bin(r, (u32(max(b, 0)) * p.c + ch) * p.h * p.w, ph, pw, valid);
+}
+
+// Weighted value of one tap pair: returns (sum of the four weighted taps, max of them).
+fn sample(plane: u32, yy: f32, xx: f32) -> vec2<f32> {
+    let hf = f32(p.h);
+    let wf = f32(p.w);
+    if (yy < -1.0 || yy > hf || xx < -1.0 || xx > wf) {
+        return vec2<f32>(0.0, 0.0);
+    }
+    var sy = max(yy, 0.0);
+    var sx = max(xx, 0.0);
+    var y0 = u32(sy);
+    var x0 = u32(sx);
+    var y1 = y0 + 1u;
+    var x1 = x0 + 1u;
+    if (y0 >= p.h - 1u) {
+        y0 = p.h - 1u;
+        y1 = y0;
+        sy = f32(y0);
+    }
+    if (x0 >= p.w - 1u) {
+        x0 = p.w - 1u;
+        x1 = x0;
+        sx = f32(x0);
+    }
+    let ly = sy - f32(y0);
+    let lx = sx - f32(x0);
+    let hy = 1.0 - ly;
+    let hx = 1.0 - lx;
+    let v = vec4<f32>(hy * hx * x[plane + y0 * p.w + x0], hy * lx * x[plane + y0 * p.w + x1],
+                      ly * hx * x[plane + y1 * p.w + x0], ly * lx * x[plane + y1 * p.w + x1]);
+    return vec2<f32>(v.x + v.y + v.z + v.w, max(max(v.x, v.y), max(v.z, v.w)));
+}
+
+@compute @workgroup_size(WG)
+fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.rois * p.c * p.oh * p.ow) {
+        return;
+    }
+    let t = output_bin(i);
+    if (!t.valid) {
+        y[i] = 0.0;
+        return;
+    }
+    let offset = select(0.0, 0.5, p.half_pixel != 0u);
+    let x1 = rois[t.r * 4u] * p.spatial_scale - offset;
+    let y1 = rois[t.r * 4u + 1u] * p.spatial_scale - offset;
+    let x2 = rois[t.r * 4u + 2u] * p.spatial_scale - offset;
+    let y2 = rois[t.r * 4u + 3u] * p.spatial_scale - offset;
+    var rw = x2 - x1;
+    var rh = y2 - y1;
+    if (p.half_pixel == 0u) {
+        rw = max(rw, 1.0);
+        rh = max(rh, 1.0);
+    }
+    let bin_h = rh / f32(p.oh);
+    let bin_w = rw / f32(p.ow);
+    var grid_h = p.sampling_ratio;
+    var grid_w = p.sampling_ratio;
+    if (p.sampling_ratio == 0u) {
+        grid_h = u32(ceil(rh / f32(p.oh)));
+        grid_w = u32(ceil(rw / f32(p.ow)));
+    }
+    var sum = 0.0;
+    var best = 0.0;
+    var first = true;
+    for (var iy = 0u; iy < grid_h; iy++) {
+        let yy = y1 + f32(t.ph) * bin_h + (f32(iy) + 0.5) * bin_h / f32(grid_h);
+        for (var ix = 0u; ix < grid_w; ix++) {
+            let xx = x1 + f32(t.pw) * bin_w + (f32(ix) + 0.5) * bin_w / f32(grid_w);
+            let s = sample(t.plane, yy, xx);
+            sum += s.x;
+            best = select(max(best, s.y), s.y, first);
+            first = false;
+        }
+    }
+    if (MODE == 0u) {
+        y[i] = sum / f32(max(grid_h * grid_w, 1u));
+    } else {
+        y[i] = best;
+    }
+}
+
+fn round_away(v: f32) -> i32 {
+    return i32(sign(v) * floor(abs(v) + 0.5));
+}
+
+@compute @workgroup_size(WG)
+fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.rois * p.c * p.oh * p.ow) {
+        return;
+    }
+    let t = output_bin(i);
+    if (!t.valid) {
+        y[i] = 0.0;
+        return;
+    }
+    let qx1 = round_away(rois[t.r * 4u] * p.spatial_scale);
+    let qy1 = round_away(rois[t.r * 4u + 1u] * p.spatial_scale);
+    let qx2 = round_away(rois[t.r * 4u + 2u] * p.spatial_scale);
+    let qy2 = round_away(rois[t.r * 4u + 3u] * p.spatial_scale);
+    let bin_h = f32(max(qy2 - qy1 + 1, 1)) / f32(p.oh);
+    let bin_w = f32(max(qx2 - qx1 + 1, 1)) / f32(p.ow);
+    let hs = clamp(i32(floor(f32(t.ph) * bin_h)) + qy1, 0, i32(p.h));
+    let he = clamp(i32(ceil(f32(t.ph + 1u) * bin_h)) + qy1, 0, i32(p.h));
+    let ws = clamp(i32(floor(f32(t.pw) * bin_w)) + qx1, 0, i32(p.w));
+    let we = clamp(i32(ceil(f32(t.pw + 1u) * bin_w)) + qx1, 0, i32(p.w));
+    if (he <= hs || we <= ws) {
+        y[i] = 0.0;
+        return;
+    }
+    var m = x[t.plane + u32(hs) * p.w + u32(ws)];
+    for (var yy = hs; yy < he; yy++) {
+        for (var xx = ws; xx < we; xx++) {
+            m = max(m, x[t.plane + u32(yy) * p.w + u32(xx)]);
+        }
+    }
+    y[i] = m;
+}

@@ -1,0 +1,129 @@
+use ocelli::{DType, GraphBuilder, Nms, Op, PoolKind, RoiAlign, RoiPool, Tensor};
+use rand::Rng;
+
+use crate::harness::{check, rng, uniform, ACCUM, EXACT};
+
+fn rois(r: &mut rand::rngs::StdRng, count: usize, h: f32, w: f32) -> (Tensor, Tensor) {
+    let mut coords = Vec::new();
+    let mut batch = Vec::new();
+    for i in 0..count {
+        let (x1, y1) = (r.random_range(-2.0..w), r.random_range(-2.0..h));
+        // Some regions degenerate (x2 < x1) or past the border.
+        let (x2, y2) = (x1 + r.random_range(-1.0..w * 0.8), y1 + r.random_range(-1.0..h * 0.8));
+        coords.extend([x1, y1, x2, y2]);
+        // The last region names a batch that does not exist: it pools to zeros.
+        batch.push(if i == count - 1 { 5 } else { r.random_range(0..2) });
+    }
+    (Tensor::from_f32([count, 4], coords).unwrap(), Tensor::from_i32([count], batch).unwrap())
+}
+
+#[test]
+fn roi_align_and_roi_pool_match_reference() {
+    let mut r = rng(101);
+    let x_shape = [2, 3, 11, 13];
+    for scale in [1.0f32, 0.5] {
+        let (boxes, batch) = rois(&mut r, 9, 11.0 / scale, 13.0 / scale);
+        let x = uniform(&mut r, &x_shape, -1.0, 1.0);
+        let mut ops = vec![Op::RoiPool(RoiPool { out_h: 3, out_w: 4, spatial_scale: scale })];
+        for mode in [PoolKind::Avg, PoolKind::Max] {
+            for half_pixel in [false, true] {
+                for sampling_ratio in [0, 2] {
+                    ops.push(Op::RoiAlign(RoiAlign {
+                        out_h: 5,
+                        out_w: 3,
+                        sampling_ratio,
+                        spatial_scale: scale,
+                        mode,
+                        half_pixel,
+                    }));
+                }
+            }
+        }
+        for op in ops {
+            let mut g = GraphBuilder::new();
+            let xi = g.input("x", x_shape, DType::F32).unwrap();
+            let ri = g.input("rois", [9, 4], DType::F32).unwrap();
+            let bi = g.input("batch", [9], DType::I32).unwrap();
+            let y = g.op(op.clone(), &[xi, ri, bi]).unwrap();
+            let graph = g.build(&[y]).unwrap();
+            check(&format!("{op:?}"), &graph, &[x.clone(), boxes.clone(), batch.clone()], ACCUM);
+        }
+    }
+}
+
+fn nms_graph(b: usize, c: usize, n: usize, p: Nms) -> ocelli::Graph {
+    let mut g = GraphBuilder::new();
+    let bx = g.input("boxes", [b, n, 4], DType::F32).unwrap();
+    let sc = g.input("scores", [b, c, n], DType::F32).unwrap();
+    let y = g.op(Op::NonMaxSuppression(p), &[bx, sc]).unwrap();
+    g.build(&[y]).unwrap()
+}
+
+/// Boxes in clusters so suppression happens, with identical boxes, zero-area boxes, tied scores
+/// and NaN scores mixed in.
+fn detections(r: &mut rand::rngs::StdRng, b: usize, c: usize, n: usize, center: bool) -> (Tensor, Tensor) {
+    let mut boxes = Vec::with_capacity(b * n * 4);
+    for _ in 0..b {
+        for i in 0..n {
+            let (cy, cx) = (r.random_range(0..8) as f32 * 10.0, r.random_range(0..8) as f32 * 10.0);
+            let (h, w) = (r.random_range(2.0..12.0f32), r.random_range(2.0..12.0f32));
+            let (y, x) = (cy + r.random_range(-3.0..3.0f32), cx + r.random_range(-3.0..3.0f32));
+            let v = match i % 17 {
+                0 => [y, x, y, x + w],                             // zero area
+                1 => boxes[boxes.len() - 4..].try_into().unwrap(), // identical to the previous box
+                _ if center => [x, y, w, h],
+                _ => [y, x, y + h, x + w],
+            };
+            boxes.extend(v);
+        }
+    }
+    let scores: Vec<f32> = (0..b * c * n)
+        .map(|i| match i % 23 {
+            0 => f32::NAN,
+            // Quantised scores: many exact ties, broken by box index.
+            _ => (r.random_range(0..40) as f32) / 40.0,
+        })
+        .collect();
+    (Tensor::from_f32([b, n, 4], boxes).unwrap(), Tensor::from_f32([b, c, n], scores).unwrap())
+}
+
+#[test]
+fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
+    let mut r = rng(102);
+    for (b, c, n) in [(1, 1, 1), (2, 3, 70), (1, 2, 300)] {
+        for center in [false, true] {
+            let (boxes, scores) = detections(&mut r, b, c, n, center);
+            for class_agnostic in [false, true] {
+                for (max_per_class, iou, thr) in [(5, 0.5, Some(0.2)), (n + 3, 0.3, None), (20, 0.7, Some(0.0))] {
+                    let p = Nms {
+                        max_per_class,
+                        iou_threshold: iou,
+                        score_threshold: thr,
+                        center_point_box: center,
+                        class_agnostic,
+                    };
+                    check(
+                        &format!("nms b{b} c{c} n{n} {p:?}"),
+                        &nms_graph(b, c, n, p),
+                        &[boxes.clone(), scores.clone()],
+                        EXACT,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn nms_scales_to_20000_boxes() {
+    let mut r = rng(103);
+    let (boxes, scores) = detections(&mut r, 1, 1, 20_000, false);
+    let p = Nms {
+        max_per_class: 200,
+        iou_threshold: 0.5,
+        score_threshold: Some(0.1),
+        center_point_box: false,
+        class_agnostic: false,
+    };
+    check("nms 20k", &nms_graph(1, 1, 20_000, p), &[boxes, scores], EXACT);
+}
