@@ -1,4 +1,4 @@
-//! `ocelli bench gemm|conv2d`: median wall time of runs of a compiled plan (input upload,
+//! `ocelli bench gemm|conv2d|nms`: median wall time of runs of a compiled plan (input upload,
 //! kernels, readback; the device is synchronised inside the timed region because a run ends with
 //! a blocking readback).
 
@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use ocelli::{Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Op, Padding, Plan, Tensor};
+use ocelli::{
+    Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Nms, Op, Padding, Plan, Tensor,
+};
 
 /// Which backend to time.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -81,6 +83,23 @@ pub enum BenchCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Non-maximum suppression over clustered random boxes (one batch).
+    Nms {
+        /// Boxes.
+        #[arg(long, default_value_t = 20_000)]
+        boxes: usize,
+        /// Classes.
+        #[arg(long, default_value_t = 1)]
+        classes: usize,
+        /// Boxes kept per class at most.
+        #[arg(long, default_value_t = 200)]
+        max_per_class: usize,
+        /// IoU threshold.
+        #[arg(long, default_value_t = 0.5)]
+        iou: f32,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn data(shape: &[usize], seed: u32) -> Tensor {
@@ -96,7 +115,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b])?;
             let graph = g.build(&[y])?;
             let flops = 2.0 * (m * n * k) as f64;
-            ("gemm", format!("{m}x{n}x{k}"), flops, graph, vec![data(&[m, k], 1), data(&[k, n], 2)], common)
+            ("gemm", format!("{m}x{n}x{k}"), Some(flops), graph, vec![data(&[m, k], 1), data(&[k, n], 2)], common)
         }
         BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, common } => {
             let mut g = GraphBuilder::new();
@@ -109,7 +128,38 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let graph = g.build(&[y])?;
             let flops = 2.0 * (out.numel() * c * r * r) as f64;
             let inputs = vec![data(&[n, c, h, w], 1), data(&[k, c, r, r], 2), data(&[k], 3)];
-            ("conv2d", format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad}"), flops, graph, inputs, common)
+            ("conv2d", format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad}"), Some(flops), graph, inputs, common)
+        }
+        BenchCommand::Nms { boxes, classes, max_per_class, iou, common } => {
+            let mut g = GraphBuilder::new();
+            let b = g.input("boxes", [1, boxes, 4], DType::F32)?;
+            let s = g.input("scores", [1, classes, boxes], DType::F32)?;
+            let p = Nms {
+                max_per_class,
+                iou_threshold: iou,
+                score_threshold: Some(0.05),
+                center_point_box: false,
+                class_agnostic: false,
+            };
+            let y = g.op(Op::NonMaxSuppression(p), &[b, s])?;
+            let graph = g.build(&[y])?;
+            // Boxes of side 4..20 around a 100x100 grid of centres, so clusters overlap.
+            let u = data(&[boxes, 4], 5);
+            let u = u.as_f32().expect("f32");
+            let corners: Vec<f32> = u
+                .chunks(4)
+                .enumerate()
+                .flat_map(|(i, v)| {
+                    let (cy, cx) = (((i / 100) % 100) as f32 * 10.0, (i % 100) as f32 * 10.0);
+                    let (y, x) = (cy + v[0] * 5.0, cx + v[1] * 5.0);
+                    let (h, w) = (12.0 + v[2] * 8.0, 12.0 + v[3] * 8.0);
+                    [y, x, y + h, x + w]
+                })
+                .collect();
+            let scores = data(&[classes * boxes], 6).as_f32().expect("f32").iter().map(|v| (v + 1.0) / 2.0).collect();
+            let inputs =
+                vec![Tensor::from_f32([1, boxes, 4], corners)?, Tensor::from_f32([1, classes, boxes], scores)?];
+            ("nms", format!("{boxes} boxes {classes} classes max {max_per_class}"), None, graph, inputs, common)
         }
     };
     let (name, ms) = match common.backend {
@@ -120,7 +170,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         }
         Which::Cpu => ("cpu".to_string(), time(&CpuBackend, &graph, &inputs, &common)?),
     };
-    let gflops = flops / (ms * 1e6);
+    let gflops = flops.map(|f| f / (ms * 1e6));
     if common.json {
         let obj = serde_json::json!({
             "op": op, "shape": shape, "backend": format!("{:?}", common.backend).to_lowercase(),
@@ -128,7 +178,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         });
         println!("{obj}");
     } else {
-        println!("{op:7} {shape:28} {name:48} {ms:10.3} ms {gflops:9.2} GFLOP/s (median of {})", common.runs);
+        let rate = gflops.map_or_else(String::new, |g| format!("{g:9.2} GFLOP/s"));
+        println!("{op:7} {shape:28} {name:48} {ms:10.3} ms {rate} (median of {})", common.runs);
     }
     Ok(())
 }

@@ -25,6 +25,8 @@
 pub mod builtin;
 
 pub use ocelli_cpu::{CpuBackend, CpuError};
+/// Detection utilities: NMS rows, IoU, VOC and COCO mAP.
+pub use ocelli_detect as detect;
 pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions, Kernel};
 pub use ocelli_exec::{
     CompileOptions, ExecError, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile, ProfileRow,
