@@ -4,7 +4,9 @@
 // Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG.
 // Nearest: src = floor(dst · in / out). Bilinear: src = dst · (in − 1)/(out − 1) with
 // align_corners, else max((dst + 0.5) · in/out − 0.5, 0); the two neighbours clamp to the edge.
-// Variants: MODE (0 nearest, 1 bilinear), WG.
+// Area (antialiased downscale): the mean of input rows floor(o·in/out) .. ceil((o+1)·in/out)
+// and likewise for columns (PyTorch's "area").
+// Variants: MODE (0 nearest, 1 bilinear, 2 area), WG.
 
 override MODE: u32 = 0u;
 override WG: u32 = 64u;
@@ -46,6 +48,20 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         let iy = min((oy * p.h) / p.oh, p.h - 1u);
         let ix = min((ox * p.w) / p.ow, p.w - 1u);
         y[i] = x[base + iy * p.w + ix];
+        return;
+    }
+    if (MODE == 2u) {
+        let y0 = oy * p.h / p.oh;
+        let y1 = ((oy + 1u) * p.h + p.oh - 1u) / p.oh;
+        let x0 = ox * p.w / p.ow;
+        let x1 = ((ox + 1u) * p.w + p.ow - 1u) / p.ow;
+        var sum = 0.0;
+        for (var yy = y0; yy < y1; yy++) {
+            for (var xx = x0; xx < x1; xx++) {
+                sum += x[base + yy * p.w + xx];
+            }
+        }
+        y[i] = sum / f32((y1 - y0) * (x1 - x0));
         return;
     }
     let sy = source(oy, p.h, p.oh);

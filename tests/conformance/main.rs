@@ -15,3 +15,4 @@ mod plan;
 mod pool;
 mod reduce;
 mod roi;
+mod vision_ops;

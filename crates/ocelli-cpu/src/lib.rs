@@ -2,6 +2,7 @@
 //! accumulating in f64. It is the ground truth the GPU kernels are tested against, not a fast
 //! path.
 
+mod color;
 mod conv;
 mod demosaic;
 mod elementwise;
@@ -182,6 +183,8 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
             let rows = nms::nms(f32s(x), xs, f32s(args[1]), args[1].shape(), p);
             vec![Tensor::from_i32(out[0].clone(), rows).expect("numel")]
         }
+        Op::ColorSpace { to_hsv } => one(color::color_space(f32s(x), xs, *to_hsv)),
+        Op::Histogram(h) => one(color::histogram(f32s(x), xs, *h)),
         Op::Fused(f) => {
             let n = f.base_inputs(args.len());
             let base = eval(&f.base, &args[..n], out).remove(0);

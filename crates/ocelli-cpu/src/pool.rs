@@ -76,6 +76,12 @@ pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -
                         let ix = ((ox * w) / ow).min(w - 1);
                         f64::from(xp[iy * w + ix])
                     }
+                    UpsampleMode::Area => {
+                        let (y0, y1) = (oy * h / oh, ((oy + 1) * h).div_ceil(oh));
+                        let (x0, x1) = (ox * w / ow, ((ox + 1) * w).div_ceil(ow));
+                        let sum: f64 = (y0..y1).flat_map(|yy| (x0..x1).map(move |xx| f64::from(xp[yy * w + xx]))).sum();
+                        sum / ((y1 - y0) * (x1 - x0)) as f64
+                    }
                     UpsampleMode::Bilinear { align_corners } => {
                         let (fy, y0, y1) = source_coord(oy, h, oh, align_corners);
                         let (fx, x0, x1) = source_coord(ox, w, ow, align_corners);

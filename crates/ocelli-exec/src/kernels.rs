@@ -34,6 +34,8 @@ pub enum KernelFamily {
     Roi,
     /// `shaders/nms.wgsl`
     Nms,
+    /// `shaders/color.wgsl`
+    Color,
 }
 
 macro_rules! shader {
@@ -48,7 +50,7 @@ macro_rules! shader {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 14] = [
+    pub const ALL: [KernelFamily; 15] = [
         Self::Gemm,
         Self::Conv2d,
         Self::ConvTranspose,
@@ -63,6 +65,7 @@ impl KernelFamily {
         Self::Demosaic,
         Self::Roi,
         Self::Nms,
+        Self::Color,
     ];
 
     /// The label and WGSL source of this family.
@@ -82,6 +85,7 @@ impl KernelFamily {
             Self::Demosaic => ("demosaic", shader!("demosaic.wgsl")),
             Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
             Self::Nms => ("nms", shader!("nms.wgsl")),
+            Self::Color => ("color", shader!("color.wgsl")),
         };
         Kernel { label, source }
     }

@@ -471,6 +471,23 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             let groups = if n.class_agnostic { b[0] } else { b[0] * s[1] };
             Ok(vec![(Shape(vec![groups * n.max_per_class, 3]), DType::I32)])
         }
+        Op::ColorSpace { .. } | Op::Histogram(_) => {
+            arity(op, inputs, 1, 1)?;
+            all_f32(op, inputs)?;
+            want_rank(op, inputs, 0, 4)?;
+            if matches!(op, Op::ColorSpace { .. }) && inputs[0].0.dims()[1] != 3 {
+                return Err(mismatch(op, inputs, "colour conversion needs 3 channels"));
+            }
+            if let Op::Histogram(crate::HistogramOp::Stretch { low, high }) = op {
+                if !(0.0 <= *low && low < high && *high <= 100.0) {
+                    return Err(invalid(
+                        op,
+                        format!("percentiles must satisfy 0 <= low < high <= 100, got {low} and {high}"),
+                    ));
+                }
+            }
+            f32_out(inputs[0].0.clone())
+        }
         Op::Cast { to } => {
             arity(op, inputs, 1, 1)?;
             want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;

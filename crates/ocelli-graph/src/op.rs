@@ -95,6 +95,9 @@ pub enum UpsampleMode {
         /// Map corner pixel centres onto each other.
         align_corners: bool,
     },
+    /// Area (antialiased downscale): the mean of input pixels `floor(o·in/out) ..
+    /// ceil((o+1)·in/out)` per axis, as PyTorch's "area" (adaptive average pooling).
+    Area,
 }
 
 /// Elementwise binary ops with NumPy broadcasting.
@@ -322,6 +325,14 @@ pub enum Op {
     /// `[B, C, N]`. Output `[B·C·max_per_class, 3]` i32 rows (batch, class, box) in selection
     /// order per (batch, class), padded with rows of −1 (`[B·max_per_class, 3]` class-agnostic).
     NonMaxSuppression(Nms),
+    /// RGB <-> HSV on `[N, 3, H, W]` in [0, 1]; hue in [0, 1) (fraction of a turn).
+    ColorSpace {
+        /// RGB to HSV (else HSV to RGB).
+        to_hsv: bool,
+    },
+    /// Per-plane intensity remapping through a 256-bin histogram of `[N, C, H, W]` in [0, 1]:
+    /// histogram equalisation, or a contrast stretch between two percentiles.
+    Histogram(HistogramOp),
     /// A producer with its elementwise tail, made by [`crate::passes::fuse_epilogues`]:
     /// `acts(base(inputs) + residual)`. Inputs: the base op's inputs, then the residual when
     /// `residual` is set (same shape as the output).
@@ -464,6 +475,22 @@ pub struct Nms {
     pub class_agnostic: bool,
 }
 
+/// What [`Op::Histogram`] does with each plane's histogram (256 bins, value v in bin
+/// `min(floor(256·v), 255)`, values clamped to [0, 1]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HistogramOp {
+    /// `y = (cdf(bin) − cdf_min) / (count − cdf_min)`, as OpenCV's equalizeHist.
+    Equalize,
+    /// `y = clamp((x − lo) / (hi − lo), 0, 1)` with lo, hi the lower edges of the bins holding the
+    /// `low` and `high` percentiles (0–100), hi at least one bin above lo.
+    Stretch {
+        /// Lower percentile.
+        low: f32,
+        /// Upper percentile.
+        high: f32,
+    },
+}
+
 /// Parameters of [`Op::Fused`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
@@ -518,6 +545,10 @@ impl Op {
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",
             Op::NonMaxSuppression(_) => "non_max_suppression",
+            Op::ColorSpace { to_hsv: true } => "rgb_to_hsv",
+            Op::ColorSpace { to_hsv: false } => "hsv_to_rgb",
+            Op::Histogram(HistogramOp::Equalize) => "equalize_histogram",
+            Op::Histogram(HistogramOp::Stretch { .. }) => "contrast_stretch",
         }
     }
 }

@@ -4,6 +4,7 @@
 mod error;
 mod image_io;
 mod metrics;
+pub mod ops;
 mod raw;
 
 pub use error::VisionError;

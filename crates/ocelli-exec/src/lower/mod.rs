@@ -1,6 +1,7 @@
 //! Lowering of each op to kernel dispatches, one file per kernel family.
 
 mod cast;
+mod color;
 mod conv;
 mod demosaic;
 mod elementwise;
@@ -79,6 +80,8 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
         Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
         Op::Cast { to } => cast::cast(&io, *to),
         Op::Demosaic(d) => demosaic::demosaic(&io, d),
+        Op::ColorSpace { to_hsv } => color::color_space(&io, *to_hsv),
+        Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
         Op::RoiAlign(p) => roi::roi_align(&io, p),
         Op::RoiPool(p) => roi::roi_pool(&io, p),
         Op::NonMaxSuppression(p) => roi::nms(&io, p, &mut scratch),

@@ -64,6 +64,7 @@ pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode) -> Vec<Step> {
     let (code, align) = match mode {
         UpsampleMode::Nearest => (0.0, false),
         UpsampleMode::Bilinear { align_corners } => (1.0, align_corners),
+        UpsampleMode::Area => (2.0, false),
     };
     vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Upsample,

@@ -1,0 +1,91 @@
+use ocelli::vision::{load_image, ops};
+use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Tensor, UpsampleMode, ValueId};
+
+use crate::harness::{check, Tol, ACCUM, EXACT};
+
+fn photo() -> Tensor {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
+    load_image(std::path::Path::new(path)).unwrap().tensor
+}
+
+/// Runs `build` on a downscaled photo on every backend against the CPU reference.
+fn on_photo(what: &str, tol: Tol, build: impl Fn(&mut GraphBuilder, ValueId) -> ValueId) {
+    let img = photo();
+    let mut g = GraphBuilder::new();
+    let x = g.input("image", img.shape().clone(), DType::F32).unwrap();
+    let small = ops::resize(&mut g, x, 75, 113, UpsampleMode::Area).unwrap();
+    let y = build(&mut g, small);
+    let graph = g.build(&[y]).unwrap();
+    check(what, &graph, &[img], tol);
+}
+
+#[test]
+fn preprocessing_ops_match_reference() {
+    for mode in [UpsampleMode::Area, UpsampleMode::Nearest, UpsampleMode::Bilinear { align_corners: false }] {
+        on_photo(&format!("resize {mode:?}"), ACCUM, |g, x| ops::resize(g, x, 33, 47, mode).unwrap());
+    }
+    on_photo("center crop", EXACT, |g, x| ops::center_crop(g, x, 41, 64).unwrap());
+    on_photo("letterbox", ACCUM, |g, x| ops::letterbox(g, x, 96, 0.5).unwrap());
+    on_photo("normalize", EXACT, |g, x| ops::normalize(g, x, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225]).unwrap());
+    on_photo("swap red/blue", EXACT, |g, x| ops::swap_red_blue(g, x).unwrap());
+    on_photo("gray", ACCUM, |g, x| ops::to_gray(g, x).unwrap());
+}
+
+#[test]
+fn filters_and_colour_ops_match_reference() {
+    on_photo("rgb to hsv", Tol { rel: 1e-5, abs: 1e-6 }, |g, x| ops::rgb_to_hsv(g, x).unwrap());
+    on_photo("hsv round trip", Tol { rel: 1e-5, abs: 1e-6 }, |g, x| {
+        let hsv = ops::rgb_to_hsv(g, x).unwrap();
+        ops::hsv_to_rgb(g, hsv).unwrap()
+    });
+    on_photo("gaussian blur", ACCUM, |g, x| ops::gaussian_blur(g, x, 1.5).unwrap());
+    on_photo("unsharp mask", ACCUM, |g, x| ops::unsharp_mask(g, x, 1.0, 0.8).unwrap());
+    on_photo("sobel", ACCUM, |g, x| ops::sobel(g, x).unwrap());
+    // Histogram ops are discontinuous at bin edges, so they get the photo's exact 8-bit values
+    // rather than a resize whose last bits differ between backends.
+    let img = photo();
+    for (name, op) in [
+        ("equalize", ocelli::HistogramOp::Equalize),
+        ("contrast stretch", ocelli::HistogramOp::Stretch { low: 2.0, high: 98.0 }),
+    ] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("image", img.shape().clone(), DType::F32).unwrap();
+        let y = g.op(ocelli::Op::Histogram(op), &[x]).unwrap();
+        check(name, &g.build(&[y]).unwrap(), std::slice::from_ref(&img), EXACT);
+    }
+}
+
+fn cpu(build: impl Fn(&mut GraphBuilder, ValueId) -> ValueId, input: Tensor) -> Vec<f64> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", input.shape().clone(), DType::F32).unwrap();
+    let y = build(&mut g, x);
+    CpuBackend.run(&g.build(&[y]).unwrap(), &[input]).unwrap()[0].to_f64_vec()
+}
+
+#[test]
+fn the_ops_do_what_their_names_say() {
+    // Pure red is 0.299 grey; HSV of pure green is (1/3, 1, 1) and comes back.
+    let red = Tensor::from_f32([1, 3, 1, 1], vec![1.0, 0.0, 0.0]).unwrap();
+    assert!((cpu(|g, x| ops::to_gray(g, x).unwrap(), red)[0] - 0.299).abs() < 1e-6);
+    let green = Tensor::from_f32([1, 3, 1, 1], vec![0.0, 1.0, 0.0]).unwrap();
+    let hsv = cpu(|g, x| ops::rgb_to_hsv(g, x).unwrap(), green);
+    assert!((hsv[0] - 1.0 / 3.0).abs() < 1e-6 && hsv[1] == 1.0 && hsv[2] == 1.0, "{hsv:?}");
+    // Blurring a constant changes nothing; a horizontal ramp has a constant x-gradient, no y.
+    let flat = Tensor::from_f32([1, 1, 8, 8], vec![0.25; 64]).unwrap();
+    assert!(cpu(|g, x| ops::gaussian_blur(g, x, 1.0).unwrap(), flat).iter().all(|v| (v - 0.25).abs() < 1e-6));
+    let ramp = Tensor::from_f32([1, 1, 6, 6], (0..36).map(|i| (i % 6) as f32 * 0.1).collect()).unwrap();
+    let grad = cpu(|g, x| ops::sobel(g, x).unwrap(), ramp);
+    // Interior columns: 8 · 0.1 (Sobel's weights sum to 4 per side, 2 columns apart).
+    assert!((grad[6 + 2] - 0.8).abs() < 1e-5 && grad[36 + 14].abs() < 1e-6, "{grad:?}");
+    // Letterbox keeps the aspect ratio and fills the rest.
+    let wide = Tensor::from_f32([1, 1, 2, 4], vec![1.0; 8]).unwrap();
+    let boxed = cpu(|g, x| ops::letterbox(g, x, 8, 0.0).unwrap(), wide);
+    assert_eq!(boxed.len(), 64);
+    assert_eq!(boxed.iter().filter(|&&v| v == 1.0).count(), 32, "the 8x4 image sits in rows 2..6");
+    // Equalisation spreads a two-level image to 0 and 1; the stretch maps percentiles to the ends.
+    let two = Tensor::from_f32([1, 1, 2, 2], vec![0.4, 0.4, 0.6, 0.6]).unwrap();
+    assert_eq!(cpu(|g, x| ops::equalize_histogram(g, x).unwrap(), two.clone()), vec![0.0, 0.0, 1.0, 1.0]);
+    // Percentiles resolve to bin edges (1/256), so the lowest value lands within a bin of 0.
+    let stretched = cpu(|g, x| ops::contrast_stretch(g, x, 0.0, 100.0).unwrap(), two);
+    assert!(stretched[0] < 1.0 / 64.0 && stretched[3] == 1.0, "{stretched:?}");
+}
