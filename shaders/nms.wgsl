@@ -15,6 +15,10 @@
 //   above the threshold.
 // Grid: nms_keys and bitonic one invocation per slot (gid.x + gid.y · nwg.x · WG); nms_select
 // one workgroup per segment (wid.x + wid.y · nwg.x).
+// `soft_select`: Gaussian soft-NMS, one workgroup per segment: repeatedly a workgroup reduction
+//   finds the best remaining score (ties: lowest index), keeps it while it is above the score
+//   threshold, and every invocation decays the others by exp(−IoU² / σ). Bindings: boxes,
+//   scores (read), work scores (scratch), out rows, kept scores (write), NmsParams.
 // Variants: CENTER (boxes as x_center, y_center, width, height), AGNOSTIC, WG.
 
 override CENTER: bool = false;
@@ -32,6 +36,7 @@ struct NmsParams {
     iou_threshold: f32,
     k: u32,
     j: u32,
+    sigma: f32,
 }
 
 @group(0) @binding(0) var<storage, read> key_scores: array<f32>;
@@ -47,8 +52,18 @@ struct NmsParams {
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;
 @group(0) @binding(4) var<uniform> p: NmsParams;
 
+@group(0) @binding(0) var<storage, read> soft_boxes: array<f32>;
+@group(0) @binding(1) var<storage, read> soft_scores: array<f32>;
+@group(0) @binding(2) var<storage, read_write> work: array<f32>;
+@group(0) @binding(3) var<storage, read_write> soft_out: array<i32>;
+@group(0) @binding(4) var<storage, read_write> soft_kept: array<f32>;
+@group(0) @binding(5) var<uniform> q: NmsParams;
+
 var<workgroup> suppressed: array<u32, WG>;
 var<workgroup> kept: u32;
+var<workgroup> red_score: array<f32, WG>;
+var<workgroup> red_index: array<u32, WG>;
+var<workgroup> stop: u32;
 
 fn segments(q: NmsParams) -> u32 {
     return select(q.batches * q.classes, q.batches, AGNOSTIC);
@@ -234,6 +249,134 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
                 }
             }
             kept = k;
+        }
+        storageBarrier();
+        workgroupBarrier();
+    }
+}
+
+const NONE: f32 = -3.0e38;
+
+fn soft_box(b: u32, i: u32) -> vec4<f32> {
+    let o = (b * q.n + i) * 4u;
+    return vec4<f32>(soft_boxes[o], soft_boxes[o + 1u], soft_boxes[o + 2u], soft_boxes[o + 3u]);
+}
+
+// IoU as the ONNX reference computes it (0 without overlap or for an empty box).
+fn iou_value(a: vec4<f32>, b: vec4<f32>) -> f32 {
+    let ea = extent(a);
+    let eb = extent(b);
+    let ix0 = max(ea.x, eb.x);
+    let ix1 = min(ea.y, eb.y);
+    let iy0 = max(ea.z, eb.z);
+    let iy1 = min(ea.w, eb.w);
+    if (ix1 <= ix0 || iy1 <= iy0) {
+        return 0.0;
+    }
+    let inter = (ix1 - ix0) * (iy1 - iy0);
+    let area_a = (ea.y - ea.x) * (ea.w - ea.z);
+    let area_b = (eb.y - eb.x) * (eb.w - eb.z);
+    let uni = area_a + area_b - inter;
+    if (inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || uni <= 0.0) {
+        return 0.0;
+    }
+    return inter / uni;
+}
+
+// Score and class of box i in segment g (the best non-NaN class when AGNOSTIC); NaN-free.
+fn soft_candidate(g: u32, i: u32) -> vec2<f32> {
+    if (!AGNOSTIC) {
+        return vec2<f32>(soft_scores[g * q.n + i], f32(g % q.classes));
+    }
+    var s = 0.0;
+    var cls = 0u;
+    var found = false;
+    for (var c = 0u; c < q.classes; c++) {
+        let v = soft_scores[(g * q.classes + c) * q.n + i];
+        if (v == v && (!found || v > s)) {
+            s = v;
+            cls = c;
+            found = true;
+        }
+    }
+    return vec2<f32>(select(NONE, s, found), f32(cls));
+}
+
+@compute @workgroup_size(WG)
+fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) lid: u32) {
+    let g = wid.x + wid.y * nwg.x;
+    let segs = select(q.batches * q.classes, q.batches, AGNOSTIC);
+    let live = g < segs;
+    let seg = min(g, segs - 1u);
+    let b = select(seg / q.classes, seg, AGNOSTIC);
+    let rows = seg * q.max_out;
+    let has_threshold = q.has_threshold != 0u;
+    if (live) {
+        for (var r = lid; r < q.max_out; r += WG) {
+            soft_out[(rows + r) * 3u] = -1;
+            soft_out[(rows + r) * 3u + 1u] = -1;
+            soft_out[(rows + r) * 3u + 2u] = -1;
+            soft_kept[rows + r] = 0.0;
+        }
+        for (var i = lid; i < q.n; i += WG) {
+            let s = soft_candidate(seg, i).x;
+            let ok = s == s && s != NONE && (!has_threshold || s > q.score_threshold);
+            work[seg * q.n + i] = select(NONE, s, ok);
+        }
+    }
+    storageBarrier();
+    workgroupBarrier();
+    for (var k = 0u; k < q.max_out; k++) {
+        var best = NONE;
+        var best_i = 0xffffffffu;
+        if (live) {
+            for (var i = lid; i < q.n; i += WG) {
+                let s = work[seg * q.n + i];
+                if (s > best) {
+                    best = s;
+                    best_i = i;
+                }
+            }
+        }
+        red_score[lid] = best;
+        red_index[lid] = best_i;
+        workgroupBarrier();
+        for (var step = WG / 2u; step > 0u; step = step / 2u) {
+            if (lid < step) {
+                let s = red_score[lid + step];
+                let i = red_index[lid + step];
+                if (s > red_score[lid] || (s == red_score[lid] && i < red_index[lid])) {
+                    red_score[lid] = s;
+                    red_index[lid] = i;
+                }
+            }
+            workgroupBarrier();
+        }
+        if (lid == 0u) {
+            let s = red_score[0];
+            let i = red_index[0];
+            let usable = live && s != NONE && (!has_threshold || s > q.score_threshold);
+            stop = select(1u, 0u, usable);
+            if (usable) {
+                soft_out[(rows + k) * 3u] = i32(b);
+                soft_out[(rows + k) * 3u + 1u] = i32(soft_candidate(seg, i).y);
+                soft_out[(rows + k) * 3u + 2u] = i32(i);
+                soft_kept[rows + k] = s;
+                work[seg * q.n + i] = NONE;
+            }
+        }
+        storageBarrier();
+        if (workgroupUniformLoad(&stop) != 0u) {
+            break;
+        }
+        let m = soft_box(b, red_index[0]);
+        for (var i = lid; i < q.n; i += WG) {
+            let s = work[seg * q.n + i];
+            if (s != NONE) {
+                let o = iou_value(m, soft_box(b, i));
+                work[seg * q.n + i] = s * exp(-(o * o) / q.sigma);
+            }
         }
         storageBarrier();
         workgroupBarrier();

@@ -89,3 +89,13 @@ fn a_bayer_pattern_that_does_not_fit_the_frame_is_rejected() {
     assert!(ocelli::vision::demosaic_graph(&ok_frame, bad_levels).is_err());
     assert!(BayerPattern::from_name("RGGB").is_some() && BayerPattern::from_name("rgbg").is_none());
 }
+
+#[test]
+fn channels_last_and_back() {
+    let t = Tensor::from_f32([1, 3, 2, 2], (0..12).map(|v| v as f32).collect()).unwrap();
+    let nhwc = ocelli::vision::permute_channels(&t, false).unwrap();
+    assert_eq!(nhwc.shape().dims(), &[1, 2, 2, 3]);
+    // Pixel (0, 0) holds channels 0, 4, 8.
+    assert_eq!(&nhwc.as_f32().unwrap()[..3], &[0.0, 4.0, 8.0]);
+    assert_eq!(ocelli::vision::permute_channels(&nhwc, true).unwrap(), t);
+}

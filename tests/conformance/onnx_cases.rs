@@ -92,6 +92,7 @@ fn onnx_non_max_suppression_cases() {
             score_threshold: ins.get(4).map(|v| scalar(v) as f32),
             center_point_box: case["attributes"].get("center_point_box").and_then(Value::as_i64) == Some(1),
             class_agnostic: false,
+            soft_sigma: None,
         };
         let mut g = GraphBuilder::new();
         let b = g.input("boxes", boxes.shape().clone(), DType::F32).unwrap();

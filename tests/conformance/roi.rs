@@ -101,6 +101,7 @@ fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
                         score_threshold: thr,
                         center_point_box: center,
                         class_agnostic,
+                        soft_sigma: None,
                     };
                     check(
                         &format!("nms b{b} c{c} n{n} {p:?}"),
@@ -124,6 +125,37 @@ fn nms_scales_to_20000_boxes() {
         score_threshold: Some(0.1),
         center_point_box: false,
         class_agnostic: false,
+        soft_sigma: None,
     };
     check("nms 20k", &nms_graph(1, 1, 20_000, p), &[boxes, scores], EXACT);
+}
+
+#[test]
+fn soft_nms_matches_reference() {
+    let mut r = rng(104);
+    for (b, c, n) in [(1, 1, 5), (2, 2, 150)] {
+        let (boxes, _) = detections(&mut r, b, c, n, false);
+        // Continuous scores: decayed scores are compared with a tolerance, so near-ties in the
+        // selection order must not come from the input.
+        let scores =
+            Tensor::from_f32([b, c, n], (0..b * c * n).map(|_| r.random_range(0.05..1.0f32)).collect()).unwrap();
+        for class_agnostic in [false, true] {
+            for (sigma, thr) in [(0.5, Some(0.3)), (0.1, None)] {
+                let p = Nms {
+                    max_per_class: 12,
+                    iou_threshold: 0.5,
+                    score_threshold: thr,
+                    center_point_box: false,
+                    class_agnostic,
+                    soft_sigma: Some(sigma),
+                };
+                let mut g = GraphBuilder::new();
+                let bx = g.input("boxes", [b, n, 4], DType::F32).unwrap();
+                let sc = g.input("scores", [b, c, n], DType::F32).unwrap();
+                let outs = g.apply(Op::NonMaxSuppression(p), &[bx, sc]).unwrap();
+                let graph = g.build(&outs).unwrap();
+                check(&format!("soft-nms b{b} c{c} n{n} {p:?}"), &graph, &[boxes.clone(), scores.clone()], ACCUM);
+            }
+        }
+    }
 }

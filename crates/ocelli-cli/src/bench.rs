@@ -140,6 +140,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 score_threshold: Some(0.05),
                 center_point_box: false,
                 class_agnostic: false,
+                soft_sigma: None,
             };
             let y = g.op(Op::NonMaxSuppression(p), &[b, s])?;
             let graph = g.build(&[y])?;

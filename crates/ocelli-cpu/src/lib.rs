@@ -180,8 +180,12 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::NonMaxSuppression(p) => {
-            let rows = nms::nms(f32s(x), xs, f32s(args[1]), args[1].shape(), p);
-            vec![Tensor::from_i32(out[0].clone(), rows).expect("numel")]
+            let (rows, scores) = nms::nms(f32s(x), xs, f32s(args[1]), args[1].shape(), p);
+            let mut outs = vec![Tensor::from_i32(out[0].clone(), rows).expect("numel")];
+            if p.soft_sigma.is_some() {
+                outs.push(out_f32(out[1], scores));
+            }
+            outs
         }
         Op::ColorSpace { to_hsv } => one(color::color_space(f32s(x), xs, *to_hsv)),
         Op::Histogram(h) => one(color::histogram(f32s(x), xs, *h)),

@@ -1,8 +1,8 @@
 use ocelli_graph::{Nms, Shape};
 
-/// Whether `a` suppresses `b` (or the reverse): ONNX's IoU test, in f32 as the operator's
-/// reference computes it. Boxes are corners (y1, x1, y2, x2) in any order, or centre form.
-pub(crate) fn iou_above(a: [f32; 4], b: [f32; 4], center: bool, threshold: f32) -> bool {
+/// ONNX's IoU of two boxes, in f32 as the operator's reference computes it (0 when the boxes do
+/// not overlap or one is empty). Boxes are corners (y1, x1, y2, x2) in any order, or centre form.
+pub(crate) fn iou(a: [f32; 4], b: [f32; 4], center: bool) -> f32 {
     let extent = |v: [f32; 4]| -> [f32; 4] {
         if center {
             [v[0] - v[2] / 2.0, v[0] + v[2] / 2.0, v[1] - v[3] / 2.0, v[1] + v[3] / 2.0]
@@ -14,19 +14,20 @@ pub(crate) fn iou_above(a: [f32; 4], b: [f32; 4], center: bool, threshold: f32) 
     let (ix0, ix1) = (ax0.max(bx0), ax1.min(bx1));
     let (iy0, iy1) = (ay0.max(by0), ay1.min(by1));
     if ix1 <= ix0 || iy1 <= iy0 {
-        return false;
+        return 0.0;
     }
     let inter = (ix1 - ix0) * (iy1 - iy0);
     let (area_a, area_b) = ((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0));
     let union = area_a + area_b - inter;
     if inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || union <= 0.0 {
-        return false;
+        return 0.0;
     }
-    inter / union > threshold
+    inter / union
 }
 
-/// ONNX NonMaxSuppression (or the class-agnostic form), rows padded with −1.
-pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms) -> Vec<i32> {
+/// ONNX NonMaxSuppression (or the class-agnostic form, or Gaussian soft-NMS): rows padded with
+/// −1, and the kept scores (0 on padding).
+pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms) -> (Vec<i32>, Vec<f32>) {
     let (batches, n) = (sb.dims()[0], sb.dims()[1]);
     let classes = ss.dims()[1];
     let bx = |b: usize, i: usize| -> [f32; 4] {
@@ -36,6 +37,7 @@ pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms
     let score = |b: usize, c: usize, i: usize| scores[(b * classes + c) * n + i];
     let groups = if p.class_agnostic { batches } else { batches * classes };
     let mut out = vec![-1i32; groups * p.max_per_class * 3];
+    let mut kept_scores = vec![0f32; groups * p.max_per_class];
     for g in 0..groups {
         let (b, c) = if p.class_agnostic { (g, 0) } else { (g / classes, g % classes) };
         // (score, index, class) of every candidate.
@@ -57,18 +59,42 @@ pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms
             })
             .filter(|&(s, _, _)| !s.is_nan() && p.score_threshold.is_none_or(|t| s > t))
             .collect();
+        let mut keep = |k: usize, score: f32, i: usize, cls: usize| {
+            let row = g * p.max_per_class + k;
+            out[row * 3..row * 3 + 3].copy_from_slice(&[b as i32, cls as i32, i as i32]);
+            kept_scores[row] = score;
+        };
+        if let Some(sigma) = p.soft_sigma {
+            // Gaussian soft-NMS: keep the best remaining score, decay the others by overlap.
+            let mut k = 0;
+            while k < p.max_per_class {
+                let best = cand
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| p.score_threshold.is_none_or(|t| c.0 > t))
+                    .min_by(|(_, a), (_, b)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let Some((pos, &(s, i, cls))) = best else { break };
+                keep(k, s, i, cls);
+                k += 1;
+                cand.swap_remove(pos);
+                for c in cand.iter_mut() {
+                    let o = iou(bx(b, i), bx(b, c.1), p.center_point_box);
+                    c.0 *= (-(o * o) / sigma).exp();
+                }
+            }
+            continue;
+        }
         cand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut kept: Vec<(usize, usize)> = Vec::new();
-        for (_, i, cls) in cand {
+        let mut kept: Vec<usize> = Vec::new();
+        for (s, i, cls) in cand {
             if kept.len() == p.max_per_class {
                 break;
             }
-            if kept.iter().all(|&(k, _)| !iou_above(bx(b, i), bx(b, k), p.center_point_box, p.iou_threshold)) {
-                let row = (g * p.max_per_class + kept.len()) * 3;
-                out[row..row + 3].copy_from_slice(&[b as i32, cls as i32, i as i32]);
-                kept.push((i, cls));
+            if kept.iter().all(|&k| iou(bx(b, i), bx(b, k), p.center_point_box) <= p.iou_threshold) {
+                keep(kept.len(), s, i, cls);
+                kept.push(i);
             }
         }
     }
-    out
+    (out, kept_scores)
 }

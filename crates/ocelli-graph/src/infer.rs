@@ -469,7 +469,14 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 return Err(invalid(op, "the IoU threshold must be finite"));
             }
             let groups = if n.class_agnostic { b[0] } else { b[0] * s[1] };
-            Ok(vec![(Shape(vec![groups * n.max_per_class, 3]), DType::I32)])
+            let rows = groups * n.max_per_class;
+            match n.soft_sigma {
+                None => Ok(vec![(Shape(vec![rows, 3]), DType::I32)]),
+                Some(sigma) if sigma > 0.0 && sigma.is_finite() => {
+                    Ok(vec![(Shape(vec![rows, 3]), DType::I32), (Shape(vec![rows]), DType::F32)])
+                }
+                Some(sigma) => Err(invalid(op, format!("soft-NMS sigma must be positive, got {sigma}"))),
+            }
         }
         Op::ColorSpace { .. } | Op::Histogram(_) => {
             arity(op, inputs, 1, 1)?;

@@ -473,6 +473,11 @@ pub struct Nms {
     pub center_point_box: bool,
     /// One suppression over all classes, each box under its best class.
     pub class_agnostic: bool,
+    /// Gaussian soft-NMS (Bodla et al., ICCV 2017) with this σ: instead of removing boxes that
+    /// overlap a kept one, their scores decay by `exp(−IoU² / σ)`, and the best remaining score
+    /// is kept next while it is above the score threshold. Adds a second output, the kept
+    /// boxes' decayed scores `[rows]` (0 on padding rows).
+    pub soft_sigma: Option<f32>,
 }
 
 /// What [`Op::Histogram`] does with each plane's histogram (256 bins, value v in bin

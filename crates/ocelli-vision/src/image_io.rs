@@ -90,3 +90,28 @@ pub fn save_image(tensor: &Tensor, path: &Path, sixteen_bits: bool) -> Result<()
     .expect("buffer length matches the tensor");
     img.save(path).map_err(err)
 }
+
+/// `[N, C, H, W]` -> `[N, H, W, C]` (for models that take channels last), or back with
+/// `to_nchw = true`.
+pub fn permute_channels(t: &Tensor, to_nchw: bool) -> Result<Tensor> {
+    let d = t.shape().dims();
+    let data = t.as_f32().filter(|_| d.len() == 4).ok_or_else(|| {
+        VisionError::Unsupported(format!("channel permutation of a {} tensor of shape {}", t.dtype(), t.shape()))
+    })?;
+    // (n, a, b, c) -> (n, b, c, a) moves channels last; (n, a, b, c) -> (n, c, a, b) first.
+    let (n, a, b, c) = (d[0], d[1], d[2], d[3]);
+    let mut out = vec![0f32; data.len()];
+    for i in 0..n {
+        for p in 0..a {
+            for q in 0..b {
+                for r in 0..c {
+                    let src = ((i * a + p) * b + q) * c + r;
+                    let dst = if to_nchw { ((i * c + r) * a + p) * b + q } else { ((i * b + q) * c + r) * a + p };
+                    out[dst] = data[src];
+                }
+            }
+        }
+    }
+    let shape = if to_nchw { [n, c, a, b] } else { [n, b, c, a] };
+    Ok(Tensor::from_f32(shape, out)?)
+}

@@ -8,7 +8,7 @@ pub mod ops;
 mod raw;
 
 pub use error::VisionError;
-pub use image_io::{load_image, save_image, tensor_from_rgb8, Image};
+pub use image_io::{load_image, permute_channels, save_image, tensor_from_rgb8, Image};
 pub use metrics::psnr;
 pub use raw::{demosaic_graph, mosaic, read_raw, RawFrame};
 

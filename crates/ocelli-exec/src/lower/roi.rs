@@ -59,6 +59,7 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Vec<Step> {
             .f(p.score_threshold.unwrap_or(0.0))
             .f(p.iou_threshold)
             .us(&[k, j])
+            .f(p.soft_sigma.unwrap_or(1.0))
             .0
     };
     let slots = linear_groups(segments * padded, WG);
@@ -72,6 +73,13 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Vec<Step> {
             groups,
         })
     };
+    if p.soft_sigma.is_some() {
+        // Soft-NMS decays scores instead of sorting once: the scratch holds working scores.
+        scratch.pop();
+        scratch.push((segments * n * 4) as u64);
+        let bindings = vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into(), io.output(1).into()];
+        return vec![step("soft_select", bindings, params(0, 0), linear_groups(segments, 1))];
+    }
     let mut steps = vec![step("nms_keys", vec![io.input(1).into(), keys], params(0, 0), slots)];
     let mut k = 2;
     while k <= padded {
