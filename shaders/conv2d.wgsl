@@ -9,6 +9,9 @@
 // group) × 4 consecutive output columns: per (input channel, ky, kx) it loads 4 inputs and 4
 // weights for 16 FMAs. Out-of-range channels clamp their weight loads and skip their stores;
 // padded inputs read as zero.
+// `depthwise`: one input channel per output channel (groups = C = O): an item is one channel ×
+//   4 consecutive output columns, so no lane computes channels it does not store. Same bindings
+//   and parameters as `conv2d` (items = N · C · OH · ceil(OW / 4)).
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
 //   weights. One invocation per element; neighbouring invocations read neighbouring inputs.
@@ -105,6 +108,52 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
                 }
                 y[y_row + ox0 + j] = activate(r);
             }
+        }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= p.items) {
+        return;
+    }
+    let tx = item % p.ox_tiles;
+    let oy = (item / p.ox_tiles) % p.oh;
+    let ch = (item / (p.ox_tiles * p.oh)) % p.c;
+    let n = item / (p.ox_tiles * p.oh * p.c);
+    let ox0 = tx * 4u;
+    let x_plane = (n * p.c + ch) * p.h * p.w;
+    let w_row = ch * p.kh * p.kw;
+    var acc = vec4<f32>(0.0);
+    for (var ky = 0u; ky < p.kh; ky++) {
+        let iy = i32(oy * p.stride_h + ky * p.dil_h) - i32(p.pad_top);
+        if (iy < 0 || iy >= i32(p.h)) {
+            continue;
+        }
+        let x_row = x_plane + u32(iy) * p.w;
+        for (var kx = 0u; kx < p.kw; kx++) {
+            var xv = vec4<f32>(0.0);
+            for (var j = 0u; j < 4u; j++) {
+                let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
+                if (ix >= 0 && ix < i32(p.w)) {
+                    xv[j] = x[x_row + u32(ix)];
+                }
+            }
+            acc += w[w_row + ky * p.kw + kx] * xv;
+        }
+    }
+    if (HAS_BIAS) {
+        acc += vec4<f32>(bias[ch]);
+    }
+    let y_row = ((n * p.o + ch) * p.oh + oy) * p.ow;
+    for (var j = 0u; j < 4u; j++) {
+        if (ox0 + j < p.ow) {
+            var r = acc[j];
+            if (RESIDUAL) {
+                r += residual[y_row + ox0 + j];
+            }
+            y[y_row + ox0 + j] = activate(r);
         }
     }
 }

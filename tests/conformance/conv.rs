@@ -39,6 +39,11 @@ fn conv2d_same_padding_grouped_and_depthwise() {
     run_conv(13, [2, 6, 7, 5], 9, [3, 3], same(1, 3), true);
     run_conv(14, [1, 8, 9, 9], 8, [3, 3], same(1, 8), true);
     run_conv(15, [1, 5, 13, 7], 10, [3, 3], same(2, 5), false);
+    // Depthwise (one channel per group) with stride 2, a 5x5 window and dilation.
+    run_conv(16, [2, 16, 11, 7], 16, [3, 3], same(2, 16), true);
+    run_conv(17, [1, 6, 10, 13], 6, [5, 5], same(1, 6), false);
+    let dilated = Conv2d { stride: [1, 1], padding: Padding::Explicit([2, 2, 2, 2]), dilation: [2, 2], groups: 4 };
+    run_conv(18, [1, 4, 9, 9], 4, [3, 3], dilated, true);
 }
 
 fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspose2d, bias: bool) {

@@ -21,7 +21,8 @@ const MAX_IM2COL_BYTES: u64 = 64 << 20;
 
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
 /// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x, the others
-/// on an im2col patch matrix in a scratch buffer; grouped and depthwise ones run direct.
+/// on an im2col patch matrix in a scratch buffer; depthwise ones run a kernel of their own, other
+/// grouped ones the direct kernel.
 pub(crate) fn conv2d(
     io: &Io<'_>,
     p: &Conv2d,
@@ -79,9 +80,12 @@ pub(crate) fn conv2d(
     let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
+    let depthwise = cg == 1 && og == 1;
+    let (entry, direct_items) =
+        if depthwise { ("depthwise", n * c * oh * ow.div_ceil(BLOCK)) } else { ("conv2d", direct_items) };
     Ok(vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Conv2d,
-        entry: "conv2d",
+        entry,
         constants,
         bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
         params: params(direct_items),
