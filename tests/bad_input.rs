@@ -39,9 +39,14 @@ fn wrong_dtypes_are_rejected_at_build_time() {
     let x = g.input("x", [4], DType::I32).unwrap();
     let err = g.op(Op::Softmax { axis: 0, log: false }, &[x]).unwrap_err();
     assert!(matches!(err, GraphError::DTypeMismatch { op: "softmax", got: DType::I32, .. }), "{err}");
+    // f16 and f32 do not mix silently: the op computes in its first input's type.
     let h = g.input("h", [4], DType::F16).unwrap();
-    let err = g.op(Op::Transpose { perm: vec![0] }, &[h]).unwrap_err();
-    assert!(matches!(err, GraphError::DTypeMismatch { op: "transpose", .. }), "{err}");
+    let f = g.input("f", [4], DType::F32).unwrap();
+    let err = g.op(Op::Binary(ocelli::BinaryOp::Add), &[h, f]).unwrap_err();
+    assert!(matches!(err, GraphError::DTypeMismatch { op: "binary", index: 1, got: DType::F32, .. }), "{err}");
+    let u = g.input("u", [4], DType::U32).unwrap();
+    let err = g.op(Op::Cast { to: DType::F16 }, &[u]).unwrap_err();
+    assert!(matches!(err, GraphError::DTypeMismatch { op: "cast", .. }), "{err}");
 }
 
 #[test]

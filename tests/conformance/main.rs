@@ -7,6 +7,7 @@ mod harness;
 mod conv;
 mod demosaic;
 mod elementwise;
+mod f16;
 mod layout;
 mod matmul;
 mod norm;

@@ -80,7 +80,26 @@ impl Plan for CpuPlan {
                 .map(|id| vals[id.0].as_ref().expect("graph order guarantees inputs are computed"))
                 .collect();
             let out_shapes: Vec<&Shape> = node.outputs.iter().map(|o| &graph.value(*o).shape).collect();
-            let outs = eval(&node.op, &args, &out_shapes);
+            let widen = !matches!(node.op, Op::Cast { .. }) && args.iter().any(|t| t.dtype() == DType::F16);
+            let outs = if widen {
+                // f16 ops compute in f32 and round their results to f16.
+                let wide: Vec<Tensor> = args.iter().map(|t| layout::cast(t, DType::F32)).collect();
+                let outs = eval(&node.op, &wide.iter().collect::<Vec<_>>(), &out_shapes);
+                outs.iter()
+                    .zip(&node.outputs)
+                    .map(
+                        |(t, o)| {
+                            if graph.value(*o).dtype == DType::F16 {
+                                layout::cast(t, DType::F16)
+                            } else {
+                                t.clone()
+                            }
+                        },
+                    )
+                    .collect()
+            } else {
+                eval(&node.op, &args, &out_shapes)
+            };
             for (id, t) in node.outputs.iter().zip(outs) {
                 vals[id.0] = Some(t);
             }
@@ -206,7 +225,10 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
     }
 }
 
-/// Converts a host tensor between f32 and f16 (f16 rounds to nearest even).
-pub fn cast_tensor(t: &Tensor, to: DType) -> Tensor {
-    layout::cast(t, to)
+impl CpuBackend {
+    /// Converts a host tensor between f32 and f16 (f16 rounds to nearest even); other dtypes
+    /// are returned unchanged.
+    pub fn cast(t: &Tensor, to: DType) -> Tensor {
+        layout::cast(t, to)
+    }
 }

@@ -95,7 +95,9 @@ fn describe(graph: &Graph, id: ValueId) -> String {
 impl GpuPlan {
     /// Compiles `graph` for `gpu`.
     pub fn new(gpu: Arc<Gpu>, graph: &Graph, options: CompileOptions) -> Result<Self, ExecError> {
-        let graph = if options.optimize { passes::optimize(graph)? } else { graph.clone() };
+        // f16 ops compute in f32 on every adapter for now (f16 values stay f16 in memory).
+        let graph = passes::widen_f16(graph)?;
+        let graph = if options.optimize { passes::optimize(&graph)? } else { graph };
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
         }

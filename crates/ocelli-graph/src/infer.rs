@@ -5,9 +5,8 @@ use crate::{DType, GraphError, Op, PoolKind, Result, Shape};
 
 type Io<'a> = (&'a Shape, DType);
 
-/// Dtypes that data-movement ops (concat, slice, transpose) move: 32-bit words. f16 tensors are
-/// cast to f32 first.
-const WORD_TYPES: &[DType] = &[DType::F32, DType::I32, DType::U32];
+/// Dtypes that data-movement ops (concat, slice, transpose) move.
+const WORD_TYPES: &[DType] = &[DType::F32, DType::F16, DType::I32, DType::U32];
 
 fn fmt_shapes(inputs: &[Io<'_>]) -> String {
     inputs.iter().map(|(s, _)| s.to_string()).collect::<Vec<_>>().join(" and ")
@@ -38,8 +37,19 @@ fn want_dtype(op: &Op, inputs: &[Io<'_>], index: usize, ok: &[DType]) -> Result<
     Err(GraphError::DTypeMismatch { op: op.name(), index, got, expected })
 }
 
-fn all_f32(op: &Op, inputs: &[Io<'_>]) -> Result<()> {
-    (0..inputs.len()).try_for_each(|i| want_dtype(op, inputs, i, &[DType::F32]))
+/// The float type an op computes in: f16 when its first input is f16, else f32. (Backends may
+/// compute f16 ops in f32 and round the results.)
+fn float_type(inputs: &[Io<'_>]) -> DType {
+    match inputs.first() {
+        Some((_, DType::F16)) => DType::F16,
+        _ => DType::F32,
+    }
+}
+
+/// Every input has the op's float type.
+fn all_float(op: &Op, inputs: &[Io<'_>]) -> Result<()> {
+    let ft = float_type(inputs);
+    (0..inputs.len()).try_for_each(|i| want_dtype(op, inputs, i, &[ft]))
 }
 
 fn want_rank(op: &Op, inputs: &[Io<'_>], index: usize, rank: usize) -> Result<()> {
@@ -114,11 +124,12 @@ pub fn resolve_conv_padding(p: &Conv2d, in_hw: [usize; 2], kernel: [usize; 2]) -
 
 /// Output shapes and dtypes of `op` applied to `inputs`.
 pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
-    let f32_out = |s: Shape| Ok(vec![(s, DType::F32)]);
+    let ft = float_type(inputs);
+    let f32_out = |s: Shape| Ok(vec![(s, ft)]);
     match op {
         Op::MatMul { trans_a, trans_b } => {
             arity(op, inputs, 2, 3)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let (a, b) = (inputs[0].0, inputs[1].0);
             if a.rank() < 2 || b.rank() < 2 {
                 return Err(mismatch(op, inputs, "operands need rank >= 2"));
@@ -148,7 +159,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::Conv2d(p) => {
             arity(op, inputs, 2, 3)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             want_rank(op, inputs, 1, 4)?;
             positive(op, "stride", &p.stride)?;
@@ -181,7 +192,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::ConvTranspose2d(p) => {
             arity(op, inputs, 2, 3)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             want_rank(op, inputs, 1, 4)?;
             positive(op, "stride", &p.stride)?;
@@ -215,7 +226,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::Pool2d(p) | Op::MaxPool2dWithIndices(p) => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             positive(op, "kernel", &p.kernel)?;
             positive(op, "stride", &p.stride)?;
@@ -224,14 +235,14 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             let out = pool_shape(op, inputs, p)?;
             if matches!(op, Op::MaxPool2dWithIndices(_)) {
-                Ok(vec![(out.clone(), DType::F32), (out, DType::I32)])
+                Ok(vec![(out.clone(), ft), (out, DType::I32)])
             } else {
                 f32_out(out)
             }
         }
         Op::MaxUnpool2d { out_h, out_w } => {
             arity(op, inputs, 2, 2)?;
-            want_dtype(op, inputs, 0, &[DType::F32])?;
+            want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;
             want_dtype(op, inputs, 1, &[DType::I32])?;
             want_rank(op, inputs, 0, 4)?;
             if inputs[0].0 != inputs[1].0 {
@@ -243,14 +254,14 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::GlobalAvgPool => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             let x = inputs[0].0.dims();
             f32_out(Shape(vec![x[0], x[1], 1, 1]))
         }
         Op::Upsample { out_h, out_w, .. } => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             positive(op, "output size", &[*out_h, *out_w])?;
             let x = inputs[0].0.dims();
@@ -258,25 +269,25 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::Binary(_) => {
             arity(op, inputs, 2, 2)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             Shape::broadcast(inputs[0].0, inputs[1].0)
-                .map(|s| vec![(s, DType::F32)])
+                .map(|s| vec![(s, ft)])
                 .ok_or_else(|| mismatch(op, inputs, "shapes do not broadcast"))
         }
         Op::Unary(_) => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             f32_out(inputs[0].0.clone())
         }
         Op::Softmax { axis, .. } => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_axis(op, *axis, inputs[0].0.rank())?;
             f32_out(inputs[0].0.clone())
         }
         Op::BatchNorm { .. } => {
             arity(op, inputs, 5, 5)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let x = inputs[0].0;
             if x.rank() < 2 {
                 return Err(mismatch(op, inputs, "x needs a channel axis (rank >= 2)"));
@@ -286,7 +297,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::GroupNorm { groups, .. } => {
             arity(op, inputs, 3, 3)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let x = inputs[0].0;
             if x.rank() < 2 {
                 return Err(mismatch(op, inputs, "x needs a channel axis (rank >= 2)"));
@@ -300,7 +311,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::LayerNorm { axis, .. } => {
             arity(op, inputs, 3, 3)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let x = inputs[0].0;
             want_axis(op, *axis, x.rank())?;
             let tail = &x.0[*axis..];
@@ -311,7 +322,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::Reduce { axis, keep_dims, .. } | Op::ArgMax { axis, keep_dims } => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let x = inputs[0].0;
             want_axis(op, *axis, x.rank())?;
             let mut d = x.0.clone();
@@ -320,7 +331,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             } else {
                 d.remove(*axis);
             }
-            let dt = if matches!(op, Op::ArgMax { .. }) { DType::I32 } else { DType::F32 };
+            let dt = if matches!(op, Op::ArgMax { .. }) { DType::I32 } else { ft };
             Ok(vec![(Shape(d), dt)])
         }
         Op::Concat { axis } => {
@@ -377,7 +388,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::Pad { pads, mode } => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let x = inputs[0].0;
             if pads.len() != x.rank() {
                 return Err(invalid(op, format!("{} pad pairs for rank {}", pads.len(), x.rank())));
@@ -406,7 +417,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 if inputs[n].0 != &out[0].0 {
                     return Err(mismatch(op, inputs, "the residual must have the output's shape"));
                 }
-                want_dtype(op, inputs, n, &[DType::F32])?;
+                want_dtype(op, inputs, n, &[ft])?;
             }
             Ok(out)
         }
@@ -443,8 +454,8 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::RoiAlign(RoiAlign { out_h, out_w, .. }) | Op::RoiPool(RoiPool { out_h, out_w, .. }) => {
             arity(op, inputs, 3, 3)?;
-            want_dtype(op, inputs, 0, &[DType::F32])?;
-            want_dtype(op, inputs, 1, &[DType::F32])?;
+            want_dtype(op, inputs, 0, &[ft])?;
+            want_dtype(op, inputs, 1, &[ft])?;
             want_dtype(op, inputs, 2, &[DType::I32])?;
             want_rank(op, inputs, 0, 4)?;
             positive(op, "output size", &[*out_h, *out_w])?;
@@ -457,7 +468,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
         }
         Op::NonMaxSuppression(n) => {
             arity(op, inputs, 2, 2)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             let (b, s) = (inputs[0].0.dims(), inputs[1].0.dims());
             if b.len() != 3 || b[2] != 4 || s.len() != 3 || s[0] != b[0] || s[2] != b[1] {
                 return Err(mismatch(op, inputs, "boxes must be [B, N, 4] and scores [B, C, N]"));
@@ -473,14 +484,14 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             match n.soft_sigma {
                 None => Ok(vec![(Shape(vec![rows, 3]), DType::I32)]),
                 Some(sigma) if sigma > 0.0 && sigma.is_finite() => {
-                    Ok(vec![(Shape(vec![rows, 3]), DType::I32), (Shape(vec![rows]), DType::F32)])
+                    Ok(vec![(Shape(vec![rows, 3]), DType::I32), (Shape(vec![rows]), ft)])
                 }
                 Some(sigma) => Err(invalid(op, format!("soft-NMS sigma must be positive, got {sigma}"))),
             }
         }
         Op::ColorSpace { .. } | Op::Histogram(_) => {
             arity(op, inputs, 1, 1)?;
-            all_f32(op, inputs)?;
+            all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             if matches!(op, Op::ColorSpace { .. }) && inputs[0].0.dims()[1] != 3 {
                 return Err(mismatch(op, inputs, "colour conversion needs 3 channels"));

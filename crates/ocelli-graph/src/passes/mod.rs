@@ -5,10 +5,12 @@ mod dead_code;
 mod fold_batch_norm;
 mod fuse_epilogues;
 mod rewrite;
+mod widen_f16;
 
 pub use dead_code::eliminate_dead_code;
 pub use fold_batch_norm::fold_batch_norm;
 pub use fuse_epilogues::fuse_epilogues;
+pub use widen_f16::widen_f16;
 
 use crate::{Graph, Result};
 

@@ -49,6 +49,11 @@ impl<'g> Rewriter<'g> {
         Ok(())
     }
 
+    /// Names `new` as the new id of the old value `old`.
+    pub fn map(&mut self, old: ValueId, new: ValueId) {
+        self.map.insert(old, new);
+    }
+
     /// Adds a new constant.
     pub fn constant(&mut self, t: crate::Tensor) -> Result<ValueId> {
         self.b.constant(t)
