@@ -24,6 +24,8 @@
 
 pub mod builtin;
 
+/// Image classification models and top-k.
+pub use ocelli_classify as classify;
 pub use ocelli_cpu::{CpuBackend, CpuError};
 /// Detection utilities: NMS rows, IoU, VOC and COCO mAP.
 pub use ocelli_detect as detect;
@@ -32,5 +34,7 @@ pub use ocelli_exec::{
     CompileOptions, ExecError, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile, ProfileRow,
 };
 pub use ocelli_graph::*;
+/// Layer builders and the safetensors weight store.
+pub use ocelli_nn as nn;
 /// Images, raw Bayer frames and image metrics.
 pub use ocelli_vision as vision;

@@ -1,0 +1,43 @@
+use ocelli_graph::{Conv2d, GraphBuilder, Op, Padding, ValueId};
+
+use crate::{Result, Scope};
+
+/// Convolution with `weight` `[cout, cin/groups, k, k]` (and `bias` when `bias`), symmetric
+/// padding `(k − 1)/2`.
+pub fn conv2d(
+    g: &mut GraphBuilder,
+    w: &Scope<'_>,
+    x: ValueId,
+    (cin, cout): (usize, usize),
+    k: usize,
+    stride: usize,
+    groups: usize,
+    bias: bool,
+) -> Result<ValueId> {
+    let weight = g.constant(w.get("weight", &[cout, cin / groups, k, k])?)?;
+    let mut inputs = vec![x, weight];
+    if bias {
+        inputs.push(g.constant(w.get("bias", &[cout])?)?);
+    }
+    let p = (k - 1) / 2;
+    let params = Conv2d { stride: [stride, stride], padding: Padding::Explicit([p; 4]), dilation: [1, 1], groups };
+    Ok(g.op(Op::Conv2d(params), &inputs)?)
+}
+
+/// Inference batch norm from `weight`, `bias`, `running_mean`, `running_var` (folded into the
+/// preceding convolution when the graph is compiled).
+pub fn batch_norm(g: &mut GraphBuilder, w: &Scope<'_>, x: ValueId, channels: usize, eps: f32) -> Result<ValueId> {
+    let names = ["weight", "bias", "running_mean", "running_var"];
+    let mut inputs = vec![x];
+    for n in names {
+        inputs.push(g.constant(w.get(n, &[channels])?)?);
+    }
+    Ok(g.op(Op::BatchNorm { eps }, &inputs)?)
+}
+
+/// `x · weightᵀ + bias` with PyTorch's `weight` `[out, in]`.
+pub fn linear(g: &mut GraphBuilder, w: &Scope<'_>, x: ValueId, inp: usize, out: usize) -> Result<ValueId> {
+    let weight = g.constant(w.get("weight", &[out, inp])?)?;
+    let bias = g.constant(w.get("bias", &[out])?)?;
+    Ok(g.op(Op::MatMul { trans_a: false, trans_b: true }, &[x, weight, bias])?)
+}

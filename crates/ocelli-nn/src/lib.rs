@@ -1,0 +1,14 @@
+//! `ocelli-nn`: a safetensors weight store read through path-scoped views (`w.pp("conv1")`), and
+//! layer builders over [`GraphBuilder`](ocelli_graph::GraphBuilder) so a model file reads like
+//! its architecture.
+
+mod error;
+mod layers;
+mod weights;
+
+pub use error::NnError;
+pub use layers::{batch_norm, conv2d, linear};
+pub use weights::{Scope, Weights};
+
+/// Result type of this crate.
+pub type Result<T, E = NnError> = std::result::Result<T, E>;

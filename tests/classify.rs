@@ -1,0 +1,69 @@
+//! MobileNetV2 on the shipped photos: both backends against logits from an independent float64
+//! numpy implementation (scripts/convert_mobilenet_v2.py), same top-5.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ocelli::classify::{mobilenet_v2_graph, top_k};
+use ocelli::nn::{NnError, Weights};
+use ocelli::vision::load_image;
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
+
+fn assets() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets"))
+}
+
+fn golden() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(assets().join("golden/classify/mobilenet_v2.json")).unwrap()).unwrap()
+}
+
+fn softmax(v: &[f64]) -> Vec<f64> {
+    let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = v.iter().map(|x| (x - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.iter().map(|x| x / s).collect()
+}
+
+#[test]
+fn mobilenet_v2_matches_the_numpy_reference_on_both_backends() {
+    let weights = Weights::load(&assets().join("models/mobilenet_v2.safetensors")).unwrap();
+    let gold = golden();
+    let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
+    for name in ["astronaut.png", "chelsea.png", "coffee.png"] {
+        let img = load_image(&assets().join("images").join(name)).unwrap().tensor;
+        let d = img.shape().dims().to_vec();
+        let graph = mobilenet_v2_graph(&weights, d[2], d[3]).unwrap();
+        let want: Vec<f64> = gold[name].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want_t = Tensor::from_f32([1, 1000], want.iter().map(|&v| v as f32).collect()).unwrap();
+        let want_top: Vec<usize> = top_k(&want_t, 5).iter().map(|t| t.0).collect();
+        let want_p = softmax(&want);
+        let mut runs = vec![("cpu".to_string(), CpuBackend.run(&graph, std::slice::from_ref(&img)).unwrap())];
+        let mut plan = gpu.compile(&graph).unwrap();
+        runs.push((gpu.name(), plan.run(std::slice::from_ref(&img)).unwrap()));
+        for (backend, out) in runs {
+            let logits = out[0].to_f64_vec();
+            let worst = logits.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let probs = out[1].to_f64_vec();
+            let worst_p = probs.iter().zip(&want_p).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let top: Vec<usize> = top_k(&out[1], 5).iter().map(|t| t.0).collect();
+            eprintln!("{name} on {backend}: top-5 {top:?}, max |Δlogit| {worst:.2e}, max |Δprob| {worst_p:.2e}");
+            assert_eq!(top, want_top, "{name} on {backend}: top-5");
+            assert!(worst < 2e-4, "{name} on {backend}: logits differ by {worst}");
+            assert!(worst_p < 1e-5, "{name} on {backend}: probabilities differ by {worst_p}");
+        }
+    }
+}
+
+#[test]
+fn missing_and_misshaped_weights_are_clear_errors() {
+    let weights = Weights::load(&assets().join("models/mobilenet_v2.safetensors")).unwrap();
+    assert_eq!(weights.len(), 262);
+    let err = weights.get("features.0.0.weight", &[32, 3, 5, 5]).unwrap_err();
+    assert!(matches!(err, NnError::Shape { .. }), "{err}");
+    assert!(err.to_string().contains("has shape [32, 3, 3, 3], the model needs [32, 3, 5, 5]"), "{err}");
+    let err = weights.get("features.99.weight", &[1]).unwrap_err();
+    assert!(matches!(err, NnError::Missing { .. }) && err.to_string().contains("features.99.weight"), "{err}");
+    let err = Weights::from_bytes("junk", b"not safetensors").unwrap_err();
+    assert!(matches!(err, NnError::Format { .. }), "{err}");
+    assert!(matches!(Weights::load(&assets().join("models/nope.safetensors")), Err(NnError::Io { .. })));
+}
