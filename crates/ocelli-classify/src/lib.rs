@@ -28,14 +28,26 @@ pub fn imagenet_preprocess(
 }
 
 /// A whole-image classification graph: input `image` `[1, 3, height, width]` in [0, 1],
-/// outputs logits `[1, classes]` and probabilities `[1, classes]`.
+/// outputs logits `[1, 1000]`, probabilities `[1, 1000]` and the embedding `[1, 1280]`.
 pub fn mobilenet_v2_graph(weights: &Weights, height: usize, width: usize) -> Result<Graph, ocelli_nn::NnError> {
     let mut g = GraphBuilder::new();
     let image = g.input("image", [1, 3, height, width], DType::F32)?;
     let x = imagenet_preprocess(&mut g, image, 256, 224)?;
-    let logits = mobilenet_v2::build(&mut g, weights, x)?;
+    let emb = mobilenet_v2::features(&mut g, weights, x)?;
+    let logits = ocelli_nn::linear(&mut g, &weights.pp("classifier").pp(1), emb, mobilenet_v2::EMBEDDING, 1000)?;
     let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
-    Ok(g.build(&[logits, probs])?)
+    Ok(g.build(&[logits, probs, emb])?)
+}
+
+/// MobileNetV2 on an already preprocessed batch `[batch, 3, 224, 224]`: outputs logits and
+/// probabilities `[batch, 1000]`, and the 1280-d embeddings `[batch, 1280]`.
+pub fn mobilenet_v2_batch_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("images", [batch, 3, 224, 224], DType::F32)?;
+    let emb = mobilenet_v2::features(&mut g, weights, x)?;
+    let logits = ocelli_nn::linear(&mut g, &weights.pp("classifier").pp(1), emb, mobilenet_v2::EMBEDDING, 1000)?;
+    let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
+    Ok(g.build(&[logits, probs, emb])?)
 }
 
 /// The `k` largest entries of a `[1, classes]` (or `[classes]`) tensor: (index, value), largest

@@ -3,7 +3,7 @@
 //! scripts/convert_mobilenet_v2.py), torchvision's tensor names.
 
 use ocelli_graph::{BinaryOp, GraphBuilder, Op, UnaryOp, ValueId};
-use ocelli_nn::{batch_norm, conv2d, linear, Result, Scope, Weights};
+use ocelli_nn::{batch_norm, conv2d, Result, Scope, Weights};
 
 /// (expansion t, output channels c, repeats n, first stride s) of the inverted residual stages.
 const STAGES: [(usize, usize, usize, usize); 7] =
@@ -68,10 +68,4 @@ pub fn features(g: &mut GraphBuilder, weights: &Weights, x: ValueId) -> Result<V
     let pooled = g.op(Op::GlobalAvgPool, &[y])?;
     let n = g.shape(pooled)?.dims()[0];
     Ok(g.op(Op::Reshape { shape: vec![n, EMBEDDING] }, &[pooled])?)
-}
-
-/// ImageNet logits `[N, 1000]` of a preprocessed batch.
-pub fn build(g: &mut GraphBuilder, weights: &Weights, x: ValueId) -> Result<ValueId> {
-    let emb = features(g, weights, x)?;
-    linear(g, &weights.pp("classifier").pp(1), emb, EMBEDDING, 1000)
 }

@@ -83,6 +83,17 @@ pub enum BenchCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// A whole model: images/s at a batch size, and the cold start.
+    Model {
+        /// Model name.
+        #[arg(long, default_value = "mobilenet_v2")]
+        model: String,
+        /// Images per batch.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Non-maximum suppression over clustered random boxes (one batch).
     Nms {
         /// Boxes.
@@ -107,6 +118,9 @@ fn data(shape: &[usize], seed: u32) -> Tensor {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
+    if let BenchCommand::Model { model, batch, common } = &cmd {
+        return crate::classify::bench_model(model, *batch, common.runs, common.backend, common.json);
+    }
     let (op, shape, flops, graph, inputs, common) = match cmd {
         BenchCommand::Gemm { m, n, k, common } => {
             let mut g = GraphBuilder::new();
@@ -162,6 +176,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 vec![Tensor::from_f32([1, boxes, 4], corners)?, Tensor::from_f32([1, classes, boxes], scores)?];
             ("nms", format!("{boxes} boxes {classes} classes max {max_per_class}"), None, graph, inputs, common)
         }
+        BenchCommand::Model { .. } => unreachable!("handled above"),
     };
     let (name, ms) = match common.backend {
         Which::Gpu => {

@@ -1,6 +1,7 @@
 //! `ocelli`: device information, kernel benchmarks and plan profiles.
 
 mod bench;
+mod classify;
 mod info;
 mod profile;
 mod raw;
@@ -22,6 +23,10 @@ enum Command {
     /// Time a kernel on the GPU or the CPU reference.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Classify the shipped photos with MobileNetV2 on the GPU.
+    Demo,
+    /// Classify images.
+    Classify(classify::ClassifyArgs),
     /// Demosaic a raw Bayer frame (PGM or headerless) into an RGB image.
     Demosaic(raw::DemosaicArgs),
     /// Sample an RGB image through a Bayer filter into a PGM test frame.
@@ -51,6 +56,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(b) => bench::run(b),
         Command::Profile { graph, runs } => profile::run(&graph, runs),
         Command::Demosaic(a) => raw::demosaic(a),
+        Command::Demo => classify::demo(),
+        Command::Classify(a) => classify::classify(a),
         Command::Mosaic(a) => raw::mosaic_cmd(a),
     }
 }

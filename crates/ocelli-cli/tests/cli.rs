@@ -125,3 +125,29 @@ fn demosaic_errors_are_one_line_with_exit_code_2() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown Bayer pattern 'rgbg'"), "{err}");
 }
+
+#[test]
+fn classify_prints_json_with_the_top_classes() {
+    let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/coffee.png");
+    let (ok, out, err) = ocelli(&["classify", photo, "--top", "3", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["model"], "mobilenet_v2");
+    assert_eq!(v["top"].as_array().unwrap().len(), 3);
+    assert_eq!(v["top"][0]["label"], "espresso");
+    assert!(v["top"][0]["score"].as_f64().unwrap() > 0.9);
+}
+
+#[test]
+fn classify_errors_exit_2_with_one_line() {
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ocelli")).args(args).output().unwrap();
+    let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/coffee.png");
+    let o = run(&["classify", photo, "--model", "resnet9000"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("unknown model 'resnet9000'"), "{err}");
+    let o = run(&["classify", "/no/such/image.png"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("/no/such/image.png") && err.trim().lines().count() == 1, "{err}");
+}

@@ -1,0 +1,154 @@
+//! `ocelli classify`, `ocelli demo` and `ocelli bench model`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use ocelli::classify::{mobilenet_v2_batch_graph, mobilenet_v2_graph, top_k};
+use ocelli::nn::Weights;
+use ocelli::vision::load_image;
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
+
+use crate::bench::Which;
+
+/// Where the shipped assets are: $OCELLI_ASSETS, else the repository's assets/.
+pub fn assets() -> PathBuf {
+    std::env::var_os("OCELLI_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"))
+}
+
+const MODELS: [&str; 1] = ["mobilenet_v2"];
+
+fn weights(model: &str) -> anyhow::Result<Weights> {
+    if !MODELS.contains(&model) {
+        bail!("unknown model '{model}' (available: {})", MODELS.join(", "));
+    }
+    Ok(Weights::load(&assets().join("models").join(format!("{model}.safetensors")))?)
+}
+
+fn labels() -> anyhow::Result<Vec<String>> {
+    let path = assets().join("imagenet_classes.txt");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+/// Arguments of `ocelli classify`.
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    /// Images (PNG, JPEG, BMP, TIFF, PNM).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Model.
+    #[arg(long, default_value = "mobilenet_v2")]
+    model: String,
+    /// How many classes to show.
+    #[arg(long, default_value_t = 5)]
+    top: usize,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: Which,
+    /// One JSON object per image.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `model` on every image and prints its top classes.
+pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
+    let w = weights(&a.model)?;
+    let names = labels()?;
+    let gpu = match a.backend {
+        Which::Gpu => Some(GpuBackend::new(Arc::new(Gpu::new()?))),
+        Which::Cpu => None,
+    };
+    for path in &a.images {
+        let img = load_image(path)?.tensor;
+        let d = img.shape().dims();
+        if d[1] < 3 {
+            bail!("{}: a colour image is needed", path.display());
+        }
+        let rgb = first_three_channels(&img)?;
+        let graph = mobilenet_v2_graph(&w, d[2], d[3])?;
+        let out = match &gpu {
+            Some(g) => g.run(&graph, &[rgb])?,
+            None => CpuBackend.run(&graph, &[rgb])?,
+        };
+        let top = top_k(&out[1], a.top);
+        if a.json {
+            let top: Vec<_> =
+                top.iter().map(|&(i, p)| serde_json::json!({"index": i, "label": names[i], "score": p})).collect();
+            println!("{}", serde_json::json!({"image": path.display().to_string(), "model": a.model, "top": top}));
+        } else {
+            println!("{}:", path.display());
+            for (i, p) in top {
+                println!("  {p:7.4}  {i:4}  {}", names[i]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drops an alpha channel.
+fn first_three_channels(img: &Tensor) -> anyhow::Result<Tensor> {
+    let d = img.shape().dims();
+    let data = img.as_f32().context("images decode to f32")?;
+    Ok(Tensor::from_f32([1, 3, d[2], d[3]], data[..3 * d[2] * d[3]].to_vec())?)
+}
+
+/// `ocelli demo`: MobileNetV2 on the shipped photos, on the GPU.
+pub fn demo() -> anyhow::Result<()> {
+    let mut images: Vec<PathBuf> =
+        std::fs::read_dir(assets().join("images"))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    images.sort();
+    println!("MobileNetV2 (ImageNet) on the {} shipped photos, on the GPU:", images.len());
+    classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })
+}
+
+/// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.
+pub fn bench_model(model: &str, batch: usize, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
+    let w = weights(model)?;
+    let graph = mobilenet_v2_batch_graph(&w, batch)?;
+    let input = ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0);
+    let start = Instant::now();
+    let (name, mut times) = match backend {
+        Which::Gpu => {
+            let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
+            let mut plan = gpu.compile(&graph)?;
+            plan.run(std::slice::from_ref(&input))?;
+            let cold = start.elapsed().as_secs_f64();
+            (gpu.name(), timed(runs, cold, || Ok(plan.run(std::slice::from_ref(&input)).map(|_| ())?))?)
+        }
+        Which::Cpu => {
+            let mut plan = CpuBackend.compile(&graph)?;
+            plan.run(std::slice::from_ref(&input))?;
+            let cold = start.elapsed().as_secs_f64();
+            ("cpu".to_string(), timed(runs, cold, || Ok(plan.run(std::slice::from_ref(&input)).map(|_| ())?))?)
+        }
+    };
+    let cold = times.remove(0);
+    times.sort_by(f64::total_cmp);
+    let ms = times[times.len() / 2] * 1e3;
+    let ips = batch as f64 / (ms / 1e3);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"op": "model", "model": model, "batch": batch, "backend": format!("{backend:?}").to_lowercase(), "device": name, "ms": ms, "images_per_s": ips, "cold_start_s": cold})
+        );
+    } else {
+        println!("{model} batch {batch} on {name}: {ms:.1} ms per batch, {ips:.2} images/s; cold start (compile + first run) {cold:.2} s");
+    }
+    Ok(())
+}
+
+/// The cold-start time followed by `runs` timed runs, in seconds.
+fn timed(runs: usize, cold: f64, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Vec<f64>> {
+    let mut t = vec![cold];
+    for _ in 0..runs.max(1) {
+        let s = Instant::now();
+        f()?;
+        t.push(s.elapsed().as_secs_f64());
+    }
+    Ok(t)
+}
