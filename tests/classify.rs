@@ -1,10 +1,10 @@
-//! MobileNetV2 on the shipped photos: both backends against logits from an independent float64
-//! numpy implementation (scripts/convert_mobilenet_v2.py), same top-5.
+//! MobileNetV2 and EfficientNet-Lite0 on the shipped photos: both backends against logits from
+//! independent float64 numpy implementations (scripts/convert_*.py), same top-5.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ocelli::classify::{mobilenet_v2_graph, top_k};
+use ocelli::classify::{top_k, Model};
 use ocelli::nn::{NnError, Weights};
 use ocelli::vision::load_image;
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
@@ -13,8 +13,9 @@ fn assets() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets"))
 }
 
-fn golden() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(assets().join("golden/classify/mobilenet_v2.json")).unwrap()).unwrap()
+fn golden(model: Model) -> serde_json::Value {
+    let path = assets().join(format!("golden/classify/{}.json", model.name()));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn softmax(v: &[f64]) -> Vec<f64> {
@@ -24,15 +25,14 @@ fn softmax(v: &[f64]) -> Vec<f64> {
     e.iter().map(|x| x / s).collect()
 }
 
-#[test]
-fn mobilenet_v2_matches_the_numpy_reference_on_both_backends() {
-    let weights = Weights::load(&assets().join("models/mobilenet_v2.safetensors")).unwrap();
-    let gold = golden();
+fn matches_the_numpy_reference_on_both_backends(model: Model) {
+    let weights = Weights::load(&assets().join(format!("models/{}.safetensors", model.name()))).unwrap();
+    let gold = golden(model);
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
     for name in ["astronaut.png", "chelsea.png", "coffee.png"] {
         let img = load_image(&assets().join("images").join(name)).unwrap().tensor;
         let d = img.shape().dims().to_vec();
-        let graph = mobilenet_v2_graph(&weights, d[2], d[3]).unwrap();
+        let graph = model.image_graph(&weights, d[2], d[3]).unwrap();
         let want: Vec<f64> = gold[name].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let want_t = Tensor::from_f32([1, 1000], want.iter().map(|&v| v as f32).collect()).unwrap();
         let want_top: Vec<usize> = top_k(&want_t, 5).iter().map(|t| t.0).collect();
@@ -46,12 +46,23 @@ fn mobilenet_v2_matches_the_numpy_reference_on_both_backends() {
             let probs = out[1].to_f64_vec();
             let worst_p = probs.iter().zip(&want_p).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
             let top: Vec<usize> = top_k(&out[1], 5).iter().map(|t| t.0).collect();
-            eprintln!("{name} on {backend}: top-5 {top:?}, max |Δlogit| {worst:.2e}, max |Δprob| {worst_p:.2e}");
+            eprintln!("{} {name} on {backend}:", model.name());
+            eprintln!("   top-5 {top:?}, max |Δlogit| {worst:.2e}, max |Δprob| {worst_p:.2e}");
             assert_eq!(top, want_top, "{name} on {backend}: top-5");
             assert!(worst < 2e-4, "{name} on {backend}: logits differ by {worst}");
             assert!(worst_p < 1e-5, "{name} on {backend}: probabilities differ by {worst_p}");
         }
     }
+}
+
+#[test]
+fn mobilenet_v2_matches_the_numpy_reference_on_both_backends() {
+    matches_the_numpy_reference_on_both_backends(Model::MobileNetV2);
+}
+
+#[test]
+fn efficientnet_lite0_matches_the_numpy_reference_on_both_backends() {
+    matches_the_numpy_reference_on_both_backends(Model::EfficientNetLite0);
 }
 
 #[test]

@@ -1,19 +1,97 @@
 //! `ocelli-classify`: image classifiers built from `ocelli-nn` layers, with their preprocessing
 //! in the same graph, and top-k.
 
+pub mod efficientnet_lite0;
 pub mod mobilenet_v2;
 
 use ocelli_graph::{DType, Graph, GraphBuilder, GraphError, Op, Tensor, UpsampleMode, ValueId};
 use ocelli_nn::Weights;
 use ocelli_vision::ops;
 
-/// ImageNet preprocessing of a `[1, 3, H, W]` image in [0, 1]: bilinear resize of the short side
-/// to `resize`, centre crop `crop`×`crop`, then ImageNet mean/std.
+/// The ImageNet classifiers Ocelli ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// MobileNetV2, torchvision weights.
+    MobileNetV2,
+    /// EfficientNet-Lite0.
+    EfficientNetLite0,
+}
+
+impl Model {
+    /// Every model.
+    pub const ALL: [Model; 2] = [Model::MobileNetV2, Model::EfficientNetLite0];
+
+    /// Its name on the command line and in `assets/models/NAME.safetensors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::MobileNetV2 => "mobilenet_v2",
+            Model::EfficientNetLite0 => "efficientnet_lite0",
+        }
+    }
+
+    /// The model of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Per-channel mean and std the model was trained with (on pixels in [0, 1]).
+    fn normalization(self) -> ([f32; 3], [f32; 3]) {
+        match self {
+            Model::MobileNetV2 => ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+            Model::EfficientNetLite0 => ([0.5; 3], [0.5; 3]),
+        }
+    }
+
+    /// Pooled features `[N, 1280]` of a preprocessed `[N, 3, 224, 224]` batch.
+    fn features(self, g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId, ocelli_nn::NnError> {
+        match self {
+            Model::MobileNetV2 => mobilenet_v2::features(g, w, x),
+            Model::EfficientNetLite0 => efficientnet_lite0::features(g, w, x),
+        }
+    }
+
+    /// The classifier layer's scope.
+    fn head<'a>(self, w: &'a Weights) -> ocelli_nn::Scope<'a> {
+        match self {
+            Model::MobileNetV2 => w.pp("classifier").pp(1),
+            Model::EfficientNetLite0 => w.pp("_fc"),
+        }
+    }
+
+    /// Logits, probabilities and embeddings of an already preprocessed batch
+    /// `[batch, 3, 224, 224]`.
+    pub fn batch_graph(self, weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+        let mut g = GraphBuilder::new();
+        let x = g.input("images", [batch, 3, 224, 224], DType::F32)?;
+        self.finish(g, weights, x)
+    }
+
+    /// The whole pipeline on one `[1, 3, height, width]` image in [0, 1]: bilinear resize of the
+    /// short side to 256, centre crop 224, normalisation, the network; outputs logits and
+    /// probabilities `[1, 1000]` and the embedding `[1, 1280]`.
+    pub fn image_graph(self, weights: &Weights, height: usize, width: usize) -> Result<Graph, ocelli_nn::NnError> {
+        let mut g = GraphBuilder::new();
+        let image = g.input("image", [1, 3, height, width], DType::F32)?;
+        let x = imagenet_preprocess(&mut g, image, 256, 224, self.normalization())?;
+        self.finish(g, weights, x)
+    }
+
+    fn finish(self, mut g: GraphBuilder, weights: &Weights, x: ValueId) -> Result<Graph, ocelli_nn::NnError> {
+        let emb = self.features(&mut g, weights, x)?;
+        let logits = ocelli_nn::linear(&mut g, &self.head(weights), emb, 1280, 1000)?;
+        let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
+        Ok(g.build(&[logits, probs, emb])?)
+    }
+}
+
+/// Preprocessing of a `[1, 3, H, W]` image in [0, 1]: bilinear resize of the short side to
+/// `resize`, centre crop `crop`×`crop`, then `(x − mean) / std` per channel.
 pub fn imagenet_preprocess(
     g: &mut GraphBuilder,
     x: ValueId,
     resize: usize,
     crop: usize,
+    (mean, std): ([f32; 3], [f32; 3]),
 ) -> Result<ValueId, GraphError> {
     let d = g.shape(x)?.dims().to_vec();
     let (h, w) = (d[2], d[3]);
@@ -24,30 +102,7 @@ pub fn imagenet_preprocess(
     };
     let y = ops::resize(g, x, oh, ow, UpsampleMode::Bilinear { align_corners: false })?;
     let y = ops::center_crop(g, y, crop, crop)?;
-    ops::normalize(g, y, &[0.485, 0.456, 0.406], &[0.229, 0.224, 0.225])
-}
-
-/// A whole-image classification graph: input `image` `[1, 3, height, width]` in [0, 1],
-/// outputs logits `[1, 1000]`, probabilities `[1, 1000]` and the embedding `[1, 1280]`.
-pub fn mobilenet_v2_graph(weights: &Weights, height: usize, width: usize) -> Result<Graph, ocelli_nn::NnError> {
-    let mut g = GraphBuilder::new();
-    let image = g.input("image", [1, 3, height, width], DType::F32)?;
-    let x = imagenet_preprocess(&mut g, image, 256, 224)?;
-    let emb = mobilenet_v2::features(&mut g, weights, x)?;
-    let logits = ocelli_nn::linear(&mut g, &weights.pp("classifier").pp(1), emb, mobilenet_v2::EMBEDDING, 1000)?;
-    let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
-    Ok(g.build(&[logits, probs, emb])?)
-}
-
-/// MobileNetV2 on an already preprocessed batch `[batch, 3, 224, 224]`: outputs logits and
-/// probabilities `[batch, 1000]`, and the 1280-d embeddings `[batch, 1280]`.
-pub fn mobilenet_v2_batch_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
-    let mut g = GraphBuilder::new();
-    let x = g.input("images", [batch, 3, 224, 224], DType::F32)?;
-    let emb = mobilenet_v2::features(&mut g, weights, x)?;
-    let logits = ocelli_nn::linear(&mut g, &weights.pp("classifier").pp(1), emb, mobilenet_v2::EMBEDDING, 1000)?;
-    let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
-    Ok(g.build(&[logits, probs, emb])?)
+    ops::normalize(g, y, &mean, &std)
 }
 
 /// The `k` largest entries of a `[1, classes]` (or `[classes]`) tensor: (index, value), largest

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use ocelli::classify::{mobilenet_v2_batch_graph, mobilenet_v2_graph, top_k};
+use ocelli::classify::{top_k, Model};
 use ocelli::nn::Weights;
 use ocelli::vision::load_image;
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
@@ -20,13 +20,12 @@ pub fn assets() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"))
 }
 
-const MODELS: [&str; 1] = ["mobilenet_v2"];
-
-fn weights(model: &str) -> anyhow::Result<Weights> {
-    if !MODELS.contains(&model) {
-        bail!("unknown model '{model}' (available: {})", MODELS.join(", "));
-    }
-    Ok(Weights::load(&assets().join("models").join(format!("{model}.safetensors")))?)
+fn model(name: &str) -> anyhow::Result<(Model, Weights)> {
+    let Some(m) = Model::from_name(name) else {
+        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
+        bail!("unknown model '{name}' (available: {})", names.join(", "));
+    };
+    Ok((m, Weights::load(&assets().join("models").join(format!("{name}.safetensors")))?))
 }
 
 fn labels() -> anyhow::Result<Vec<String>> {
@@ -41,7 +40,7 @@ pub struct ClassifyArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Model.
+    /// Model: mobilenet_v2 or efficientnet_lite0.
     #[arg(long, default_value = "mobilenet_v2")]
     model: String,
     /// How many classes to show.
@@ -57,7 +56,7 @@ pub struct ClassifyArgs {
 
 /// Runs `model` on every image and prints its top classes.
 pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
-    let w = weights(&a.model)?;
+    let (m, w) = model(&a.model)?;
     let names = labels()?;
     let gpu = match a.backend {
         Which::Gpu => Some(GpuBackend::new(Arc::new(Gpu::new()?))),
@@ -70,7 +69,7 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
             bail!("{}: a colour image is needed", path.display());
         }
         let rgb = first_three_channels(&img)?;
-        let graph = mobilenet_v2_graph(&w, d[2], d[3])?;
+        let graph = m.image_graph(&w, d[2], d[3])?;
         let out = match &gpu {
             Some(g) => g.run(&graph, &[rgb])?,
             None => CpuBackend.run(&graph, &[rgb])?,
@@ -107,9 +106,9 @@ pub fn demo() -> anyhow::Result<()> {
 }
 
 /// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.
-pub fn bench_model(model: &str, batch: usize, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
-    let w = weights(model)?;
-    let graph = mobilenet_v2_batch_graph(&w, batch)?;
+pub fn bench_model(model_name: &str, batch: usize, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
+    let (m, w) = crate::classify::model(model_name)?;
+    let graph = m.batch_graph(&w, batch)?;
     let input = ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0);
     let start = Instant::now();
     let (name, mut times) = match backend {
@@ -134,10 +133,10 @@ pub fn bench_model(model: &str, batch: usize, runs: usize, backend: Which, json:
     if json {
         println!(
             "{}",
-            serde_json::json!({"op": "model", "model": model, "batch": batch, "backend": format!("{backend:?}").to_lowercase(), "device": name, "ms": ms, "images_per_s": ips, "cold_start_s": cold})
+            serde_json::json!({"op": "model", "model": model_name, "batch": batch, "backend": format!("{backend:?}").to_lowercase(), "device": name, "ms": ms, "images_per_s": ips, "cold_start_s": cold})
         );
     } else {
-        println!("{model} batch {batch} on {name}: {ms:.1} ms per batch, {ips:.2} images/s; cold start (compile + first run) {cold:.2} s");
+        println!("{model_name} batch {batch} on {name}: {ms:.1} ms per batch, {ips:.2} images/s; cold start (compile + first run) {cold:.2} s");
     }
     Ok(())
 }

@@ -2,8 +2,12 @@ use ocelli_graph::{Conv2d, GraphBuilder, Op, Padding, ValueId};
 
 use crate::{Result, Scope};
 
-/// Convolution with `weight` `[cout, cin/groups, k, k]` (and `bias` when `bias`), symmetric
-/// padding `(k − 1)/2`.
+/// PyTorch's usual padding for an odd `k`×`k` window: `(k − 1)/2` on every side.
+pub fn same_size_padding(k: usize) -> Padding {
+    Padding::Explicit([(k - 1) / 2; 4])
+}
+
+/// Convolution with `weight` `[cout, cin/groups, k, k]` (and `bias` when `bias`).
 pub fn conv2d(
     g: &mut GraphBuilder,
     w: &Scope<'_>,
@@ -13,14 +17,14 @@ pub fn conv2d(
     stride: usize,
     groups: usize,
     bias: bool,
+    padding: Padding,
 ) -> Result<ValueId> {
     let weight = g.constant(w.get("weight", &[cout, cin / groups, k, k])?)?;
     let mut inputs = vec![x, weight];
     if bias {
         inputs.push(g.constant(w.get("bias", &[cout])?)?);
     }
-    let p = (k - 1) / 2;
-    let params = Conv2d { stride: [stride, stride], padding: Padding::Explicit([p; 4]), dilation: [1, 1], groups };
+    let params = Conv2d { stride: [stride, stride], padding, dilation: [1, 1], groups };
     Ok(g.op(Op::Conv2d(params), &inputs)?)
 }
 

@@ -68,6 +68,11 @@ impl Weights {
     pub fn pp(&self, prefix: impl std::fmt::Display) -> Scope<'_> {
         Scope { weights: self, prefix: prefix.to_string() }
     }
+
+    /// A view of the top-level names.
+    pub fn root(&self) -> Scope<'_> {
+        Scope { weights: self, prefix: String::new() }
+    }
 }
 
 /// A path-scoped view of [`Weights`]: `w.pp("features").pp(3).get("weight", ..)` reads
@@ -81,11 +86,19 @@ pub struct Scope<'a> {
 impl<'a> Scope<'a> {
     /// A deeper view.
     pub fn pp(&self, name: impl std::fmt::Display) -> Scope<'a> {
-        Scope { weights: self.weights, prefix: format!("{}.{name}", self.prefix) }
+        Scope { weights: self.weights, prefix: self.path(&name.to_string()) }
     }
 
     /// The tensor `prefix.name`, which must have `shape`.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        self.weights.get(&format!("{}.{name}", self.prefix), shape)
+        self.weights.get(&self.path(name), shape)
+    }
+
+    fn path(&self, name: &str) -> String {
+        if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        }
     }
 }
