@@ -89,6 +89,56 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Arguments of `ocelli embed`.
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// Images (PNG, JPEG, BMP, TIFF, PNM).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Model.
+    #[arg(long, default_value = "mobilenet_v2")]
+    model: String,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: Which,
+    /// Output safetensors file: `embeddings` [images, 1280] f32, image paths in the metadata.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+/// Writes the last hidden layer's activations (the pooled features before the classifier) of
+/// every image.
+pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
+    let (m, w) = model(&a.model)?;
+    let gpu = match a.backend {
+        Which::Gpu => Some(GpuBackend::new(Arc::new(Gpu::new()?))),
+        Which::Cpu => None,
+    };
+    let mut rows: Vec<f32> = Vec::new();
+    let mut width = 0;
+    for path in &a.images {
+        let img = first_three_channels(&load_image(path)?.tensor)?;
+        let d = img.shape().dims().to_vec();
+        let graph = m.image_graph(&w, d[2], d[3])?;
+        let out = match &gpu {
+            Some(g) => g.run(&graph, &[img])?,
+            None => CpuBackend.run(&graph, &[img])?,
+        };
+        width = out[2].shape().dims()[1];
+        rows.extend(out[2].as_f32().context("embeddings are f32")?);
+    }
+    let bytes: Vec<u8> = rows.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![a.images.len(), width], &bytes)?;
+    let paths: Vec<String> = a.images.iter().map(|p| p.display().to_string()).collect();
+    let meta = std::collections::HashMap::from([
+        ("model".to_string(), a.model.clone()),
+        ("images".to_string(), serde_json::to_string(&paths)?),
+    ]);
+    safetensors::tensor::serialize_to_file([("embeddings", view)], Some(meta), &a.output)?;
+    println!("{} embeddings of width {width} ({}) -> {}", a.images.len(), a.model, a.output.display());
+    Ok(())
+}
+
 /// Drops an alpha channel.
 fn first_three_channels(img: &Tensor) -> anyhow::Result<Tensor> {
     let d = img.shape().dims();

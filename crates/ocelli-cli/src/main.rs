@@ -27,6 +27,8 @@ enum Command {
     Demo,
     /// Classify images.
     Classify(classify::ClassifyArgs),
+    /// Write images' embeddings (the last hidden layer) to a safetensors file.
+    Embed(classify::EmbedArgs),
     /// Demosaic a raw Bayer frame (PGM or headerless) into an RGB image.
     Demosaic(raw::DemosaicArgs),
     /// Sample an RGB image through a Bayer filter into a PGM test frame.
@@ -58,6 +60,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demosaic(a) => raw::demosaic(a),
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),
+        Command::Embed(a) => classify::embed(a),
         Command::Mosaic(a) => raw::mosaic_cmd(a),
     }
 }

@@ -151,3 +151,21 @@ fn classify_errors_exit_2_with_one_line() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("/no/such/image.png") && err.trim().lines().count() == 1, "{err}");
 }
+
+#[test]
+fn embed_writes_one_1280_wide_row_per_image() {
+    let dir = std::env::temp_dir().join(format!("ocelli-cli-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("emb.safetensors");
+    let a = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/coffee.png");
+    let b = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
+    let (ok, _, err) = ocelli(&["embed", a, b, "--model", "efficientnet_lite0", "-o", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let bytes = std::fs::read(&out).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let t = st.tensor("embeddings").unwrap();
+    assert_eq!(t.shape(), &[2, 1280]);
+    let v: Vec<f32> = t.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert!(v.iter().all(|x| x.is_finite() && *x >= 0.0 && *x <= 6.0), "ReLU6 features");
+    assert!(v[..1280] != v[1280..], "different images, different embeddings");
+}
