@@ -40,6 +40,34 @@ struct ConvParams {
 @group(0) @binding(1) var<storage, read_write> col: array<f32>;
 @group(0) @binding(2) var<uniform> ip: ConvParams;
 
+// Inputs at output columns ox0 .. ox0+3 for tap kx of input row x_row (0 in the padding).
+fn input_strip(x_row: u32, ox0: u32, kx: u32) -> vec4<f32> {
+    var xv = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+        let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
+        if (ix >= 0 && ix < i32(p.w)) {
+            xv[j] = x[x_row + u32(ix)];
+        }
+    }
+    return xv;
+}
+
+// Stores activate(v + bias + residual) at columns ox0 .. ox0+3 of output row y_row (channel oc).
+fn store_strip(v: vec4<f32>, oc: u32, y_row: u32, ox0: u32) {
+    for (var j = 0u; j < 4u; j++) {
+        if (ox0 + j < p.ow) {
+            var r = v[j];
+            if (HAS_BIAS) {
+                r += bias[oc];
+            }
+            if (RESIDUAL) {
+                r += residual[y_row + ox0 + j];
+            }
+            y[y_row + ox0 + j] = activate(r);
+        }
+    }
+}
+
 @compute @workgroup_size(WG)
 fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let item = gid.x + gid.y * nwg.x * WG;
@@ -75,13 +103,7 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             }
             let x_row = x_plane + u32(iy) * p.w;
             for (var kx = 0u; kx < p.kw; kx++) {
-                var xv = vec4<f32>(0.0);
-                for (var j = 0u; j < 4u; j++) {
-                    let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
-                    if (ix >= 0 && ix < i32(p.w)) {
-                        xv[j] = x[x_row + u32(ix)];
-                    }
-                }
+                let xv = input_strip(x_row, ox0, kx);
                 let k = w_off + ky * p.kw + kx;
                 acc[0] += w[w_rows[0] + k] * xv;
                 acc[1] += w[w_rows[1] + k] * xv;
@@ -95,20 +117,7 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             break;
         }
         let oc = g * p.og + oj0 + q;
-        var v = acc[q];
-        if (HAS_BIAS) {
-            v += vec4<f32>(bias[oc]);
-        }
-        let y_row = ((n * p.o + oc) * p.oh + oy) * p.ow;
-        for (var j = 0u; j < 4u; j++) {
-            if (ox0 + j < p.ow) {
-                var r = v[j];
-                if (RESIDUAL) {
-                    r += residual[y_row + ox0 + j];
-                }
-                y[y_row + ox0 + j] = activate(r);
-            }
-        }
+        store_strip(acc[q], oc, ((n * p.o + oc) * p.oh + oy) * p.ow, ox0);
     }
 }
 
@@ -133,29 +142,10 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         }
         let x_row = x_plane + u32(iy) * p.w;
         for (var kx = 0u; kx < p.kw; kx++) {
-            var xv = vec4<f32>(0.0);
-            for (var j = 0u; j < 4u; j++) {
-                let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
-                if (ix >= 0 && ix < i32(p.w)) {
-                    xv[j] = x[x_row + u32(ix)];
-                }
-            }
-            acc += w[w_row + ky * p.kw + kx] * xv;
+            acc += w[w_row + ky * p.kw + kx] * input_strip(x_row, ox0, kx);
         }
     }
-    if (HAS_BIAS) {
-        acc += vec4<f32>(bias[ch]);
-    }
-    let y_row = ((n * p.o + ch) * p.oh + oy) * p.ow;
-    for (var j = 0u; j < 4u; j++) {
-        if (ox0 + j < p.ow) {
-            var r = acc[j];
-            if (RESIDUAL) {
-                r += residual[y_row + ox0 + j];
-            }
-            y[y_row + ox0 + j] = activate(r);
-        }
-    }
+    store_strip(acc, ch, ((n * p.o + ch) * p.oh + oy) * p.ow, ox0);
 }
 
 @compute @workgroup_size(WG)

@@ -52,10 +52,8 @@ struct NmsParams {
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;
 @group(0) @binding(4) var<uniform> p: NmsParams;
 
-@group(0) @binding(0) var<storage, read> soft_boxes: array<f32>;
-@group(0) @binding(1) var<storage, read> soft_scores: array<f32>;
+// soft_select shares boxes, scores and out with nms_select.
 @group(0) @binding(2) var<storage, read_write> work: array<f32>;
-@group(0) @binding(3) var<storage, read_write> soft_out: array<i32>;
 @group(0) @binding(4) var<storage, read_write> soft_kept: array<f32>;
 @group(0) @binding(5) var<uniform> q: NmsParams;
 
@@ -134,9 +132,19 @@ fn bitonic(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
     }
 }
 
-fn box_at(b: u32, i: u32) -> vec4<f32> {
-    let o = (b * p.n + i) * 4u;
+// Box i of batch b, with n boxes per batch.
+fn box_at(b: u32, i: u32, n: u32) -> vec4<f32> {
+    let o = (b * n + i) * 4u;
     return vec4<f32>(boxes[o], boxes[o + 1u], boxes[o + 2u], boxes[o + 3u]);
+}
+
+// Fills a segment's output rows with −1.
+fn clear_rows(rows: u32, max_out: u32, lid: u32) {
+    for (var r = lid; r < max_out; r += WG) {
+        out[(rows + r) * 3u] = -1;
+        out[(rows + r) * 3u + 1u] = -1;
+        out[(rows + r) * 3u + 2u] = -1;
+    }
 }
 
 // (x_min, x_max, y_min, y_max) of a box.
@@ -148,23 +156,7 @@ fn extent(v: vec4<f32>) -> vec4<f32> {
 }
 
 fn iou_above(a: vec4<f32>, b: vec4<f32>) -> bool {
-    let ea = extent(a);
-    let eb = extent(b);
-    let ix0 = max(ea.x, eb.x);
-    let ix1 = min(ea.y, eb.y);
-    let iy0 = max(ea.z, eb.z);
-    let iy1 = min(ea.w, eb.w);
-    if (ix1 <= ix0 || iy1 <= iy0) {
-        return false;
-    }
-    let inter = (ix1 - ix0) * (iy1 - iy0);
-    let area_a = (ea.y - ea.x) * (ea.w - ea.z);
-    let area_b = (eb.y - eb.x) * (eb.w - eb.z);
-    let uni = area_a + area_b - inter;
-    if (inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || uni <= 0.0) {
-        return false;
-    }
-    return inter / uni > p.iou_threshold;
+    return iou_value(a, b) > p.iou_threshold;
 }
 
 // Class of box i in segment g: the segment's class, or the first class with the box's highest
@@ -196,11 +188,7 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let b = select(seg / p.classes, seg, AGNOSTIC);
     let rows = seg * p.max_out;
     if (live) {
-        for (var r = lid; r < p.max_out; r += WG) {
-            out[(rows + r) * 3u] = -1;
-            out[(rows + r) * 3u + 1u] = -1;
-            out[(rows + r) * 3u + 2u] = -1;
-        }
+        clear_rows(rows, p.max_out, lid);
     }
     if (lid == 0u) {
         kept = 0u;
@@ -215,10 +203,10 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         let slot = (seg * p.padded + base + lid) * 2u;
         var sup = 1u;
         if (base + lid < p.n && keys[slot] != 0u) {
-            let mine = box_at(b, keys[slot + 1u]);
+            let mine = box_at(b, keys[slot + 1u], p.n);
             sup = 0u;
             for (var r = 0u; r < count; r++) {
-                if (iou_above(mine, box_at(b, u32(out[(rows + r) * 3u + 2u])))) {
+                if (iou_above(mine, box_at(b, u32(out[(rows + r) * 3u + 2u]), p.n))) {
                     sup = 1u;
                     break;
                 }
@@ -233,10 +221,10 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
                     continue;
                 }
                 let idx = keys[(seg * p.padded + base + t) * 2u + 1u];
-                let cand = box_at(b, idx);
+                let cand = box_at(b, idx, p.n);
                 var ok = true;
                 for (var r = count; r < k; r++) {
-                    if (iou_above(cand, box_at(b, u32(out[(rows + r) * 3u + 2u])))) {
+                    if (iou_above(cand, box_at(b, u32(out[(rows + r) * 3u + 2u]), p.n))) {
                         ok = false;
                         break;
                     }
@@ -256,11 +244,6 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 }
 
 const NONE: f32 = -3.0e38;
-
-fn soft_box(b: u32, i: u32) -> vec4<f32> {
-    let o = (b * q.n + i) * 4u;
-    return vec4<f32>(soft_boxes[o], soft_boxes[o + 1u], soft_boxes[o + 2u], soft_boxes[o + 3u]);
-}
 
 // IoU as the ONNX reference computes it (0 without overlap or for an empty box).
 fn iou_value(a: vec4<f32>, b: vec4<f32>) -> f32 {
@@ -286,13 +269,13 @@ fn iou_value(a: vec4<f32>, b: vec4<f32>) -> f32 {
 // Score and class of box i in segment g (the best non-NaN class when AGNOSTIC); NaN-free.
 fn soft_candidate(g: u32, i: u32) -> vec2<f32> {
     if (!AGNOSTIC) {
-        return vec2<f32>(soft_scores[g * q.n + i], f32(g % q.classes));
+        return vec2<f32>(scores[g * q.n + i], f32(g % q.classes));
     }
     var s = 0.0;
     var cls = 0u;
     var found = false;
     for (var c = 0u; c < q.classes; c++) {
-        let v = soft_scores[(g * q.classes + c) * q.n + i];
+        let v = scores[(g * q.classes + c) * q.n + i];
         if (v == v && (!found || v > s)) {
             s = v;
             cls = c;
@@ -313,10 +296,8 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let rows = seg * q.max_out;
     let has_threshold = q.has_threshold != 0u;
     if (live) {
+        clear_rows(rows, q.max_out, lid);
         for (var r = lid; r < q.max_out; r += WG) {
-            soft_out[(rows + r) * 3u] = -1;
-            soft_out[(rows + r) * 3u + 1u] = -1;
-            soft_out[(rows + r) * 3u + 2u] = -1;
             soft_kept[rows + r] = 0.0;
         }
         for (var i = lid; i < q.n; i += WG) {
@@ -359,9 +340,9 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             let usable = live && s != NONE && (!has_threshold || s > q.score_threshold);
             stop = select(1u, 0u, usable);
             if (usable) {
-                soft_out[(rows + k) * 3u] = i32(b);
-                soft_out[(rows + k) * 3u + 1u] = i32(soft_candidate(seg, i).y);
-                soft_out[(rows + k) * 3u + 2u] = i32(i);
+                out[(rows + k) * 3u] = i32(b);
+                out[(rows + k) * 3u + 1u] = i32(soft_candidate(seg, i).y);
+                out[(rows + k) * 3u + 2u] = i32(i);
                 soft_kept[rows + k] = s;
                 work[seg * q.n + i] = NONE;
             }
@@ -370,11 +351,11 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         if (workgroupUniformLoad(&stop) != 0u) {
             break;
         }
-        let m = soft_box(b, red_index[0]);
+        let m = box_at(b, red_index[0], q.n);
         for (var i = lid; i < q.n; i += WG) {
             let s = work[seg * q.n + i];
             if (s != NONE) {
-                let o = iou_value(m, soft_box(b, i));
+                let o = iou_value(m, box_at(b, i, q.n));
                 work[seg * q.n + i] = s * exp(-(o * o) / q.sigma);
             }
         }

@@ -46,6 +46,11 @@ fn output_bin(i: u32) -> Bin {
     return Bin(r, (u32(max(b, 0)) * p.c + ch) * p.h * p.w, ph, pw, valid);
 }
 
+// Region r's corners (x1, y1, x2, y2) in feature-map coordinates.
+fn region(r: u32) -> vec4<f32> {
+    return vec4<f32>(rois[r * 4u], rois[r * 4u + 1u], rois[r * 4u + 2u], rois[r * 4u + 3u]) * p.spatial_scale;
+}
+
 // Weighted value of one tap pair: returns (sum of the four weighted taps, max of them).
 fn sample(plane: u32, yy: f32, xx: f32) -> vec2<f32> {
     let hf = f32(p.h);
@@ -89,11 +94,11 @@ fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         y[i] = 0.0;
         return;
     }
-    let offset = select(0.0, 0.5, p.half_pixel != 0u);
-    let x1 = rois[t.r * 4u] * p.spatial_scale - offset;
-    let y1 = rois[t.r * 4u + 1u] * p.spatial_scale - offset;
-    let x2 = rois[t.r * 4u + 2u] * p.spatial_scale - offset;
-    let y2 = rois[t.r * 4u + 3u] * p.spatial_scale - offset;
+    let roi = region(t.r) - vec4<f32>(select(0.0, 0.5, p.half_pixel != 0u));
+    let x1 = roi.x;
+    let y1 = roi.y;
+    let x2 = roi.z;
+    let y2 = roi.w;
     var rw = x2 - x1;
     var rh = y2 - y1;
     if (p.half_pixel == 0u) {
@@ -143,10 +148,11 @@ fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         y[i] = 0.0;
         return;
     }
-    let qx1 = round_away(rois[t.r * 4u] * p.spatial_scale);
-    let qy1 = round_away(rois[t.r * 4u + 1u] * p.spatial_scale);
-    let qx2 = round_away(rois[t.r * 4u + 2u] * p.spatial_scale);
-    let qy2 = round_away(rois[t.r * 4u + 3u] * p.spatial_scale);
+    let roi = region(t.r);
+    let qx1 = round_away(roi.x);
+    let qy1 = round_away(roi.y);
+    let qx2 = round_away(roi.z);
+    let qy2 = round_away(roi.w);
     let bin_h = f32(max(qy2 - qy1 + 1, 1)) / f32(p.oh);
     let bin_w = f32(max(qx2 - qx1 + 1, 1)) / f32(p.ow);
     let hs = clamp(i32(floor(f32(t.ph) * bin_h)) + qy1, 0, i32(p.h));

@@ -6,7 +6,7 @@
 //! inputs scaled to [-1, 1].
 
 use ocelli_graph::{BinaryOp, GraphBuilder, Op, Padding, UnaryOp, ValueId};
-use ocelli_nn::{batch_norm, conv2d, Result, Scope, Weights};
+use ocelli_nn::{Result, Scope, Weights};
 
 /// (kernel, first stride, expansion, output channels, repeats) of the seven stages.
 const STAGES: [(usize, usize, usize, usize, usize); 7] = [
@@ -36,9 +36,8 @@ fn conv_bn(
     groups: usize,
     relu6: bool,
 ) -> Result<ValueId> {
-    let y = conv2d(g, &w.pp(conv), x, io, k, stride, groups, false, Padding::Same)?;
-    let y = batch_norm(g, &w.pp(bn), y, io.1, EPS)?;
-    Ok(if relu6 { g.op(Op::Unary(UnaryOp::Relu6), &[y])? } else { y })
+    let act = relu6.then_some(UnaryOp::Relu6);
+    ocelli_nn::conv_bn(g, (&w.pp(conv), &w.pp(bn)), x, io, (k, stride, groups), Padding::Same, EPS, act)
 }
 
 /// Mobile inverted bottleneck: expand (1×1), depthwise k×k, project (1×1, linear), skip.

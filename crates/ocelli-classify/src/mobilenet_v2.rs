@@ -3,7 +3,7 @@
 //! scripts/convert_mobilenet_v2.py), torchvision's tensor names.
 
 use ocelli_graph::{BinaryOp, GraphBuilder, Op, UnaryOp, ValueId};
-use ocelli_nn::{batch_norm, conv2d, same_size_padding, Result, Scope, Weights};
+use ocelli_nn::{conv_bn, same_size_padding, Result, Scope, Weights};
 
 /// (expansion t, output channels c, repeats n, first stride s) of the inverted residual stages.
 const STAGES: [(usize, usize, usize, usize); 7] =
@@ -22,9 +22,7 @@ fn conv_bn_relu6(
     stride: usize,
     groups: usize,
 ) -> Result<ValueId> {
-    let y = conv2d(g, &w.pp(0), x, io, k, stride, groups, false, same_size_padding(k))?;
-    let y = batch_norm(g, &w.pp(1), y, io.1, 1e-5)?;
-    Ok(g.op(Op::Unary(UnaryOp::Relu6), &[y])?)
+    conv_bn(g, (&w.pp(0), &w.pp(1)), x, io, (k, stride, groups), same_size_padding(k), 1e-5, Some(UnaryOp::Relu6))
 }
 
 /// Expand (1×1), depthwise 3×3, project (1×1, linear), plus the input when shapes allow.
@@ -44,8 +42,7 @@ fn inverted_residual(
         j = 1;
     }
     y = conv_bn_relu6(g, &w.pp(j), y, (hidden, hidden), 3, stride, hidden)?;
-    y = conv2d(g, &w.pp(j + 1), y, (hidden, cout), 1, 1, 1, false, same_size_padding(1))?;
-    y = batch_norm(g, &w.pp(j + 2), y, cout, 1e-5)?;
+    y = conv_bn(g, (&w.pp(j + 1), &w.pp(j + 2)), y, (hidden, cout), (1, 1, 1), same_size_padding(1), 1e-5, None)?;
     if stride == 1 && cin == cout {
         y = g.op(Op::Binary(BinaryOp::Add), &[x, y])?;
     }

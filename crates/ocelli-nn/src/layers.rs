@@ -1,4 +1,4 @@
-use ocelli_graph::{Conv2d, GraphBuilder, Op, Padding, ValueId};
+use ocelli_graph::{Conv2d, GraphBuilder, Op, Padding, UnaryOp, ValueId};
 
 use crate::{Result, Scope};
 
@@ -44,4 +44,24 @@ pub fn linear(g: &mut GraphBuilder, w: &Scope<'_>, x: ValueId, inp: usize, out: 
     let weight = g.constant(w.get("weight", &[out, inp])?)?;
     let bias = g.constant(w.get("bias", &[out])?)?;
     Ok(g.op(Op::MatMul { trans_a: false, trans_b: true }, &[x, weight, bias])?)
+}
+
+/// Convolution without bias (`conv` scope) → batch norm (`bn` scope) → optional activation: the
+/// basic block of most CNNs.
+pub fn conv_bn(
+    g: &mut GraphBuilder,
+    (conv, bn): (&Scope<'_>, &Scope<'_>),
+    x: ValueId,
+    io: (usize, usize),
+    (k, stride, groups): (usize, usize, usize),
+    padding: Padding,
+    eps: f32,
+    act: Option<UnaryOp>,
+) -> Result<ValueId> {
+    let y = conv2d(g, conv, x, io, k, stride, groups, false, padding)?;
+    let y = batch_norm(g, bn, y, io.1, eps)?;
+    Ok(match act {
+        Some(a) => g.op(Op::Unary(a), &[y])?,
+        None => y,
+    })
 }

@@ -7,7 +7,7 @@ mod layers;
 mod weights;
 
 pub use error::NnError;
-pub use layers::{batch_norm, conv2d, linear, same_size_padding};
+pub use layers::{batch_norm, conv2d, conv_bn, linear, same_size_padding};
 pub use weights::{Scope, Weights};
 
 /// Result type of this crate.
