@@ -78,3 +78,30 @@ fn missing_and_misshaped_weights_are_clear_errors() {
     assert!(matches!(err, NnError::Format { .. }), "{err}");
     assert!(matches!(Weights::load(&assets().join("models/nope.safetensors")), Err(NnError::Io { .. })));
 }
+
+#[test]
+fn mnist_linear_reaches_92_percent_and_both_backends_agree() {
+    use ocelli::classify::mnist;
+    let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test).unwrap();
+    assert_eq!(images.shape().dims(), &[10_000, 1, 28, 28]);
+    let weights = Weights::load(&assets().join("models/mnist_linear.safetensors")).unwrap();
+    let graph = mnist::linear_graph(&weights, 10_000).unwrap();
+    let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter")));
+    let out = gpu.run(&graph, std::slice::from_ref(&images)).unwrap();
+    let pred: Vec<f64> = out[1].to_f64_vec();
+    let correct = pred.iter().zip(&labels).filter(|(p, l)| **p as u8 == **l).count();
+    let accuracy = correct as f64 / labels.len() as f64;
+    eprintln!("mnist_linear accuracy on the GPU: {accuracy:.4}");
+    assert!(accuracy >= 0.92, "accuracy {accuracy}");
+    let cpu = CpuBackend.run(&graph, &[images]).unwrap();
+    let agree = cpu[1].to_f64_vec().iter().zip(&pred).filter(|(a, b)| a == b).count();
+    assert!(agree >= 9_995, "CPU and GPU predictions differ on {} images", 10_000 - agree);
+}
+
+#[test]
+fn mnist_files_that_are_not_idx_are_clear_errors() {
+    use ocelli::classify::mnist;
+    let dir = std::env::temp_dir().join(format!("ocelli-mnist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(matches!(mnist::load(&dir, mnist::Split::Test), Err(mnist::MnistError::Io { .. })));
+}

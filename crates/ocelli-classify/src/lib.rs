@@ -2,6 +2,7 @@
 //! in the same graph, and top-k.
 
 pub mod efficientnet_lite0;
+pub mod mnist;
 pub mod mobilenet_v2;
 
 use ocelli_graph::{DType, Graph, GraphBuilder, GraphError, Op, Tensor, UpsampleMode, ValueId};

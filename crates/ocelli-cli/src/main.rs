@@ -2,6 +2,7 @@
 
 mod bench;
 mod classify;
+mod eval;
 mod info;
 mod profile;
 mod raw;
@@ -27,6 +28,8 @@ enum Command {
     Demo,
     /// Classify images.
     Classify(classify::ClassifyArgs),
+    /// Accuracy and images/s of a model on a dataset's test split (mnist).
+    Eval(eval::EvalArgs),
     /// Write images' embeddings (the last hidden layer) to a safetensors file.
     Embed(classify::EmbedArgs),
     /// Demosaic a raw Bayer frame (PGM or headerless) into an RGB image.
@@ -61,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),
         Command::Embed(a) => classify::embed(a),
+        Command::Eval(a) => eval::eval(a),
         Command::Mosaic(a) => raw::mosaic_cmd(a),
     }
 }

@@ -169,3 +169,16 @@ fn embed_writes_one_1280_wide_row_per_image() {
     assert!(v.iter().all(|x| x.is_finite() && *x >= 0.0 && *x <= 6.0), "ReLU6 features");
     assert!(v[..1280] != v[1280..], "different images, different embeddings");
 }
+
+#[test]
+fn eval_mnist_reports_accuracy_and_throughput() {
+    let (ok, out, err) =
+        ocelli(&["eval", "mnist", "--model", "mnist_linear", "--limit", "777", "--batch", "500", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["images"], 777);
+    assert!(v["accuracy"].as_f64().unwrap() > 0.88);
+    assert!(v["images_per_s"].as_f64().unwrap() > 0.0);
+    let (ok, _, err) = ocelli(&["eval", "cifar"]);
+    assert!(!ok && err.contains("unknown dataset 'cifar'"), "{err}");
+}

@@ -1,0 +1,94 @@
+//! MNIST (LeCun et al.): the gzip-compressed idx files shipped in `assets/mnist/` (see
+//! scripts/prepare_mnist.py), and the seed's ladder of classifiers over them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ocelli_graph::{DType, Graph, GraphBuilder, Op, Tensor};
+use ocelli_nn::Weights;
+use thiserror::Error;
+
+/// Errors reading the MNIST files.
+#[derive(Debug, Error)]
+pub enum MnistError {
+    /// A file could not be read or decompressed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not an idx file of the expected kind.
+    #[error("{path}: {why}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Which half of MNIST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// 60 000 training images.
+    Train,
+    /// 10 000 test images.
+    Test,
+}
+
+fn read_gz(path: &Path) -> Result<Vec<u8>, MnistError> {
+    let io = |source| MnistError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(file).read_to_end(&mut out).map_err(io)?;
+    Ok(out)
+}
+
+fn header(path: &Path, data: &[u8], magic: u32, dims: usize) -> Result<Vec<usize>, MnistError> {
+    let word = |i: usize| u32::from_be_bytes([data[4 * i], data[4 * i + 1], data[4 * i + 2], data[4 * i + 3]]) as usize;
+    if data.len() < 4 * (dims + 1) || word(0) != magic as usize {
+        return Err(MnistError::Format {
+            path: path.to_path_buf(),
+            why: format!("not an idx file with magic {magic:#x}"),
+        });
+    }
+    let shape: Vec<usize> = (1..=dims).map(word).collect();
+    if data.len() != 4 * (dims + 1) + shape.iter().product::<usize>() {
+        return Err(MnistError::Format { path: path.to_path_buf(), why: "size does not match the header".into() });
+    }
+    Ok(shape)
+}
+
+/// The images `[N, 1, 28, 28]` in [0, 1] and the labels of one split, from `dir`.
+pub fn load(dir: &Path, split: Split) -> Result<(Tensor, Vec<u8>), MnistError> {
+    let prefix = match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    };
+    let ipath = dir.join(format!("{prefix}-images.idx3-ubyte.gz"));
+    let lpath = dir.join(format!("{prefix}-labels.idx1-ubyte.gz"));
+    let (idata, ldata) = (read_gz(&ipath)?, read_gz(&lpath)?);
+    let ishape = header(&ipath, &idata, 0x803, 3)?;
+    let lshape = header(&lpath, &ldata, 0x801, 1)?;
+    if lshape[0] != ishape[0] {
+        return Err(MnistError::Format { path: lpath, why: format!("{} labels for {} images", lshape[0], ishape[0]) });
+    }
+    let pixels: Vec<f32> = idata[16..].iter().map(|&v| f32::from(v) / 255.0).collect();
+    let images = Tensor::from_f32([ishape[0], 1, ishape[1], ishape[2]], pixels).expect("size checked");
+    Ok((images, ldata[8..].to_vec()))
+}
+
+/// Softmax regression on a batch `[batch, 1, 28, 28]`: outputs probabilities `[batch, 10]` and
+/// predicted classes `[batch]` (i32). Weights: `weight` `[10, 784]`, `bias` `[10]`.
+pub fn linear_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
+    let flat = g.op(Op::Reshape { shape: vec![batch, 784] }, &[x])?;
+    let logits = ocelli_nn::linear(&mut g, &weights.root(), flat, 784, 10)?;
+    let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
+    let classes = g.op(Op::ArgMax { axis: 1, keep_dims: false }, &[logits])?;
+    Ok(g.build(&[probs, classes])?)
+}

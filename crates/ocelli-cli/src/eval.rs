@@ -1,0 +1,86 @@
+//! `ocelli eval mnist`: accuracy on the 10 000 MNIST test images and images/s.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::bail;
+use clap::Args;
+use ocelli::classify::mnist;
+use ocelli::nn::Weights;
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor, TensorData};
+
+use crate::bench::Which;
+use crate::classify::assets;
+
+/// Arguments of `ocelli eval mnist`.
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Dataset (only "mnist").
+    dataset: String,
+    /// Model: mnist_linear.
+    #[arg(long, default_value = "mnist_linear")]
+    model: String,
+    /// Evaluate only the first N test images.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Images per run.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Where to run.
+    #[arg(long, value_enum, default_value = "gpu")]
+    backend: Which,
+    /// One JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the model over the test set in batches and prints accuracy and throughput.
+pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.dataset != "mnist" {
+        bail!("unknown dataset '{}' (available: mnist)", a.dataset);
+    }
+    if a.model != "mnist_linear" {
+        bail!("unknown MNIST model '{}' (available: mnist_linear)", a.model);
+    }
+    let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test)?;
+    let n = a.limit.unwrap_or(labels.len()).min(labels.len());
+    let batch = a.batch.clamp(1, n.max(1));
+    let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
+    let graph = mnist::linear_graph(&weights, batch)?;
+    let mut plan: Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>> = match a.backend {
+        Which::Gpu => {
+            let mut p = GpuBackend::new(Arc::new(Gpu::new()?)).compile(&graph)?;
+            Box::new(move |x| Ok(p.run(x)?))
+        }
+        Which::Cpu => {
+            let mut p = CpuBackend.compile(&graph)?;
+            Box::new(move |x| Ok(p.run(x)?))
+        }
+    };
+    let pixels = images.as_f32().expect("images are f32");
+    let per = 28 * 28;
+    let (mut correct, mut seen) = (0usize, 0usize);
+    let start = Instant::now();
+    while seen < n {
+        // The last batch is padded by repeating images; only the first `take` count.
+        let take = batch.min(n - seen);
+        let mut data: Vec<f32> = pixels[seen * per..(seen + take) * per].to_vec();
+        data.resize(batch * per, 0.0);
+        let out = plan(&[Tensor::from_f32([batch, 1, 28, 28], data)?])?;
+        let TensorData::I32(pred) = out[1].data() else { bail!("predictions are i32") };
+        correct += pred[..take].iter().zip(&labels[seen..seen + take]).filter(|(p, l)| **p == i32::from(**l)).count();
+        seen += take;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let accuracy = correct as f64 / n as f64;
+    let ips = n as f64 / secs;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"dataset": "mnist", "model": a.model, "images": n, "accuracy": accuracy, "images_per_s": ips, "backend": format!("{:?}", a.backend).to_lowercase()})
+        );
+    } else {
+        println!("{} on {n} MNIST test images: accuracy {:.2}%, {ips:.0} images/s", a.model, 100.0 * accuracy);
+    }
+    Ok(())
+}
