@@ -12,6 +12,9 @@ use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor, TensorData};
 use crate::bench::Which;
 use crate::classify::assets;
 
+/// A compiled plan on either backend.
+type Runner = Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>>;
+
 /// Arguments of `ocelli eval mnist`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -47,7 +50,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let batch = a.batch.clamp(1, n.max(1));
     let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
     let graph = mnist::linear_graph(&weights, batch)?;
-    let mut plan: Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>> = match a.backend {
+    let mut plan: Runner = match a.backend {
         Which::Gpu => {
             let mut p = GpuBackend::new(Arc::new(Gpu::new()?)).compile(&graph)?;
             Box::new(move |x| Ok(p.run(x)?))
