@@ -99,3 +99,21 @@ fn channels_last_and_back() {
     assert_eq!(&nhwc.as_f32().unwrap()[..3], &[0.0, 4.0, 8.0]);
     assert_eq!(ocelli::vision::permute_channels(&nhwc, true).unwrap(), t);
 }
+
+#[test]
+fn gray_and_rgba_images_round_trip_at_8_and_16_bits() {
+    for channels in [1usize, 4] {
+        let t =
+            Tensor::from_f32([1, channels, 3, 5], (0..channels * 15).map(|i| (i % 7) as f32 / 6.0).collect()).unwrap();
+        for (ext, sixteen) in [("png", false), ("png", true), ("tiff", false)] {
+            let path = tmp(&format!("c{channels}-{sixteen}.{ext}"));
+            save_image(&t, &path, sixteen).unwrap();
+            let back = load_image(&path).unwrap();
+            assert_eq!(back.tensor.shape(), t.shape(), "{channels} channels as {ext}");
+            assert_eq!(back.bits, if sixteen { 16 } else { 8 });
+            let worst =
+                t.to_f64_vec().iter().zip(back.tensor.to_f64_vec()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst < 0.5 / 255.0 + 1e-6, "{channels} channels {ext} sixteen={sixteen}: {worst}");
+        }
+    }
+}
