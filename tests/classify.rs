@@ -105,3 +105,30 @@ fn mnist_files_that_are_not_idx_are_clear_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     assert!(matches!(mnist::load(&dir, mnist::Split::Test), Err(mnist::MnistError::Io { .. })));
 }
+
+#[test]
+fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
+    use ocelli::classify::mnist;
+    let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train).unwrap();
+    let (test, test_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test).unwrap();
+    let (k, batch) = (3, 8);
+    let graph = mnist::knn_graph(&train, batch, k).unwrap();
+    let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
+    let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter")));
+    let on_gpu = mnist::knn_neighbours(&gpu.run(&graph, std::slice::from_ref(&queries)).unwrap(), k);
+    let on_cpu = mnist::knn_neighbours(&CpuBackend.run(&graph, &[queries]).unwrap(), k);
+    assert_eq!(on_gpu, on_cpu);
+    // Independent check of the nearest neighbour by brute force.
+    let px = train.as_f32().unwrap();
+    let q0 = &test.as_f32().unwrap()[..784];
+    let nearest = (0..60_000)
+        .min_by(|&a, &b| {
+            let d = |i: usize| px[i * 784..(i + 1) * 784].iter().zip(q0).map(|(x, y)| (x - y) * (x - y)).sum::<f32>();
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    assert_eq!(on_gpu[0][0], nearest);
+    let predicted: Vec<u8> = on_gpu.iter().map(|nb| mnist::vote(nb, &train_labels)).collect();
+    let correct = predicted.iter().zip(&test_labels).filter(|(p, l)| p == l).count();
+    assert!(correct >= 7, "{predicted:?} vs {:?}", &test_labels[..batch]);
+}

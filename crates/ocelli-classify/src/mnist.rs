@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ocelli_graph::{DType, Graph, GraphBuilder, Op, Tensor};
+use ocelli_graph::{BinaryOp, DType, Graph, GraphBuilder, GraphError, Op, Tensor, TensorData};
 use ocelli_nn::Weights;
 use thiserror::Error;
 
@@ -91,4 +91,74 @@ pub fn linear_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn:
     let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
     let classes = g.op(Op::ArgMax { axis: 1, keep_dims: false }, &[logits])?;
     Ok(g.build(&[probs, classes])?)
+}
+
+/// Training images per distance GEMM: keeps each chunk (and its distance matrix) well inside the
+/// 128 MiB storage-binding limit.
+pub const KNN_CHUNK: usize = 30_000;
+
+/// k-nearest-neighbour search under the L2 distance, entirely on the GPU: per chunk of the
+/// training set one GEMM scores `2·q·t − |t|²` (the same order as −|q − t|²) and a top-k keeps
+/// the best `k`; a second top-k merges the chunks. Input `images` `[batch, 1, 28, 28]`; outputs
+/// the merged positions `[batch, k]` (i32, into the concatenation of the chunks' candidates) and
+/// then each chunk's candidate indices `[batch, k]`. Use [`knn_neighbours`] to read them.
+pub fn knn_graph(train: &Tensor, batch: usize, k: usize) -> Result<Graph, GraphError> {
+    let n = train.shape().dims()[0];
+    let pixels =
+        train.as_f32().ok_or(GraphError::InvalidParam { op: "knn", why: "training images must be f32".into() })?;
+    let mut g = GraphBuilder::new();
+    let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
+    let q = g.op(Op::Reshape { shape: vec![batch, 784] }, &[x])?;
+    let two = g.constant(Tensor::from_f32([1], vec![2.0])?)?;
+    let q2 = g.op(Op::Binary(BinaryOp::Mul), &[q, two])?;
+    let (mut scores, mut candidates) = (Vec::new(), Vec::new());
+    for start in (0..n).step_by(KNN_CHUNK) {
+        let end = (start + KNN_CHUNK).min(n);
+        let chunk = &pixels[start * 784..end * 784];
+        let norms: Vec<f32> = chunk.chunks(784).map(|t| -t.iter().map(|v| v * v).sum::<f32>()).collect();
+        let t = g.constant(Tensor::from_f32([end - start, 784], chunk.to_vec())?)?;
+        let bias = g.constant(Tensor::from_f32([end - start], norms)?)?;
+        let s = g.op(Op::MatMul { trans_a: false, trans_b: true }, &[q2, t, bias])?;
+        let best = g.apply(Op::TopK { k, largest: true }, &[s])?;
+        scores.push(best[0]);
+        candidates.push(best[1]);
+    }
+    let all = g.op(Op::Concat { axis: 1 }, &scores)?;
+    let merged = g.apply(Op::TopK { k, largest: true }, &[all])?;
+    let mut outputs = vec![merged[1]];
+    outputs.extend(candidates);
+    g.build(&outputs)
+}
+
+/// The training-set indices of each query's `k` nearest neighbours, nearest first, from the
+/// outputs of a [`knn_graph`] run.
+pub fn knn_neighbours(outputs: &[Tensor], k: usize) -> Vec<Vec<usize>> {
+    let ints = |t: &Tensor| match t.data() {
+        TensorData::I32(v) => v.clone(),
+        _ => Vec::new(),
+    };
+    let merged = ints(&outputs[0]);
+    let chunks: Vec<Vec<i32>> = outputs[1..].iter().map(ints).collect();
+    merged
+        .chunks(k)
+        .enumerate()
+        .map(|(q, row)| {
+            row.iter()
+                .map(|&pos| {
+                    let (c, j) = (pos as usize / k, pos as usize % k);
+                    c * KNN_CHUNK + chunks[c][q * k + j] as usize
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Majority label of the neighbours (ties go to the label of the nearer neighbour).
+pub fn vote(neighbours: &[usize], labels: &[u8]) -> u8 {
+    let mut counts = [0usize; 256];
+    for &n in neighbours {
+        counts[usize::from(labels[n])] += 1;
+    }
+    let top = neighbours.iter().map(|&n| counts[usize::from(labels[n])]).max().unwrap_or(0);
+    neighbours.iter().map(|&n| labels[n]).find(|&l| counts[usize::from(l)] == top).unwrap_or(0)
 }

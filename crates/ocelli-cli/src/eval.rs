@@ -20,9 +20,15 @@ type Runner = Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>>;
 pub struct EvalArgs {
     /// Dataset (only "mnist").
     dataset: String,
-    /// Model: mnist_linear.
+    /// Model: mnist_linear or mnist_knn.
     #[arg(long, default_value = "mnist_linear")]
     model: String,
+    /// Neighbours for mnist_knn.
+    #[arg(long, default_value_t = 3)]
+    k: usize,
+    /// Distance for mnist_knn: l2 (l1 is not implemented yet).
+    #[arg(long, default_value = "l2")]
+    metric: String,
     /// Evaluate only the first N test images.
     #[arg(long)]
     limit: Option<usize>,
@@ -42,14 +48,23 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     if a.dataset != "mnist" {
         bail!("unknown dataset '{}' (available: mnist)", a.dataset);
     }
-    if a.model != "mnist_linear" {
-        bail!("unknown MNIST model '{}' (available: mnist_linear)", a.model);
-    }
+    let knn = match a.model.as_str() {
+        "mnist_linear" => false,
+        "mnist_knn" if a.metric == "l2" => true,
+        "mnist_knn" => bail!("kNN with the '{}' distance is not implemented (use --metric l2)", a.metric),
+        other => bail!("unknown MNIST model '{other}' (available: mnist_linear, mnist_knn)"),
+    };
     let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test)?;
     let n = a.limit.unwrap_or(labels.len()).min(labels.len());
-    let batch = a.batch.clamp(1, n.max(1));
-    let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
-    let graph = mnist::linear_graph(&weights, batch)?;
+    // kNN's distance matrix is batch × 30 000 floats: keep it under the binding limit.
+    let batch = a.batch.clamp(1, n.max(1)).min(if knn { 250 } else { usize::MAX });
+    let (graph, train_labels) = if knn {
+        let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
+        (mnist::knn_graph(&train, batch, a.k)?, train_labels)
+    } else {
+        let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
+        (mnist::linear_graph(&weights, batch)?, Vec::new())
+    };
     let mut plan: Runner = match a.backend {
         Which::Gpu => {
             let mut p = GpuBackend::new(Arc::new(Gpu::new()?)).compile(&graph)?;
@@ -70,8 +85,13 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         let mut data: Vec<f32> = pixels[seen * per..(seen + take) * per].to_vec();
         data.resize(batch * per, 0.0);
         let out = plan(&[Tensor::from_f32([batch, 1, 28, 28], data)?])?;
-        let TensorData::I32(pred) = out[1].data() else { bail!("predictions are i32") };
-        correct += pred[..take].iter().zip(&labels[seen..seen + take]).filter(|(p, l)| **p == i32::from(**l)).count();
+        let pred: Vec<u8> = if knn {
+            mnist::knn_neighbours(&out, a.k).iter().map(|nb| mnist::vote(nb, &train_labels)).collect()
+        } else {
+            let TensorData::I32(p) = out[1].data() else { bail!("predictions are i32") };
+            p.iter().map(|&c| c as u8).collect()
+        };
+        correct += pred[..take].iter().zip(&labels[seen..seen + take]).filter(|(p, l)| p == l).count();
         seen += take;
     }
     let secs = start.elapsed().as_secs_f64();

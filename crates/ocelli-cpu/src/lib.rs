@@ -183,6 +183,11 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         Op::ArgMax { axis, .. } => {
             vec![Tensor::from_i32(out[0].clone(), reduce::argmax(f32s(x), xs.split_at_axis(*axis))).expect("numel")]
         }
+        Op::TopK { k, largest } => {
+            let len = *xs.dims().last().expect("rank >= 1");
+            let (v, i) = reduce::top_k(f32s(x), len, *k, *largest);
+            vec![out_f32(out[0], v), Tensor::from_i32(out[1].clone(), i).expect("numel")]
+        }
         Op::Concat { axis } => vec![layout::concat(args, *axis, out[0])],
         Op::Slice { axis, start, step, .. } => vec![layout::slice(x, *axis, *start, *step, out[0])],
         Op::Reshape { shape } => vec![x.clone().reshaped(shape.clone()).expect("inference checked numel")],

@@ -50,3 +50,20 @@ pub(crate) fn softmax(x: &[f32], (outer, len, inner): (usize, usize, usize), log
     }
     y
 }
+
+/// The `k` best entries of each row of `len`: values and indices, best first, ties by index.
+pub(crate) fn top_k(x: &[f32], len: usize, k: usize, largest: bool) -> (Vec<f32>, Vec<i32>) {
+    let (mut values, mut indices) = (Vec::new(), Vec::new());
+    for row in x.chunks(len) {
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(|&a, &b| {
+            let c = row[a].total_cmp(&row[b]);
+            (if largest { c.reverse() } else { c }).then(a.cmp(&b))
+        });
+        for &i in &order[..k] {
+            values.push(row[i]);
+            indices.push(i as i32);
+        }
+    }
+    (values, indices)
+}

@@ -36,6 +36,8 @@ pub enum KernelFamily {
     Nms,
     /// `shaders/color.wgsl`
     Color,
+    /// `shaders/topk.wgsl`
+    TopK,
 }
 
 macro_rules! shader {
@@ -50,7 +52,7 @@ macro_rules! shader {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 15] = [
+    pub const ALL: [KernelFamily; 16] = [
         Self::Gemm,
         Self::Conv2d,
         Self::ConvTranspose,
@@ -66,6 +68,7 @@ impl KernelFamily {
         Self::Roi,
         Self::Nms,
         Self::Color,
+        Self::TopK,
     ];
 
     /// The label and WGSL source of this family.
@@ -86,6 +89,7 @@ impl KernelFamily {
             Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
             Self::Nms => ("nms", shader!("nms.wgsl")),
             Self::Color => ("color", shader!("color.wgsl")),
+            Self::TopK => ("top_k", shader!("topk.wgsl")),
         };
         Kernel { label, source }
     }

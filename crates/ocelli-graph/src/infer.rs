@@ -334,6 +334,18 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             let dt = if matches!(op, Op::ArgMax { .. }) { DType::I32 } else { ft };
             Ok(vec![(Shape(d), dt)])
         }
+        Op::TopK { k, .. } => {
+            arity(op, inputs, 1, 1)?;
+            all_float(op, inputs)?;
+            let x = inputs[0].0;
+            let last = *x.0.last().ok_or_else(|| mismatch(op, inputs, "needs rank >= 1"))?;
+            if *k == 0 || *k > last || *k > Op::MAX_TOP_K {
+                return Err(invalid(op, format!("k = {k} must be in 1..={}", last.min(Op::MAX_TOP_K))));
+            }
+            let mut d = x.0.clone();
+            *d.last_mut().expect("rank >= 1") = *k;
+            Ok(vec![(Shape(d.clone()), ft), (Shape(d), DType::I32)])
+        }
         Op::Concat { axis } => {
             if inputs.is_empty() {
                 return Err(GraphError::Arity { op: op.name(), expected: "at least 1".into(), got: 0 });

@@ -272,6 +272,15 @@ pub enum Op {
         /// Keep the axis with size 1.
         keep_dims: bool,
     },
+    /// The `k` largest (or smallest) entries along the last axis, best first, ties by lower
+    /// index. Two outputs: values and their indices (i32), last axis `k`. At most
+    /// [`Op::MAX_TOP_K`].
+    TopK {
+        /// How many.
+        k: usize,
+        /// Largest (else smallest).
+        largest: bool,
+    },
     /// Concatenation along `axis`; any number of inputs.
     Concat {
         /// Axis joined.
@@ -518,6 +527,9 @@ impl Fused {
 }
 
 impl Op {
+    /// Largest `k` of [`Op::TopK`] (kept in registers by the kernel).
+    pub const MAX_TOP_K: usize = 32;
+
     /// The op's name in errors and reports.
     pub fn name(&self) -> &'static str {
         match self {
@@ -539,6 +551,7 @@ impl Op {
             Op::LayerNorm { .. } => "layer_norm",
             Op::Reduce { .. } => "reduce",
             Op::ArgMax { .. } => "argmax",
+            Op::TopK { .. } => "top_k",
             Op::Concat { .. } => "concat",
             Op::Slice { .. } => "slice",
             Op::Reshape { .. } => "reshape",

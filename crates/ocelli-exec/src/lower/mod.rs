@@ -72,6 +72,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
         Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps),
         Op::Reduce { op, axis, .. } => reduce::reduce(&io, *op, *axis),
         Op::ArgMax { axis, .. } => reduce::argmax(&io, *axis),
+        Op::TopK { k, largest } => reduce::top_k(&io, *k, *largest),
         Op::Concat { axis } => layout::concat(&io, *axis)?,
         Op::Slice { axis, start, step, .. } => layout::slice(&io, *axis, *start, *step)?,
         Op::Transpose { perm } => layout::transpose(&io, perm)?,

@@ -51,3 +51,18 @@ pub(crate) fn global_avg_pool(io: &Io<'_>) -> Vec<Step> {
     let d = io.in_shape(0).dims();
     lines(KernelFamily::Reduce, "reduce", vec![("OP", 1.0)], io, (d[0] * d[1], d[2] * d[3], 1))
 }
+
+/// Top-k along the last axis: one invocation per row.
+pub(crate) fn top_k(io: &Io<'_>, k: usize, largest: bool) -> Vec<Step> {
+    let x = io.in_shape(0).dims();
+    let len = *x.last().expect("rank >= 1");
+    let rows = io.in_shape(0).numel() / len;
+    vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::TopK,
+        entry: "top_k",
+        constants: vec![("LARGEST", f64::from(u8::from(largest))), ("WG", f64::from(WG))],
+        bindings: bindings![io.input(0), io.output(0), io.output(1)],
+        params: Params::default().us(&[rows, len, k]).0,
+        groups: linear_groups(rows, WG),
+    })]
+}
