@@ -17,7 +17,7 @@
 // invocations are SIMD lanes, barriers cost more than they save and large register blocks pay
 // (4×4: 4.4 GFLOP/s, 8×8: ~10 at 1024³). Edge rows/columns clamp their loads and skip stores.
 // Variants: WG_X, WG_Y, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, HAS_BIAS, BIAS_PER_ROW,
-// RESIDUAL, ACT0..3 (activation.wgsl).
+// RESIDUAL, L1 (distances instead of products), ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
@@ -28,6 +28,17 @@ override ALIGNED_B: bool = false;
 override HAS_BIAS: bool = false;
 override BIAS_PER_ROW: bool = false;
 override RESIDUAL: bool = false;
+// L1: accumulate |a − b| instead of a·b, giving the matrix of L1 distances between the rows of
+// a and the columns of op(b) (the same tiling serves both).
+override L1: bool = false;
+
+// One step of the accumulation: a·b, or |a − b| with L1.
+fn term(a: f32, b: vec4<f32>) -> vec4<f32> {
+    if (L1) {
+        return abs(vec4<f32>(a) - b);
+    }
+    return a * b;
+}
 
 struct GemmParams {
     m: u32,
@@ -117,8 +128,8 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         for (var i = 0u; i < 8u; i++) {
             let av = a_strip(a_base, rows[i], kk);
-            lo[i] += av.x * bl[0] + av.y * bl[1] + av.z * bl[2] + av.w * bl[3];
-            hi[i] += av.x * bh[0] + av.y * bh[1] + av.z * bh[2] + av.w * bh[3];
+            lo[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
+            hi[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
         }
     }
     for (; kk < p.k; kk++) {
@@ -126,8 +137,8 @@ fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
         let bh = b_strip(b_base, kk, col_hi);
         for (var i = 0u; i < 8u; i++) {
             let av = a_one(a_base, rows[i], kk);
-            lo[i] += av * bl;
-            hi[i] += av * bh;
+            lo[i] += term(av, bl);
+            hi[i] += term(av, bh);
         }
     }
     let y_base = gid.z * p.m * p.n;

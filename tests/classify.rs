@@ -112,7 +112,8 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train).unwrap();
     let (test, test_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test).unwrap();
     let (k, batch) = (3, 8);
-    let graph = mnist::knn_graph(&train, batch, k).unwrap();
+    let l1 = mnist::knn_graph(&train, batch, k, mnist::Metric::L1).unwrap();
+    let graph = mnist::knn_graph(&train, batch, k, mnist::Metric::L2).unwrap();
     let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter")));
     let on_gpu = mnist::knn_neighbours(&gpu.run(&graph, std::slice::from_ref(&queries)).unwrap(), k);
@@ -131,4 +132,9 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     let predicted: Vec<u8> = on_gpu.iter().map(|nb| mnist::vote(nb, &train_labels)).collect();
     let correct = predicted.iter().zip(&test_labels).filter(|(p, l)| p == l).count();
     assert!(correct >= 7, "{predicted:?} vs {:?}", &test_labels[..batch]);
+    // L1: the GPU's neighbours are the reference's too.
+    let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
+    let l1_gpu = mnist::knn_neighbours(&gpu.run(&l1, std::slice::from_ref(&queries)).unwrap(), k);
+    let l1_cpu = mnist::knn_neighbours(&CpuBackend.run(&l1, &[queries]).unwrap(), k);
+    assert_eq!(l1_gpu, l1_cpu);
 }

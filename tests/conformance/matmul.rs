@@ -61,3 +61,21 @@ fn the_suite_runs_on_every_requested_adapter() {
     let wanted = std::env::var("OCELLI_TEST_BACKENDS").unwrap_or_else(|_| "vulkan,gl".into());
     assert_eq!(names.len(), wanted.split(',').count(), "{names:?}");
 }
+
+#[test]
+fn l1_distances_match_reference() {
+    let mut r = rng(3);
+    for (m, n, d) in [(1, 1, 1), (5, 7, 3), (33, 65, 17), (16, 40, 784)] {
+        let mut g = GraphBuilder::new();
+        let a = g.input("a", [m, d], DType::F32).unwrap();
+        let b = g.input("b", [n, d], DType::F32).unwrap();
+        let y = g.op(Op::L1Distance, &[a, b]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        check(
+            &format!("l1 distance m{m} n{n} d{d}"),
+            &graph,
+            &[uniform(&mut r, &[m, d], -1.0, 1.0), uniform(&mut r, &[n, d], -1.0, 1.0)],
+            ACCUM,
+        );
+    }
+}

@@ -97,12 +97,22 @@ pub fn linear_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn:
 /// 128 MiB storage-binding limit.
 pub const KNN_CHUNK: usize = 30_000;
 
-/// k-nearest-neighbour search under the L2 distance, entirely on the GPU: per chunk of the
-/// training set one GEMM scores `2·q·t − |t|²` (the same order as −|q − t|²) and a top-k keeps
-/// the best `k`; a second top-k merges the chunks. Input `images` `[batch, 1, 28, 28]`; outputs
-/// the merged positions `[batch, k]` (i32, into the concatenation of the chunks' candidates) and
-/// then each chunk's candidate indices `[batch, k]`. Use [`knn_neighbours`] to read them.
-pub fn knn_graph(train: &Tensor, batch: usize, k: usize) -> Result<Graph, GraphError> {
+/// Distance of the nearest-neighbour classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Sum of absolute differences.
+    L1,
+    /// Euclidean.
+    L2,
+}
+
+/// k-nearest-neighbour search, entirely on the GPU: per chunk of the training set one GEMM-tiled
+/// kernel scores every pair — L2 as `2·q·t − |t|²` (the order of −|q − t|²), L1 as the distance
+/// itself — and a top-k keeps the best `k`; a second top-k merges the chunks. Input `images`
+/// `[batch, 1, 28, 28]`; outputs the merged positions `[batch, k]` (i32, into the concatenation
+/// of the chunks' candidates) and then each chunk's candidate indices `[batch, k]`. Use
+/// [`knn_neighbours`] to read them.
+pub fn knn_graph(train: &Tensor, batch: usize, k: usize, metric: Metric) -> Result<Graph, GraphError> {
     let n = train.shape().dims()[0];
     let pixels =
         train.as_f32().ok_or(GraphError::InvalidParam { op: "knn", why: "training images must be f32".into() })?;
@@ -115,16 +125,21 @@ pub fn knn_graph(train: &Tensor, batch: usize, k: usize) -> Result<Graph, GraphE
     for start in (0..n).step_by(KNN_CHUNK) {
         let end = (start + KNN_CHUNK).min(n);
         let chunk = &pixels[start * 784..end * 784];
-        let norms: Vec<f32> = chunk.chunks(784).map(|t| -t.iter().map(|v| v * v).sum::<f32>()).collect();
         let t = g.constant(Tensor::from_f32([end - start, 784], chunk.to_vec())?)?;
-        let bias = g.constant(Tensor::from_f32([end - start], norms)?)?;
-        let s = g.op(Op::MatMul { trans_a: false, trans_b: true }, &[q2, t, bias])?;
-        let best = g.apply(Op::TopK { k, largest: true }, &[s])?;
+        let s = match metric {
+            Metric::L2 => {
+                let norms: Vec<f32> = chunk.chunks(784).map(|t| -t.iter().map(|v| v * v).sum::<f32>()).collect();
+                let bias = g.constant(Tensor::from_f32([end - start], norms)?)?;
+                g.op(Op::MatMul { trans_a: false, trans_b: true }, &[q2, t, bias])?
+            }
+            Metric::L1 => g.op(Op::L1Distance, &[q, t])?,
+        };
+        let best = g.apply(Op::TopK { k, largest: metric == Metric::L2 }, &[s])?;
         scores.push(best[0]);
         candidates.push(best[1]);
     }
     let all = g.op(Op::Concat { axis: 1 }, &scores)?;
-    let merged = g.apply(Op::TopK { k, largest: true }, &[all])?;
+    let merged = g.apply(Op::TopK { k, largest: metric == Metric::L2 }, &[all])?;
     let mut outputs = vec![merged[1]];
     outputs.extend(candidates);
     g.build(&outputs)

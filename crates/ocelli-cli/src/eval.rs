@@ -26,7 +26,7 @@ pub struct EvalArgs {
     /// Neighbours for mnist_knn.
     #[arg(long, default_value_t = 3)]
     k: usize,
-    /// Distance for mnist_knn: l2 (l1 is not implemented yet).
+    /// Distance for mnist_knn: l1 or l2.
     #[arg(long, default_value = "l2")]
     metric: String,
     /// Evaluate only the first N test images.
@@ -48,10 +48,14 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     if a.dataset != "mnist" {
         bail!("unknown dataset '{}' (available: mnist)", a.dataset);
     }
+    let metric = match a.metric.as_str() {
+        "l1" => mnist::Metric::L1,
+        "l2" => mnist::Metric::L2,
+        other => bail!("unknown distance '{other}' (l1 or l2)"),
+    };
     let knn = match a.model.as_str() {
         "mnist_linear" => false,
-        "mnist_knn" if a.metric == "l2" => true,
-        "mnist_knn" => bail!("kNN with the '{}' distance is not implemented (use --metric l2)", a.metric),
+        "mnist_knn" => true,
         other => bail!("unknown MNIST model '{other}' (available: mnist_linear, mnist_knn)"),
     };
     let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test)?;
@@ -60,7 +64,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let batch = a.batch.clamp(1, n.max(1)).min(if knn { 250 } else { usize::MAX });
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
-        (mnist::knn_graph(&train, batch, a.k)?, train_labels)
+        (mnist::knn_graph(&train, batch, a.k, metric)?, train_labels)
     } else {
         let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
         (mnist::linear_graph(&weights, batch)?, Vec::new())

@@ -184,12 +184,15 @@ fn eval_mnist_reports_accuracy_and_throughput() {
 }
 
 #[test]
-fn eval_mnist_knn_runs_and_l1_says_it_is_missing() {
-    let (ok, out, err) = ocelli(&["eval", "mnist", "--model", "mnist_knn", "--k", "3", "--limit", "20", "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["images"], 20);
-    assert!(v["accuracy"].as_f64().unwrap() >= 0.9);
-    let (ok, _, err) = ocelli(&["eval", "mnist", "--model", "mnist_knn", "--metric", "l1"]);
-    assert!(!ok && err.contains("not implemented"), "{err}");
+fn eval_mnist_knn_with_both_distances() {
+    for metric in ["l2", "l1"] {
+        let (ok, out, err) =
+            ocelli(&["eval", "mnist", "--model", "mnist_knn", "--metric", metric, "--limit", "20", "--json"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["images"], 20);
+        assert!(v["accuracy"].as_f64().unwrap() >= 0.9, "{metric}: {v}");
+    }
+    let (ok, _, err) = ocelli(&["eval", "mnist", "--model", "mnist_knn", "--metric", "cosine"]);
+    assert!(!ok && err.contains("unknown distance 'cosine'"), "{err}");
 }

@@ -139,6 +139,7 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
             *trans_b,
             out[0],
         )),
+        Op::L1Distance => one(linalg::l1_distance(f32s(x), f32s(args[1]), xs.dims()[1])),
         Op::Conv2d(p) => {
             one(conv::conv2d(f32s(x), xs, f32s(args[1]), args[1].shape(), args.get(2).map(|b| f32s(b)), p, out[0]))
         }

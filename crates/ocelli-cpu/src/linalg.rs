@@ -35,3 +35,13 @@ pub(crate) fn matmul(
     }
     y
 }
+
+/// L1 distances between the rows of a `[m, d]` and of b `[n, d]`, f64 accumulation.
+pub(crate) fn l1_distance(a: &[f32], b: &[f32], d: usize) -> Vec<f32> {
+    a.chunks(d)
+        .flat_map(|x| {
+            b.chunks(d)
+                .map(move |y| x.iter().zip(y).map(|(p, q)| (f64::from(*p) - f64::from(*q)).abs()).sum::<f64>() as f32)
+        })
+        .collect()
+}

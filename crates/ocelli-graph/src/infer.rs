@@ -157,6 +157,15 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             out.extend([m, n]);
             f32_out(Shape(out))
         }
+        Op::L1Distance => {
+            arity(op, inputs, 2, 2)?;
+            all_float(op, inputs)?;
+            let (a, b) = (inputs[0].0.dims(), inputs[1].0.dims());
+            if a.len() != 2 || b.len() != 2 || a[1] != b[1] {
+                return Err(mismatch(op, inputs, "need [M, D] and [N, D]"));
+            }
+            f32_out(Shape(vec![a[0], b[0]]))
+        }
         Op::Conv2d(p) => {
             arity(op, inputs, 2, 3)?;
             all_float(op, inputs)?;

@@ -196,6 +196,8 @@ pub enum Op {
         /// Read b transposed.
         trans_b: bool,
     },
+    /// L1 distances between the rows of a `[M, D]` and the rows of b `[N, D]`: `[M, N]`.
+    L1Distance,
     /// 2-D convolution, NCHW.
     Conv2d(Conv2d),
     /// 2-D transposed convolution, NCHW.
@@ -534,6 +536,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::MatMul { .. } => "matmul",
+            Op::L1Distance => "l1_distance",
             Op::Conv2d(_) => "conv2d",
             Op::ConvTranspose2d(_) => "conv_transpose2d",
             Op::Pool2d(p) if p.kind == PoolKind::Max => "max_pool2d",

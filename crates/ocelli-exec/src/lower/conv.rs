@@ -58,6 +58,7 @@ pub(crate) fn conv2d(
             b_batch_stride: k * oh * ow,
             bias: has_bias.then(|| (io.input(2), true)),
             residual: residual.then(|| io.input(n_base)),
+            l1: false,
         };
         let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
         if pointwise {

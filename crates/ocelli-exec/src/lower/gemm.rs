@@ -30,6 +30,8 @@ pub(crate) struct GemmSpec {
     /// Bias value and whether it is per row (conv channels) rather than per column.
     pub bias: Option<(ValueId, bool)>,
     pub residual: Option<ValueId>,
+    /// L1 distances instead of products.
+    pub l1: bool,
 }
 
 /// One GEMM dispatch: `y = acts(op(a)·op(b) + bias + residual)`, bindings a, b, y.
@@ -57,6 +59,7 @@ pub(crate) fn gemm_dispatch(
         ("HAS_BIAS", flag(spec.bias.is_some())),
         ("BIAS_PER_ROW", flag(spec.bias.is_some_and(|(_, per_row)| per_row))),
         ("RESIDUAL", flag(spec.residual.is_some())),
+        ("L1", flag(spec.l1)),
     ];
     constants.extend(act_constants(acts));
     let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
@@ -98,7 +101,27 @@ pub(crate) fn matmul(
         b_batch_stride: if batches(b) == 1 { 0 } else { k * n },
         bias: (n_base == 3).then(|| (io.input(2), false)),
         residual: (io.node.inputs.len() > n_base).then(|| io.input(n_base)),
+        l1: false,
     };
     let v = |id| Binding::Value(id);
     Ok(vec![gemm_dispatch(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts)?])
+}
+
+/// `Op::L1Distance`: the GEMM tiling with |a − b| accumulation, b read transposed.
+pub(crate) fn l1_distance(io: &Io<'_>) -> Result<Vec<Step>, ExecError> {
+    let (a, b) = (io.in_shape(0).dims(), io.in_shape(1).dims());
+    let spec = GemmSpec {
+        m: a[0],
+        n: b[0],
+        k: a[1],
+        batch: 1,
+        trans_a: false,
+        trans_b: true,
+        a_batch_stride: 0,
+        b_batch_stride: 0,
+        bias: None,
+        residual: None,
+        l1: true,
+    };
+    Ok(vec![gemm_dispatch(&spec, io.input(0).into(), io.input(1).into(), io.output(0).into(), &[])?])
 }

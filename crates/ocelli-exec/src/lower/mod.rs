@@ -57,6 +57,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
     let mut scratch = Vec::new();
     let steps = match &node.op {
         Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
+        Op::L1Distance => gemm::l1_distance(&io)?,
         Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch)?,
         Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
         Op::Pool2d(p) => pool::pool2d(&io, p, false),
