@@ -2,9 +2,9 @@ use ocelli::{Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding};
 
 use crate::harness::{check, rng, uniform, ACCUM};
 
-fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: bool) {
+/// Runs `op` on random x `[..]`, weight `w_shape` and (optionally) a bias of `o` channels.
+fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bool) {
     let mut r = rng(seed);
-    let w_shape = [o, x[1] / p.groups, k[0], k[1]];
     let mut g = GraphBuilder::new();
     let xi = g.input("x", x, DType::F32).unwrap();
     let wi = g.input("w", w_shape, DType::F32).unwrap();
@@ -14,9 +14,13 @@ fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: 
         ins.push(g.input("b", [o], DType::F32).unwrap());
         data.push(uniform(&mut r, &[o], -1.0, 1.0));
     }
-    let y = g.op(Op::Conv2d(p), &ins).unwrap();
-    let graph = g.build(&[y]).unwrap();
-    check(&format!("conv2d x{x:?} o{o} k{k:?} {p:?} bias{bias}"), &graph, &data, ACCUM);
+    let what = format!("{op:?} x{x:?} w{w_shape:?} bias{bias}");
+    let y = g.op(op, &ins).unwrap();
+    check(&what, &g.build(&[y]).unwrap(), &data, ACCUM);
+}
+
+fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: bool) {
+    run(seed, x, [o, x[1] / p.groups, k[0], k[1]], o, Op::Conv2d(p), bias);
 }
 
 #[test]
@@ -47,20 +51,7 @@ fn conv2d_same_padding_grouped_and_depthwise() {
 }
 
 fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspose2d, bias: bool) {
-    let mut r = rng(seed);
-    let w_shape = [x[1], o / p.groups, k[0], k[1]];
-    let mut g = GraphBuilder::new();
-    let xi = g.input("x", x, DType::F32).unwrap();
-    let wi = g.input("w", w_shape, DType::F32).unwrap();
-    let mut ins = vec![xi, wi];
-    let mut data = vec![uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0)];
-    if bias {
-        ins.push(g.input("b", [o], DType::F32).unwrap());
-        data.push(uniform(&mut r, &[o], -1.0, 1.0));
-    }
-    let y = g.op(Op::ConvTranspose2d(p), &ins).unwrap();
-    let graph = g.build(&[y]).unwrap();
-    check(&format!("conv_transpose2d x{x:?} o{o} k{k:?} {p:?} bias{bias}"), &graph, &data, ACCUM);
+    run(seed, x, [x[1], o / p.groups, k[0], k[1]], o, Op::ConvTranspose2d(p), bias);
 }
 
 #[test]
