@@ -20,11 +20,11 @@
 // RESIDUAL, L1 (distances instead of products), ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ALIGNED_A: bool = false;
 override ALIGNED_B: bool = false;
+override ALIGNED_BT: bool = false;
 override HAS_BIAS: bool = false;
 override BIAS_PER_ROW: bool = false;
 override RESIDUAL: bool = false;
@@ -89,6 +89,26 @@ fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
     return vec4<f32>(b_at(r + c.x), b_at(r + c.y), b_at(r + c.z), b_at(r + c.w));
 }
 
+// b[kk + j, col .. col+4] for j = 0..3 (kk + 4 <= K). With ALIGNED_BT (b transposed, K % 4 == 0)
+// each column's 4 values along K are one vec4 load, transposed in registers.
+fn b_block(base: u32, kk: u32, col: u32) -> array<vec4<f32>, 4> {
+    var r: array<vec4<f32>, 4>;
+    if (ALIGNED_BT) {
+        var t: array<vec4<f32>, 4>;
+        for (var i = 0u; i < 4u; i++) {
+            t[i] = b[(base + min(col + i, p.n - 1u) * p.k + kk) >> 2u];
+        }
+        for (var j = 0u; j < 4u; j++) {
+            r[j] = vec4<f32>(t[0][j], t[1][j], t[2][j], t[3][j]);
+        }
+        return r;
+    }
+    for (var j = 0u; j < 4u; j++) {
+        r[j] = b_strip(base, kk + j, col);
+    }
+    return r;
+}
+
 // Element a[row, k].
 fn a_one(base: u32, row: u32, k: u32) -> f32 {
     if (TRANS_A) {
@@ -97,52 +117,50 @@ fn a_one(base: u32, row: u32, k: u32) -> f32 {
     return a_at(base + row * p.k + k);
 }
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn gemm(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row0 = gid.y * 8u;
-    let col0 = gid.x * 8u;
-    if (row0 >= p.m || col0 >= p.n) {
-        return;
-    }
-    let a_base = gid.z * p.a_batch_stride;
-    let b_base = gid.z * p.b_batch_stride;
-    var rows: array<u32, 8>;
-    for (var i = 0u; i < 8u; i++) {
-        rows[i] = min(row0 + i, p.m - 1u);
-    }
+// Output rows per workgroup: every invocation of a workgroup shares them, so their `a` loads
+// are uniform (one scalar load broadcast to all SIMD lanes on CPU drivers).
+const MR: u32 = 16u;
+
+@compute @workgroup_size(WG_X, 1, 1)
+fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row0 = wg.y * MR;
+    let col0 = (wg.x * WG_X + lid.x) * 8u;
+    let a_base = wg.z * p.a_batch_stride;
+    let b_base = wg.z * p.b_batch_stride;
     // The right half's columns; an aligned strip past N is moved back inside the row (its
-    // results are not stored).
+    // results are not stored), and so is the left one.
+    var col_lo = col0;
     var col_hi = col0 + 4u;
     if (ALIGNED_B) {
+        col_lo = min(col_lo, p.n - 4u);
         col_hi = min(col_hi, p.n - 4u);
     }
-    var lo: array<vec4<f32>, 8>;
-    var hi: array<vec4<f32>, 8>;
+    var lo: array<vec4<f32>, MR>;
+    var hi: array<vec4<f32>, MR>;
     var kk = 0u;
     for (; kk + 4u <= p.k; kk += 4u) {
-        var bl: array<vec4<f32>, 4>;
-        var bh: array<vec4<f32>, 4>;
-        for (var j = 0u; j < 4u; j++) {
-            bl[j] = b_strip(b_base, kk + j, col0);
-            bh[j] = b_strip(b_base, kk + j, col_hi);
-        }
-        for (var i = 0u; i < 8u; i++) {
-            let av = a_strip(a_base, rows[i], kk);
+        let bl = b_block(b_base, kk, col_lo);
+        let bh = b_block(b_base, kk, col_hi);
+        for (var i = 0u; i < MR; i++) {
+            let av = a_strip(a_base, min(row0 + i, p.m - 1u), kk);
             lo[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
             hi[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
         }
     }
     for (; kk < p.k; kk++) {
-        let bl = b_strip(b_base, kk, col0);
+        let bl = b_strip(b_base, kk, col_lo);
         let bh = b_strip(b_base, kk, col_hi);
-        for (var i = 0u; i < 8u; i++) {
-            let av = a_one(a_base, rows[i], kk);
+        for (var i = 0u; i < MR; i++) {
+            let av = a_one(a_base, min(row0 + i, p.m - 1u), kk);
             lo[i] += term(av, bl);
             hi[i] += term(av, bh);
         }
     }
-    let y_base = gid.z * p.m * p.n;
-    for (var i = 0u; i < 8u; i++) {
+    if (col0 >= p.n) {
+        return;
+    }
+    let y_base = wg.z * p.m * p.n;
+    for (var i = 0u; i < MR; i++) {
         let row = row0 + i;
         if (row >= p.m) {
             break;

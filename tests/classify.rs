@@ -138,3 +138,60 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     let l1_cpu = mnist::knn_neighbours(&CpuBackend.run(&l1, &[queries]).unwrap(), k);
     assert_eq!(l1_gpu, l1_cpu);
 }
+
+#[test]
+fn mnist_cnn_matches_jax_on_both_backends_and_reaches_99_percent() {
+    use ocelli::classify::mnist;
+    let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test).unwrap();
+    let weights = Weights::load(&assets().join("models/mnist_cnn.safetensors")).unwrap();
+    let gold: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(assets().join("golden/classify/mnist_cnn.json")).unwrap())
+            .unwrap();
+    let want: Vec<Vec<f64>> = gold["logits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        .collect();
+    let n = want.len();
+    let pixels = images.as_f32().unwrap();
+    let head = Tensor::from_f32([n, 1, 28, 28], pixels[..n * 784].to_vec()).unwrap();
+    let graph = mnist::cnn_graph(&weights, n).unwrap();
+    let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
+    let runs = [
+        ("cpu".to_string(), CpuBackend.run(&graph, std::slice::from_ref(&head)).unwrap()),
+        (gpu.name(), gpu.run(&graph, std::slice::from_ref(&head)).unwrap()),
+    ];
+    for (backend, out) in &runs {
+        let logits = out[2].to_f64_vec();
+        let (mut worst, mut at) = (0.0f64, 0);
+        for (i, (a, b)) in logits.iter().zip(want.iter().flatten()).enumerate() {
+            if (a - b).abs() > worst {
+                (worst, at) = ((a - b).abs(), i);
+            }
+        }
+        eprintln!(
+            "mnist_cnn on {backend}: max |Δlogit| against JAX {worst:.2e} at image {}, class {}",
+            at / 10,
+            at % 10
+        );
+        assert!(worst < 1e-4, "{backend}: logits differ from JAX's by {worst} (image {}, class {})", at / 10, at % 10);
+        let classes = out[1].to_f64_vec();
+        for (i, row) in want.iter().enumerate() {
+            let best = (0..10).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            assert_eq!(classes[i] as usize, best, "{backend}: image {i}");
+        }
+    }
+
+    // The whole test set on the GPU, in batches that keep the im2col scratch under the binding limit.
+    let batch = 250;
+    let mut plan = gpu.compile(&mnist::cnn_graph(&weights, batch).unwrap()).unwrap();
+    let mut correct = 0;
+    for (chunk, truth) in pixels.chunks(batch * 784).zip(labels.chunks(batch)) {
+        let out = plan.run(&[Tensor::from_f32([batch, 1, 28, 28], chunk.to_vec()).unwrap()]).unwrap();
+        correct += out[1].to_f64_vec().iter().zip(truth).filter(|(p, l)| **p as u8 == **l).count();
+    }
+    let accuracy = correct as f64 / labels.len() as f64;
+    eprintln!("mnist_cnn accuracy on the GPU: {accuracy:.4} (JAX measured {})", gold["test_accuracy"]);
+    assert!(accuracy >= 0.99, "accuracy {accuracy}");
+}

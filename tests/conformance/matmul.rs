@@ -13,6 +13,7 @@ fn matmul_matches_reference_over_shapes_and_transposes() {
         (&[], 64, 32, 128),
         (&[2], 13, 6, 9),
         (&[3, 2], 8, 5, 31),
+        (&[2], 37, 20, 64),
     ];
     for &(batch, m, n, k) in cases {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

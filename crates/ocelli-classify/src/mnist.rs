@@ -4,7 +4,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use ocelli_graph::{BinaryOp, DType, Graph, GraphBuilder, GraphError, Op, Tensor, TensorData};
+use ocelli_graph::{
+    BinaryOp, DType, Graph, GraphBuilder, GraphError, Op, Pool2d, PoolKind, Tensor, TensorData, UnaryOp, UpsampleMode,
+    ValueId,
+};
 use ocelli_nn::Weights;
 use thiserror::Error;
 
@@ -81,16 +84,104 @@ pub fn load(dir: &Path, split: Split) -> Result<(Tensor, Vec<u8>), MnistError> {
     Ok((images, ldata[8..].to_vec()))
 }
 
-/// Softmax regression on a batch `[batch, 1, 28, 28]`: outputs probabilities `[batch, 10]` and
-/// predicted classes `[batch]` (i32). Weights: `weight` `[10, 784]`, `bias` `[10]`.
+/// Softmax regression on a batch `[batch, 1, 28, 28]`: outputs probabilities `[batch, 10]`,
+/// predicted classes `[batch]` (i32) and logits `[batch, 10]`. Weights: `weight` `[10, 784]`,
+/// `bias` `[10]`.
 pub fn linear_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
     let mut g = GraphBuilder::new();
     let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
+    let logits = linear_logits(&mut g, weights, x)?;
+    classifier_outputs(g, logits)
+}
+
+/// The small CNN of `scripts/train_mnist_cnn.py` (trained with JAX) on a batch
+/// `[batch, 1, 28, 28]`: conv 3×3 1→32, ReLU, max-pool 2; conv 3×3 32→64, ReLU, max-pool 2;
+/// linear 3136→128, ReLU; linear 128→10. Outputs as [`linear_graph`]. Weights: `conv1`, `conv2`,
+/// `fc1`, `fc2` (`weight` and `bias` each, PyTorch layouts).
+pub fn cnn_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
+    let logits = cnn_logits(&mut g, weights, x)?;
+    classifier_outputs(g, logits)
+}
+
+/// The trained MNIST classifiers that map an image batch to logits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classifier {
+    /// Softmax regression (`assets/models/mnist_linear.safetensors`).
+    Linear,
+    /// The small CNN (`assets/models/mnist_cnn.safetensors`).
+    Cnn,
+}
+
+impl Classifier {
+    /// Its name on the command line and in `assets/models/NAME.safetensors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Classifier::Linear => "mnist_linear",
+            Classifier::Cnn => "mnist_cnn",
+        }
+    }
+
+    /// The classifier of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Classifier::Linear, Classifier::Cnn].into_iter().find(|c| c.name() == name)
+    }
+
+    /// Its graph over a batch `[batch, 1, 28, 28]` in [0, 1] (white digit on black).
+    pub fn batch_graph(self, weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+        match self {
+            Classifier::Linear => linear_graph(weights, batch),
+            Classifier::Cnn => cnn_graph(weights, batch),
+        }
+    }
+}
+
+/// Turns a `[1, 1 or 3, H, W]` image in [0, 1] into the `[1, 1, 28, 28]` input MNIST models
+/// expect: grey, area resize, optionally inverted.
+pub fn digit_input(g: &mut GraphBuilder, image: ValueId, invert: bool) -> Result<ValueId, GraphError> {
+    let channels = g.shape(image)?.dims()[1];
+    let x = match channels {
+        1 => image,
+        3 => ocelli_vision::ops::to_gray(g, image)?,
+        c => return Err(GraphError::InvalidParam { op: "mnist input", why: format!("{c} channels (1 or 3 needed)") }),
+    };
+    let x = ocelli_vision::ops::resize(g, x, 28, 28, UpsampleMode::Area)?;
+    if !invert {
+        return Ok(x);
+    }
+    let one = g.constant(Tensor::from_f32([1], vec![1.0])?)?;
+    g.op(Op::Binary(BinaryOp::Sub), &[one, x])
+}
+
+fn linear_logits(g: &mut GraphBuilder, weights: &Weights, x: ValueId) -> Result<ValueId, ocelli_nn::NnError> {
+    let batch = g.shape(x)?.dims()[0];
     let flat = g.op(Op::Reshape { shape: vec![batch, 784] }, &[x])?;
-    let logits = ocelli_nn::linear(&mut g, &weights.root(), flat, 784, 10)?;
+    ocelli_nn::linear(g, &weights.root(), flat, 784, 10)
+}
+
+fn cnn_logits(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId, ocelli_nn::NnError> {
+    let batch = g.shape(x)?.dims()[0];
+    let pad = ocelli_nn::same_size_padding(3);
+    let relu = Op::Unary(UnaryOp::Relu);
+    let pool = Op::Pool2d(Pool2d::new(PoolKind::Max, 2, 2));
+    let mut y = x;
+    for (name, io) in [("conv1", (1, 32)), ("conv2", (32, 64))] {
+        y = ocelli_nn::conv2d(g, &w.pp(name), y, io, 3, 1, 1, true, pad)?;
+        y = g.op(relu.clone(), &[y])?;
+        y = g.op(pool.clone(), &[y])?;
+    }
+    let flat = g.op(Op::Reshape { shape: vec![batch, 64 * 7 * 7] }, &[y])?;
+    let hidden = ocelli_nn::linear(g, &w.pp("fc1"), flat, 64 * 7 * 7, 128)?;
+    let hidden = g.op(relu, &[hidden])?;
+    ocelli_nn::linear(g, &w.pp("fc2"), hidden, 128, 10)
+}
+
+/// Probabilities, predicted classes and logits of a `[batch, 10]` logits value.
+fn classifier_outputs(mut g: GraphBuilder, logits: ValueId) -> Result<Graph, ocelli_nn::NnError> {
     let probs = g.op(Op::Softmax { axis: 1, log: false }, &[logits])?;
     let classes = g.op(Op::ArgMax { axis: 1, keep_dims: false }, &[logits])?;
-    Ok(g.build(&[probs, classes])?)
+    Ok(g.build(&[probs, classes, logits])?)
 }
 
 /// Training images per distance GEMM: keeps each chunk (and its distance matrix) well inside the

@@ -12,6 +12,7 @@ use ocelli::vision::load_image;
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
 
 use crate::bench::Which;
+use crate::digits;
 
 /// Where the shipped assets are: $OCELLI_ASSETS, else the repository's assets/.
 pub fn assets() -> PathBuf {
@@ -34,13 +35,16 @@ fn labels() -> anyhow::Result<Vec<String>> {
     Ok(text.lines().map(str::to_string).collect())
 }
 
+/// Every model `ocelli classify` knows.
+const MODELS: &str = "mobilenet_v2, efficientnet_lite0, mnist_cnn, mnist_linear, mnist_knn";
+
 /// Arguments of `ocelli classify`.
 #[derive(Args, Debug)]
 pub struct ClassifyArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    /// Model: mobilenet_v2 or efficientnet_lite0.
+    /// Model: mobilenet_v2, efficientnet_lite0, mnist_cnn, mnist_linear or mnist_knn.
     #[arg(long, default_value = "mobilenet_v2")]
     model: String,
     /// How many classes to show.
@@ -56,6 +60,20 @@ pub struct ClassifyArgs {
 
 /// Runs `model` on every image and prints its top classes.
 pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
+    if digits::is_mnist_model(&a.model) {
+        let ranked = match a.backend {
+            Which::Gpu => digits::classify_digits(&a.model, &a.images, a.top, &GpuBackend::new(Arc::new(Gpu::new()?)))?,
+            Which::Cpu => digits::classify_digits(&a.model, &a.images, a.top, &CpuBackend)?,
+        };
+        let names: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+        for (path, top) in a.images.iter().zip(ranked) {
+            print_top(&a, path, &top, &names);
+        }
+        return Ok(());
+    }
+    if Model::from_name(&a.model).is_none() {
+        bail!("unknown model '{}' (available: {})", a.model, MODELS);
+    }
     let (m, w) = model(&a.model)?;
     let names = labels()?;
     let gpu = match a.backend {
@@ -74,19 +92,23 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
             Some(g) => g.run(&graph, &[rgb])?,
             None => CpuBackend.run(&graph, &[rgb])?,
         };
-        let top = top_k(&out[1], a.top);
-        if a.json {
-            let top: Vec<_> =
-                top.iter().map(|&(i, p)| serde_json::json!({"index": i, "label": names[i], "score": p})).collect();
-            println!("{}", serde_json::json!({"image": path.display().to_string(), "model": a.model, "top": top}));
-        } else {
-            println!("{}:", path.display());
-            for (i, p) in top {
-                println!("  {p:7.4}  {i:4}  {}", names[i]);
-            }
-        }
+        print_top(&a, path, &top_k(&out[1], a.top), &names);
     }
     Ok(())
+}
+
+/// One image's top classes as text or one JSON line.
+fn print_top(a: &ClassifyArgs, path: &Path, top: &[(usize, f32)], names: &[String]) {
+    if a.json {
+        let top: Vec<_> =
+            top.iter().map(|&(i, p)| serde_json::json!({"index": i, "label": names[i], "score": p})).collect();
+        println!("{}", serde_json::json!({"image": path.display().to_string(), "model": a.model, "top": top}));
+    } else {
+        println!("{}:", path.display());
+        for &(i, p) in top {
+            println!("  {p:7.4}  {i:4}  {}", names[i]);
+        }
+    }
 }
 
 /// Arguments of `ocelli embed`.

@@ -20,7 +20,7 @@ type Runner = Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>>;
 pub struct EvalArgs {
     /// Dataset (only "mnist").
     dataset: String,
-    /// Model: mnist_linear or mnist_knn.
+    /// Model: mnist_cnn, mnist_linear or mnist_knn.
     #[arg(long, default_value = "mnist_linear")]
     model: String,
     /// Neighbours for mnist_knn.
@@ -53,21 +53,27 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         "l2" => mnist::Metric::L2,
         other => bail!("unknown distance '{other}' (l1 or l2)"),
     };
-    let knn = match a.model.as_str() {
-        "mnist_linear" => false,
-        "mnist_knn" => true,
-        other => bail!("unknown MNIST model '{other}' (available: mnist_linear, mnist_knn)"),
-    };
+    let classifier = mnist::Classifier::from_name(&a.model);
+    let knn = a.model == "mnist_knn";
+    if classifier.is_none() && !knn {
+        bail!("unknown MNIST model '{}' (available: mnist_cnn, mnist_linear, mnist_knn)", a.model);
+    }
     let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test)?;
     let n = a.limit.unwrap_or(labels.len()).min(labels.len());
-    // kNN's distance matrix is batch × 30 000 floats: keep it under the binding limit.
-    let batch = a.batch.clamp(1, n.max(1)).min(if knn { 250 } else { usize::MAX });
+    // kNN's distance matrix is batch × 30 000 floats and the CNN's im2col scratch is
+    // batch × 196 × 288 floats: keep both under the storage-binding limit.
+    let cap = match classifier {
+        _ if knn => 250,
+        Some(mnist::Classifier::Cnn) => 250,
+        _ => usize::MAX,
+    };
+    let batch = a.batch.clamp(1, n.max(1)).min(cap);
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
         (mnist::knn_graph(&train, batch, a.k, metric)?, train_labels)
     } else {
         let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
-        (mnist::linear_graph(&weights, batch)?, Vec::new())
+        (classifier.expect("checked above").batch_graph(&weights, batch)?, Vec::new())
     };
     let mut plan: Runner = match a.backend {
         Which::Gpu => {

@@ -2,6 +2,7 @@
 
 mod bench;
 mod classify;
+mod digits;
 mod eval;
 mod info;
 mod profile;

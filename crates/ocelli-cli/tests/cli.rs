@@ -196,3 +196,32 @@ fn eval_mnist_knn_with_both_distances() {
     let (ok, _, err) = ocelli(&["eval", "mnist", "--model", "mnist_knn", "--metric", "cosine"]);
     assert!(!ok && err.contains("unknown distance 'cosine'"), "{err}");
 }
+
+#[test]
+fn classify_reads_handwritten_digits_with_every_mnist_model() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/digits");
+    let mut images: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path().display().to_string()).collect();
+    images.sort();
+    assert_eq!(images.len(), 11, "ten MNIST digits and one on paper");
+    for model in ["mnist_cnn", "mnist_linear", "mnist_knn"] {
+        let mut args = vec!["classify", "--model", model, "--top", "2", "--json"];
+        args.extend(images.iter().map(String::as_str));
+        let (ok, out, err) = ocelli(&args);
+        assert!(ok, "{model}: {err}");
+        let mut right = 0;
+        for line in out.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let path = v["image"].as_str().unwrap();
+            let want = path.trim_end_matches(".png").rsplit("digit").next().unwrap();
+            let top = &v["top"][0];
+            assert_eq!(top["label"].as_str().unwrap(), top["index"].to_string(), "{line}");
+            assert!(top["score"].as_f64().unwrap() >= v["top"][1]["score"].as_f64().unwrap(), "{line}");
+            right += usize::from(top["label"] == want);
+        }
+        assert_eq!(out.lines().count(), 11, "{model}: {out}");
+        // The CNN reads all eleven; the weaker rungs may miss one.
+        let need = if model == "mnist_cnn" { 11 } else { 10 };
+        assert!(right >= need, "{model}: {right} of 11 right:\n{out}");
+    }
+}

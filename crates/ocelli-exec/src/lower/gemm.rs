@@ -13,9 +13,10 @@ use crate::{ExecError, KernelFamily};
 /// (8·WG_Y) × (8·WG_X) of the output. WG_X = 8 keeps one SIMD vector of lavapipe on one row;
 /// WG_Y is 8, or less for matrices with fewer rows.
 const WG_X: u32 = 8;
-const MAX_WG_Y: u32 = 8;
-/// Output rows/columns per invocation.
+/// Output columns per invocation.
 const BLOCK: usize = 8;
+/// Output rows per workgroup (`MR` in gemm.wgsl).
+const ROWS: usize = 16;
 
 /// Where a GEMM's operands and epilogue come from.
 pub(crate) struct GemmSpec {
@@ -45,17 +46,17 @@ pub(crate) fn gemm_dispatch(
     if spec.batch > 65_535 {
         return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {} exceeds 65535", spec.batch) });
     }
-    let wg_y = (spec.m.div_ceil(BLOCK).next_power_of_two() as u32).min(MAX_WG_Y);
     let flag = |b: bool| f64::from(u8::from(b));
     let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
     let aligned_b = !spec.trans_b && spec.n.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
+    let aligned_bt = spec.trans_b && spec.k.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
     let mut constants = vec![
         ("WG_X", f64::from(WG_X)),
-        ("WG_Y", f64::from(wg_y)),
         ("TRANS_A", flag(spec.trans_a)),
         ("TRANS_B", flag(spec.trans_b)),
         ("ALIGNED_A", flag(aligned_a)),
         ("ALIGNED_B", flag(aligned_b)),
+        ("ALIGNED_BT", flag(aligned_bt)),
         ("HAS_BIAS", flag(spec.bias.is_some())),
         ("BIAS_PER_ROW", flag(spec.bias.is_some_and(|(_, per_row)| per_row))),
         ("RESIDUAL", flag(spec.residual.is_some())),
@@ -70,11 +71,7 @@ pub(crate) fn gemm_dispatch(
         constants,
         bindings: vec![a, b, bias, residual, y],
         params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride]).0,
-        groups: [
-            spec.n.div_ceil(BLOCK * WG_X as usize) as u32,
-            spec.m.div_ceil(BLOCK * wg_y as usize) as u32,
-            spec.batch as u32,
-        ],
+        groups: [spec.n.div_ceil(BLOCK * WG_X as usize) as u32, spec.m.div_ceil(ROWS) as u32, spec.batch as u32],
     }))
 }
 
