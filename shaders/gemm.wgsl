@@ -10,16 +10,19 @@
 // Every operand is bound as array<vec4<f32>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
 // row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
 // so is a strip of 4 columns; otherwise the same strips are gathered element by element.
-// Grid: a workgroup of WG_X × WG_Y invocations owns a (8·WG_Y) × (8·WG_X) tile of y (WG_Y shrinks
-// for short matrices so few rows are wasted); z is the
-// batch. Each invocation accumulates an 8 × 8 register block: per step of 4 along K it loads 8
-// strips of a and 8 of b for 256 FMAs. No workgroup memory or barriers: on lavapipe, where
-// invocations are SIMD lanes, barriers cost more than they save and large register blocks pay
-// (4×4: 4.4 GFLOP/s, 8×8: ~10 at 1024³). Edge rows/columns clamp their loads and skip stores.
-// Variants: WG_X, WG_Y, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, HAS_BIAS, BIAS_PER_ROW,
-// RESIDUAL, L1 (distances instead of products), ACT0..3 (activation.wgsl).
+// Grid: a workgroup of WG_X invocations owns MR rows × 8·WG_X columns of y; z is the batch.
+// Every invocation of a workgroup shares its MR rows and accumulates MR × 8 outputs (its 8
+// columns as two vec4 strips). No workgroup memory or barriers: on lavapipe, where invocations
+// are SIMD lanes and every storage load is a per-lane loop, barriers cost more than they save and
+// the number of loads per FMA is what counts. Entry `gemm` loads the a strips in every invocation;
+// `gemm_subgroup` (gemm_subgroup.wgsl, appended for adapters with subgroups) shares them.
+// Edge rows/columns clamp their loads and skip their stores.
+// Variants: WG_X, MR (rows per workgroup, at most MAX_MR), TRANS_A, TRANS_B, ALIGNED_A,
+// ALIGNED_B, ALIGNED_BT, HAS_BIAS, BIAS_PER_ROW, RESIDUAL, L1 (distances instead of products),
+// ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
+override MR: u32 = 16u;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ALIGNED_A: bool = false;
@@ -117,49 +120,67 @@ fn a_one(base: u32, row: u32, k: u32) -> f32 {
     return a_at(base + row * p.k + k);
 }
 
-// Output rows per workgroup: every invocation of a workgroup shares them, so their `a` loads
-// are uniform (one scalar load broadcast to all SIMD lanes on CPU drivers).
-const MR: u32 = 16u;
+// The register block's capacity in rows; MR of them are used.
+const MAX_MR: u32 = 32u;
+
+// The starts of an invocation's two column strips for its block at col0; an aligned strip past
+// N is moved back inside the row (its results are not stored).
+fn strip_cols(col0: u32) -> vec2<u32> {
+    if (ALIGNED_B) {
+        return min(vec2<u32>(col0, col0 + 4u), vec2<u32>(p.n - 4u));
+    }
+    return vec2<u32>(col0, col0 + 4u);
+}
+
+// Adds the products for k = kk0 .. K to the block of rows row0 .. row0+MR and columns `cols`:
+// steps of 4 along K (strip loads), then single steps.
+fn accumulate(
+    ab: vec2<u32>,
+    row0: u32,
+    cols: vec2<u32>,
+    kk0: u32,
+    lo: ptr<function, array<vec4<f32>, MAX_MR>>,
+    hi: ptr<function, array<vec4<f32>, MAX_MR>>,
+) {
+    var kk = kk0;
+    for (; kk + 4u <= p.k; kk += 4u) {
+        let bl = b_block(ab.y, kk, cols.x);
+        let bh = b_block(ab.y, kk, cols.y);
+        for (var i = 0u; i < MR; i++) {
+            let av = a_strip(ab.x, min(row0 + i, p.m - 1u), kk);
+            (*lo)[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
+            (*hi)[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
+        }
+    }
+    for (; kk < p.k; kk++) {
+        let bl = b_strip(ab.y, kk, cols.x);
+        let bh = b_strip(ab.y, kk, cols.y);
+        for (var i = 0u; i < MR; i++) {
+            let av = a_one(ab.x, min(row0 + i, p.m - 1u), kk);
+            (*lo)[i] += term(av, bl);
+            (*hi)[i] += term(av, bh);
+        }
+    }
+}
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let row0 = wg.y * MR;
     let col0 = (wg.x * WG_X + lid.x) * 8u;
-    let a_base = wg.z * p.a_batch_stride;
-    let b_base = wg.z * p.b_batch_stride;
-    // The right half's columns; an aligned strip past N is moved back inside the row (its
-    // results are not stored), and so is the left one.
-    var col_lo = col0;
-    var col_hi = col0 + 4u;
-    if (ALIGNED_B) {
-        col_lo = min(col_lo, p.n - 4u);
-        col_hi = min(col_hi, p.n - 4u);
-    }
-    var lo: array<vec4<f32>, MR>;
-    var hi: array<vec4<f32>, MR>;
-    var kk = 0u;
-    for (; kk + 4u <= p.k; kk += 4u) {
-        let bl = b_block(b_base, kk, col_lo);
-        let bh = b_block(b_base, kk, col_hi);
-        for (var i = 0u; i < MR; i++) {
-            let av = a_strip(a_base, min(row0 + i, p.m - 1u), kk);
-            lo[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
-            hi[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
-        }
-    }
-    for (; kk < p.k; kk++) {
-        let bl = b_strip(b_base, kk, col_lo);
-        let bh = b_strip(b_base, kk, col_hi);
-        for (var i = 0u; i < MR; i++) {
-            let av = a_one(a_base, min(row0 + i, p.m - 1u), kk);
-            lo[i] += term(av, bl);
-            hi[i] += term(av, bh);
-        }
-    }
+    var lo: array<vec4<f32>, MAX_MR>;
+    var hi: array<vec4<f32>, MAX_MR>;
+    let ab = wg.z * vec2<u32>(p.a_batch_stride, p.b_batch_stride);
+    accumulate(ab, row0, strip_cols(col0), 0u, &lo, &hi);
+    store_block(wg.z, row0, col0, &lo, &hi);
+}
+
+// Stores activate(acc + bias + residual) for rows row0 .. row0+MR and columns col0 .. col0+8 of
+// batch z (lo holds columns 0..3, hi 4..7), skipping those outside y.
+fn store_block(z: u32, row0: u32, col0: u32, lo: ptr<function, array<vec4<f32>, MAX_MR>>, hi: ptr<function, array<vec4<f32>, MAX_MR>>) {
     if (col0 >= p.n) {
         return;
     }
-    let y_base = wg.z * p.m * p.n;
+    let y_base = z * p.m * p.n;
     for (var i = 0u; i < MR; i++) {
         let row = row0 + i;
         if (row >= p.m) {
@@ -171,7 +192,7 @@ fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
                 break;
             }
             let at = y_base + row * p.n + col;
-            var v = select(hi[i][j & 3u], lo[i][j & 3u], j < 4u);
+            var v = select((*hi)[i][j & 3u], (*lo)[i][j & 3u], j < 4u);
             if (HAS_BIAS) {
                 let bi = select(col, row, BIAS_PER_ROW);
                 v += bias[bi >> 2u][bi & 3u];

@@ -14,6 +14,7 @@ fn matmul_matches_reference_over_shapes_and_transposes() {
         (&[2], 13, 6, 9),
         (&[3, 2], 8, 5, 31),
         (&[2], 37, 20, 64),
+        (&[], 130, 20, 70),
     ];
     for &(batch, m, n, k) in cases {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

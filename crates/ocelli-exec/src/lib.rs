@@ -11,6 +11,7 @@ mod lower;
 mod plan;
 mod planner;
 mod profile;
+mod tuning;
 
 pub use backend::GpuBackend;
 pub use error::ExecError;

@@ -10,6 +10,7 @@ use ocelli_graph::{passes, DType, Graph, Plan, Tensor, ValueDef, ValueId, ValueI
 use crate::dispatch::{Binding, Dispatch, Step};
 use crate::lower::{lower, Lowering};
 use crate::planner::{self, MemoryPlan};
+use crate::tuning::Tuning;
 use crate::ExecError;
 
 /// What [`GpuPlan::new`] does besides lowering.
@@ -101,7 +102,8 @@ impl GpuPlan {
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
         }
-        let lowered = graph.nodes().iter().map(|n| lower(n, &graph)).collect::<Result<Vec<_>, _>>()?;
+        let tuning = Tuning::for_gpu(&gpu);
+        let lowered = graph.nodes().iter().map(|n| lower(n, &graph, tuning)).collect::<Result<Vec<_>, _>>()?;
         let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
         let scratch: Vec<Vec<u64>> = lowered
             .iter()

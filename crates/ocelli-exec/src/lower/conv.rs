@@ -62,7 +62,14 @@ pub(crate) fn conv2d(
         };
         let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
         if pointwise {
-            return Ok(vec![gemm_dispatch(&spec, io.input(1).into(), io.input(0).into(), io.output(0).into(), acts)?]);
+            return Ok(vec![gemm_dispatch(
+                &spec,
+                io.input(1).into(),
+                io.input(0).into(),
+                io.output(0).into(),
+                acts,
+                io.tuning,
+            )?]);
         }
         scratch.push(col_bytes);
         let col = Binding::Scratch(scratch.len() - 1);
@@ -75,7 +82,7 @@ pub(crate) fn conv2d(
             params: params(items),
             groups: linear_groups(items, WG),
         });
-        return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts)?]);
+        return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts, io.tuning)?]);
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];

@@ -7,16 +7,11 @@ use ocelli_graph::ValueId;
 use crate::dispatch::{Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
+use crate::tuning::Tuning;
 use crate::{ExecError, KernelFamily};
 
-/// Workgroup width; each invocation computes an 8×8 block, so a workgroup covers
-/// (8·WG_Y) × (8·WG_X) of the output. WG_X = 8 keeps one SIMD vector of lavapipe on one row;
-/// WG_Y is 8, or less for matrices with fewer rows.
-const WG_X: u32 = 8;
 /// Output columns per invocation.
 const BLOCK: usize = 8;
-/// Output rows per workgroup (`MR` in gemm.wgsl).
-const ROWS: usize = 16;
 
 /// Where a GEMM's operands and epilogue come from.
 pub(crate) struct GemmSpec {
@@ -42,6 +37,7 @@ pub(crate) fn gemm_dispatch(
     b: Binding,
     y: Binding,
     acts: &[UnaryOp],
+    tuning: Tuning,
 ) -> Result<Step, ExecError> {
     if spec.batch > 65_535 {
         return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {} exceeds 65535", spec.batch) });
@@ -50,8 +46,10 @@ pub(crate) fn gemm_dispatch(
     let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
     let aligned_b = !spec.trans_b && spec.n.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
     let aligned_bt = spec.trans_b && spec.k.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
+    let rows = tuning.gemm_rows(spec.m);
     let mut constants = vec![
-        ("WG_X", f64::from(WG_X)),
+        ("WG_X", f64::from(tuning.gemm_wg)),
+        ("MR", rows as f64),
         ("TRANS_A", flag(spec.trans_a)),
         ("TRANS_B", flag(spec.trans_b)),
         ("ALIGNED_A", flag(aligned_a)),
@@ -66,12 +64,16 @@ pub(crate) fn gemm_dispatch(
     let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(a, Binding::Value);
     Ok(Step::Dispatch(Dispatch {
-        family: KernelFamily::Gemm,
-        entry: "gemm",
+        family: if tuning.gemm_subgroups { KernelFamily::GemmSubgroup } else { KernelFamily::Gemm },
+        entry: if tuning.gemm_subgroups { "gemm_subgroup" } else { "gemm" },
         constants,
         bindings: vec![a, b, bias, residual, y],
         params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride]).0,
-        groups: [spec.n.div_ceil(BLOCK * WG_X as usize) as u32, spec.m.div_ceil(ROWS) as u32, spec.batch as u32],
+        groups: [
+            spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
+            spec.m.div_ceil(rows) as u32,
+            spec.batch as u32,
+        ],
     }))
 }
 
@@ -101,7 +103,7 @@ pub(crate) fn matmul(
         l1: false,
     };
     let v = |id| Binding::Value(id);
-    Ok(vec![gemm_dispatch(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts)?])
+    Ok(vec![gemm_dispatch(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts, io.tuning)?])
 }
 
 /// `Op::L1Distance`: the GEMM tiling with |a − b| accumulation, b read transposed.
@@ -120,5 +122,5 @@ pub(crate) fn l1_distance(io: &Io<'_>) -> Result<Vec<Step>, ExecError> {
         residual: None,
         l1: true,
     };
-    Ok(vec![gemm_dispatch(&spec, io.input(0).into(), io.input(1).into(), io.output(0).into(), &[])?])
+    Ok(vec![gemm_dispatch(&spec, io.input(0).into(), io.input(1).into(), io.output(0).into(), &[], io.tuning)?])
 }

@@ -16,6 +16,7 @@ mod roi;
 use ocelli_graph::{Graph, Node, Op, Shape, ValueId};
 
 use crate::dispatch::Step;
+use crate::tuning::Tuning;
 use crate::ExecError;
 
 /// How a node runs on the GPU.
@@ -31,6 +32,7 @@ pub(crate) enum Lowering {
 pub(crate) struct Io<'a> {
     pub node: &'a Node,
     pub graph: &'a Graph,
+    pub tuning: Tuning,
 }
 
 impl Io<'_> {
@@ -52,8 +54,8 @@ impl Io<'_> {
 }
 
 /// Lowers one node.
-pub(crate) fn lower(node: &Node, graph: &Graph) -> Result<Lowering, ExecError> {
-    let io = Io { node, graph };
+pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Lowering, ExecError> {
+    let io = Io { node, graph, tuning };
     let mut scratch = Vec::new();
     let steps = match &node.op {
         Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
