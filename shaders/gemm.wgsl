@@ -10,19 +10,20 @@
 // Every operand is bound as array<vec4<f32>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
 // row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
 // so is a strip of 4 columns; otherwise the same strips are gathered element by element.
-// Grid: a workgroup of WG_X invocations owns MR rows × 8·WG_X columns of y; z is the batch.
-// Every invocation of a workgroup shares its MR rows and accumulates MR × 8 outputs (its 8
-// columns as two vec4 strips). No workgroup memory or barriers: on lavapipe, where invocations
+// Grid: a workgroup of WG_X invocations owns `rows` (at most MAX_MR) rows × 8·WG_X columns of y;
+// z is the batch. Every invocation of a workgroup shares its rows and accumulates rows × 8
+// outputs (its 8 columns as two vec4 strips). Loops over rows and sub-blocks have uniform
+// (runtime) bounds on purpose: unrolled, they multiply the driver's compile time (lavapipe:
+// ~7 s per pipeline instead of ~4) for a few percent of speed. No workgroup memory or barriers: on lavapipe, where invocations
 // are SIMD lanes and every storage load is a per-lane loop, barriers cost more than they save and
 // the number of loads per FMA is what counts. Entry `gemm` loads the a strips in every invocation;
 // `gemm_subgroup` (gemm_subgroup.wgsl, appended for adapters with subgroups) shares them.
 // Edge rows/columns clamp their loads and skip their stores.
-// Variants: WG_X, MR (rows per workgroup, at most MAX_MR), TRANS_A, TRANS_B, ALIGNED_A,
+// Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A,
 // ALIGNED_B, ALIGNED_BT, HAS_BIAS, BIAS_PER_ROW, RESIDUAL, L1 (distances instead of products),
 // ACT0..3 (activation.wgsl).
 
 override WG_X: u32 = 8u;
-override MR: u32 = 16u;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override ALIGNED_A: bool = false;
@@ -49,6 +50,10 @@ struct GemmParams {
     k: u32,
     a_batch_stride: u32,
     b_batch_stride: u32,
+    // Sub-blocks of 4 along K per block of 32 in gemm_subgroup (8).
+    sub_blocks: u32,
+    // Rows per workgroup (at most MAX_MR).
+    rows: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
@@ -120,8 +125,13 @@ fn a_one(base: u32, row: u32, k: u32) -> f32 {
     return a_at(base + row * p.k + k);
 }
 
-// The register block's capacity in rows; MR of them are used.
+// The register block's capacity in rows; `rows` of them are used.
 const MAX_MR: u32 = 32u;
+
+// Rows of the block starting at row0 that lie inside y.
+fn block_rows(row0: u32) -> u32 {
+    return min(p.rows, p.m - row0);
+}
 
 // The starts of an invocation's two column strips for its block at col0; an aligned strip past
 // N is moved back inside the row (its results are not stored).
@@ -132,7 +142,7 @@ fn strip_cols(col0: u32) -> vec2<u32> {
     return vec2<u32>(col0, col0 + 4u);
 }
 
-// Adds the products for k = kk0 .. K to the block of rows row0 .. row0+MR and columns `cols`:
+// Adds the products for k = kk0 .. K to the block of rows row0 .. row0+rows and columns `cols`:
 // steps of 4 along K (strip loads), then single steps.
 fn accumulate(
     ab: vec2<u32>,
@@ -142,12 +152,13 @@ fn accumulate(
     lo: ptr<function, array<vec4<f32>, MAX_MR>>,
     hi: ptr<function, array<vec4<f32>, MAX_MR>>,
 ) {
+    let rows = block_rows(row0);
     var kk = kk0;
     for (; kk + 4u <= p.k; kk += 4u) {
         let bl = b_block(ab.y, kk, cols.x);
         let bh = b_block(ab.y, kk, cols.y);
-        for (var i = 0u; i < MR; i++) {
-            let av = a_strip(ab.x, min(row0 + i, p.m - 1u), kk);
+        for (var i = 0u; i < rows; i++) {
+            let av = a_strip(ab.x, row0 + i, kk);
             (*lo)[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
             (*hi)[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
         }
@@ -155,8 +166,8 @@ fn accumulate(
     for (; kk < p.k; kk++) {
         let bl = b_strip(ab.y, kk, cols.x);
         let bh = b_strip(ab.y, kk, cols.y);
-        for (var i = 0u; i < MR; i++) {
-            let av = a_one(ab.x, min(row0 + i, p.m - 1u), kk);
+        for (var i = 0u; i < rows; i++) {
+            let av = a_one(ab.x, row0 + i, kk);
             (*lo)[i] += term(av, bl);
             (*hi)[i] += term(av, bh);
         }
@@ -165,7 +176,7 @@ fn accumulate(
 
 @compute @workgroup_size(WG_X, 1, 1)
 fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row0 = wg.y * MR;
+    let row0 = wg.y * p.rows;
     let col0 = (wg.x * WG_X + lid.x) * 8u;
     var lo: array<vec4<f32>, MAX_MR>;
     var hi: array<vec4<f32>, MAX_MR>;
@@ -174,18 +185,15 @@ fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     store_block(wg.z, row0, col0, &lo, &hi);
 }
 
-// Stores activate(acc + bias + residual) for rows row0 .. row0+MR and columns col0 .. col0+8 of
+// Stores activate(acc + bias + residual) for rows row0 .. row0+rows and columns col0 .. col0+8 of
 // batch z (lo holds columns 0..3, hi 4..7), skipping those outside y.
 fn store_block(z: u32, row0: u32, col0: u32, lo: ptr<function, array<vec4<f32>, MAX_MR>>, hi: ptr<function, array<vec4<f32>, MAX_MR>>) {
     if (col0 >= p.n) {
         return;
     }
     let y_base = z * p.m * p.n;
-    for (var i = 0u; i < MR; i++) {
+    for (var i = 0u; i < block_rows(row0); i++) {
         let row = row0 + i;
-        if (row >= p.m) {
-            break;
-        }
         for (var j = 0u; j < 8u; j++) {
             let col = col0 + j;
             if (col >= p.n) {

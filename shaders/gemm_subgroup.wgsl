@@ -13,23 +13,24 @@ fn gemm_subgroup(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(subgroup_invocation_id) lane: u32,
 ) {
-    let row0 = wg.y * MR;
+    let row0 = wg.y * p.rows;
     let col0 = (wg.x * WG_X + lid.x) * 8u;
     let ab = wg.z * vec2<u32>(p.a_batch_stride, p.b_batch_stride);
     let cols = strip_cols(col0);
     var lo: array<vec4<f32>, MAX_MR>;
     var hi: array<vec4<f32>, MAX_MR>;
+    let rows = block_rows(row0);
     let t = lane & 7u;
     var kk = 0u;
     for (; kk + 32u <= p.k; kk += 32u) {
         var av: array<vec4<f32>, MAX_MR>;
-        for (var i = 0u; i < MR; i++) {
-            av[i] = a_strip(ab.x, min(row0 + i, p.m - 1u), kk + 4u * t);
+        for (var i = 0u; i < rows; i++) {
+            av[i] = a_strip(ab.x, row0 + i, kk + 4u * t);
         }
-        for (var s = 0u; s < 8u; s++) {
+        for (var s = 0u; s < p.sub_blocks; s++) {
             let bl = b_block(ab.y, kk + 4u * s, cols.x);
             let bh = b_block(ab.y, kk + 4u * s, cols.y);
-            for (var i = 0u; i < MR; i++) {
+            for (var i = 0u; i < rows; i++) {
                 let a4 = subgroupShuffle(av[i], s);
                 lo[i] += term(a4.x, bl[0]) + term(a4.y, bl[1]) + term(a4.z, bl[2]) + term(a4.w, bl[3]);
                 hi[i] += term(a4.x, bh[0]) + term(a4.y, bh[1]) + term(a4.z, bh[2]) + term(a4.w, bh[3]);

@@ -12,7 +12,7 @@ mod transfer;
 
 pub use error::DeviceError;
 pub use gpu::{Capabilities, Gpu, GpuOptions};
-pub use pipeline::{Kernel, PipelineKey};
+pub use pipeline::{Kernel, PipelineKey, PipelineRequest};
 pub use pool::{BufferPool, PooledBuffer};
 pub use wgpu;
 

@@ -294,6 +294,14 @@ fn prepare(
         mapped_at_creation: false,
     });
     gpu.queue().write_buffer(&uniforms, 0, &data);
+    let requests: Vec<_> = steps
+        .iter()
+        .filter_map(|(_, s)| match s {
+            Step::Dispatch(d) => Some((d.family.kernel(), d.entry, d.constants.as_slice())),
+            Step::Clear(_) => None,
+        })
+        .collect();
+    gpu.prepare_pipelines(&requests)?;
     let mut commands = Vec::with_capacity(steps.len());
     let mut k = 0;
     for (node, s) in steps {

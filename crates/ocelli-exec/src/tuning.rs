@@ -25,24 +25,4 @@ impl Tuning {
             gemm_wg: if cpu { 8 } else { 64 },
         }
     }
-
-    /// Rows per GEMM workgroup (`MR`: 8, 16 or 32). Tall blocks amortise each `b` load over
-    /// more rows, but rows past `m` are computed and thrown away: pick the least
-    /// `padded rows × (1 + 4 / MR)` (loads per FMA as measured on lavapipe), taller on ties.
-    pub fn gemm_rows(self, m: usize) -> usize {
-        let cost = |mr: usize| m.div_ceil(mr) * (mr + 4);
-        [32, 16, 8].into_iter().min_by_key(|&mr| cost(mr)).unwrap_or(8)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Tuning;
-
-    #[test]
-    fn gemm_rows_fit_the_matrix() {
-        let t = Tuning { gemm_subgroups: true, gemm_wg: 8 };
-        let rows: Vec<usize> = [1, 8, 16, 24, 33, 64, 100, 1024].iter().map(|&m| t.gemm_rows(m)).collect();
-        assert_eq!(rows, [8, 8, 16, 32, 16, 32, 16, 32]);
-    }
 }

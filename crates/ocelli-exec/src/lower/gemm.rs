@@ -12,6 +12,9 @@ use crate::{ExecError, KernelFamily};
 
 /// Output columns per invocation.
 const BLOCK: usize = 8;
+/// Output rows per workgroup (`rows` in gemm.wgsl, at most its MAX_MR): tall blocks amortise
+/// each `b` load over more rows; a block past the last row stops there.
+const ROWS: usize = 32;
 
 /// Where a GEMM's operands and epilogue come from.
 pub(crate) struct GemmSpec {
@@ -46,10 +49,8 @@ pub(crate) fn gemm_dispatch(
     let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
     let aligned_b = !spec.trans_b && spec.n.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
     let aligned_bt = spec.trans_b && spec.k.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
-    let rows = tuning.gemm_rows(spec.m);
     let mut constants = vec![
         ("WG_X", f64::from(tuning.gemm_wg)),
-        ("MR", rows as f64),
         ("TRANS_A", flag(spec.trans_a)),
         ("TRANS_B", flag(spec.trans_b)),
         ("ALIGNED_A", flag(aligned_a)),
@@ -68,10 +69,10 @@ pub(crate) fn gemm_dispatch(
         entry: if tuning.gemm_subgroups { "gemm_subgroup" } else { "gemm" },
         constants,
         bindings: vec![a, b, bias, residual, y],
-        params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride]).0,
+        params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, 8, ROWS]).0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
-            spec.m.div_ceil(rows) as u32,
+            spec.m.div_ceil(ROWS) as u32,
             spec.batch as u32,
         ],
     }))
