@@ -52,7 +52,7 @@ impl Gpu {
         if let Some(p) = self.pipelines.lock().expect("pipeline cache poisoned").pipelines.get(&key) {
             return Ok(p.clone());
         }
-        let module = self.module(kernel)?;
+        let module = self.module(kernel, entry)?;
         let pipeline = Arc::new(self.create_pipeline(&module, kernel, entry, constants)?);
         let mut cache = self.pipelines.lock().expect("pipeline cache poisoned");
         Ok(cache.pipelines.entry(key).or_insert(pipeline).clone())
@@ -79,7 +79,7 @@ impl Gpu {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some((key, (kernel, entry, constants))) = todo.get(i) else { return Ok(()) };
-                let module = self.module(*kernel)?;
+                let module = self.module(*kernel, entry)?;
                 let pipeline = Arc::new(self.create_pipeline(&module, *kernel, entry, constants)?);
                 self.pipelines.lock().expect("pipeline cache poisoned").pipelines.insert(key.clone(), pipeline);
             }
@@ -91,8 +91,9 @@ impl Gpu {
         })
     }
 
-    /// The shader module of `kernel`, parsed and validated once.
-    fn module(&self, kernel: Kernel) -> Result<wgpu::ShaderModule> {
+    /// The shader module of `kernel`, parsed and validated once; `entry` names the pipeline
+    /// that needs it in an error.
+    fn module(&self, kernel: Kernel, entry: &'static str) -> Result<wgpu::ShaderModule> {
         let mut cache = self.pipelines.lock().expect("pipeline cache poisoned");
         if let Some(m) = cache.modules.get(kernel.label) {
             return Ok(m.clone());
@@ -103,7 +104,7 @@ impl Gpu {
             source: wgpu::ShaderSource::Wgsl(kernel.source.into()),
         });
         if let Some(err) = pollster::block_on(scope.pop()) {
-            return Err(DeviceError::Pipeline { kernel: kernel.label, entry: "", message: err.to_string() });
+            return Err(DeviceError::Pipeline { kernel: kernel.label, entry, message: err.to_string() });
         }
         cache.modules.insert(kernel.label, module.clone());
         Ok(module)
