@@ -81,12 +81,8 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
         Which::Cpu => None,
     };
     for path in &a.images {
-        let img = load_image(path)?.tensor;
-        let d = img.shape().dims();
-        if d[1] < 3 {
-            bail!("{}: a colour image is needed", path.display());
-        }
-        let rgb = first_three_channels(&img)?;
+        let rgb = colour_image(path)?;
+        let d = rgb.shape().dims().to_vec();
         let graph = m.image_graph(&w, d[2], d[3])?;
         let out = match &gpu {
             Some(g) => g.run(&graph, &[rgb])?,
@@ -139,7 +135,7 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
     let mut rows: Vec<f32> = Vec::new();
     let mut width = 0;
     for path in &a.images {
-        let img = first_three_channels(&load_image(path)?.tensor)?;
+        let img = colour_image(path)?;
         let d = img.shape().dims().to_vec();
         let graph = m.image_graph(&w, d[2], d[3])?;
         let out = match &gpu {
@@ -161,11 +157,21 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Drops an alpha channel.
-fn first_three_channels(img: &Tensor) -> anyhow::Result<Tensor> {
+/// Grey and RGB images pass; RGBA and grey+alpha lose their alpha channel.
+pub fn drop_alpha(img: &Tensor) -> anyhow::Result<Tensor> {
     let d = img.shape().dims();
+    let keep = if d[1] >= 3 { 3 } else { 1 };
     let data = img.as_f32().context("images decode to f32")?;
-    Ok(Tensor::from_f32([1, 3, d[2], d[3]], data[..3 * d[2] * d[3]].to_vec())?)
+    Ok(Tensor::from_f32([1, keep, d[2], d[3]], data[..keep * d[2] * d[3]].to_vec())?)
+}
+
+/// The RGB image at `path` (alpha dropped); a grey one is an error.
+fn colour_image(path: &Path) -> anyhow::Result<Tensor> {
+    let img = drop_alpha(&load_image(path)?.tensor)?;
+    if img.shape().dims()[1] != 3 {
+        bail!("{}: a colour image is needed", path.display());
+    }
+    Ok(img)
 }
 
 /// `ocelli demo`: MobileNetV2 on the shipped photos, on the GPU.

@@ -12,7 +12,7 @@ use ocelli::nn::Weights;
 use ocelli::vision::load_image;
 use ocelli::{Backend, Graph, GraphBuilder, Tensor};
 
-use crate::classify::assets;
+use crate::classify::{assets, drop_alpha};
 
 /// One image's classes, best first: (digit, score).
 pub type Ranked = Vec<(usize, f32)>;
@@ -75,14 +75,6 @@ fn digit_graph((c, h, w): (usize, usize, usize), invert: bool) -> anyhow::Result
     let image = g.input("image", [1, c, h, w], ocelli::DType::F32)?;
     let x = mnist::digit_input(&mut g, image, invert)?;
     Ok(g.build(&[x])?)
-}
-
-/// Grey and RGB images pass; RGBA and grey+alpha lose their alpha channel.
-fn drop_alpha(img: &Tensor) -> anyhow::Result<Tensor> {
-    let d = img.shape().dims();
-    let keep = if d[1] >= 3 { 3 } else { 1 };
-    let data = img.as_f32().context("images decode to f32")?;
-    Ok(Tensor::from_f32([1, keep, d[2], d[3]], data[..keep * d[2] * d[3]].to_vec())?)
 }
 
 fn mean(img: &Tensor) -> anyhow::Result<f64> {

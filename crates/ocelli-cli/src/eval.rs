@@ -62,11 +62,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let n = a.limit.unwrap_or(labels.len()).min(labels.len());
     // kNN's distance matrix is batch × 30 000 floats and the CNN's im2col scratch is
     // batch × 196 × 288 floats: keep both under the storage-binding limit.
-    let cap = match classifier {
-        _ if knn => 250,
-        Some(mnist::Classifier::Cnn) => 250,
-        _ => usize::MAX,
-    };
+    let cap = if knn || classifier == Some(mnist::Classifier::Cnn) { 250 } else { usize::MAX };
     let batch = a.batch.clamp(1, n.max(1)).min(cap);
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
