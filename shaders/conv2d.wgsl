@@ -1,4 +1,5 @@
-// Direct 2-D convolution with a fused epilogue, NCHW, f32: stride, asymmetric padding, dilation,
+// Direct 2-D convolution with a fused epilogue, NCHW, f32 arithmetic over
+// f32 or f16 storage (`elem`): stride, asymmetric padding, dilation,
 // groups; y = activate(conv(x, w) + bias + residual).
 //
 // Bindings: x [N, C, H, W] (read), w [O, C/groups, KH, KW] (read), bias [O] (read), residual
@@ -18,6 +19,8 @@
 //   Bindings: x (read), col (write), ConvParams (items = N·C·KH·KW·OH·OW).
 // Variants: WG (workgroup size), HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
+alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
+
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 override RESIDUAL: bool = false;
@@ -30,14 +33,14 @@ struct ConvParams {
     og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> residual: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<elem>;
+@group(0) @binding(1) var<storage, read> w: array<elem>;
+@group(0) @binding(2) var<storage, read> bias: array<elem>;
+@group(0) @binding(3) var<storage, read> residual: array<elem>;
+@group(0) @binding(4) var<storage, read_write> y: array<elem>;
 @group(0) @binding(5) var<uniform> p: ConvParams;
 
-@group(0) @binding(1) var<storage, read_write> col: array<f32>;
+@group(0) @binding(1) var<storage, read_write> col: array<elem>;
 @group(0) @binding(2) var<uniform> ip: ConvParams;
 
 // Inputs at output columns ox0 .. ox0+3 for tap kx of input row x_row (0 in the padding).
@@ -46,7 +49,7 @@ fn input_strip(x_row: u32, ox0: u32, kx: u32) -> vec4<f32> {
     for (var j = 0u; j < 4u; j++) {
         let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
         if (ix >= 0 && ix < i32(p.w)) {
-            xv[j] = x[x_row + u32(ix)];
+            xv[j] = f32(x[x_row + u32(ix)]);
         }
     }
     return xv;
@@ -58,12 +61,12 @@ fn store_strip(v: vec4<f32>, oc: u32, y_row: u32, ox0: u32) {
         if (ox0 + j < p.ow) {
             var r = v[j];
             if (HAS_BIAS) {
-                r += bias[oc];
+                r += f32(bias[oc]);
             }
             if (RESIDUAL) {
-                r += residual[y_row + ox0 + j];
+                r += f32(residual[y_row + ox0 + j]);
             }
-            y[y_row + ox0 + j] = activate(r);
+            y[y_row + ox0 + j] = elem(activate(r));
         }
     }
 }
@@ -105,10 +108,10 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             for (var kx = 0u; kx < p.kw; kx++) {
                 let xv = input_strip(x_row, ox0, kx);
                 let k = w_off + ky * p.kw + kx;
-                acc[0] += w[w_rows[0] + k] * xv;
-                acc[1] += w[w_rows[1] + k] * xv;
-                acc[2] += w[w_rows[2] + k] * xv;
-                acc[3] += w[w_rows[3] + k] * xv;
+                acc[0] += f32(w[w_rows[0] + k]) * xv;
+                acc[1] += f32(w[w_rows[1] + k]) * xv;
+                acc[2] += f32(w[w_rows[2] + k]) * xv;
+                acc[3] += f32(w[w_rows[3] + k]) * xv;
             }
         }
     }
@@ -142,7 +145,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         }
         let x_row = x_plane + u32(iy) * p.w;
         for (var kx = 0u; kx < p.kw; kx++) {
-            acc += w[w_row + ky * p.kw + kx] * input_strip(x_row, ox0, kx);
+            acc += f32(w[w_row + ky * p.kw + kx]) * input_strip(x_row, ox0, kx);
         }
     }
     store_strip(acc, ch, ((n * p.o + ch) * p.oh + oy) * p.ow, ox0);
@@ -166,7 +169,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let ic = r / ksize;
     let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
     let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);
-    var v = 0.0;
+    var v = elem(0.0);
     if (iy >= 0 && iy < i32(ip.h) && ix >= 0 && ix < i32(ip.w)) {
         v = x[((n * ip.c + ic) * ip.h + u32(iy)) * ip.w + u32(ix)];
     }

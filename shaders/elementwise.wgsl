@@ -11,6 +11,8 @@
 // Variants: OP selects the binary operation (codes match ocelli-exec's elementwise.rs); ACT0..3
 // the unary chain; WG the workgroup size.
 
+alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
+
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -26,13 +28,13 @@ struct UnaryParams {
     numel: u32,
 }
 
-@group(0) @binding(0) var<storage, read> bin_a: array<f32>;
-@group(0) @binding(1) var<storage, read> bin_b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> bin_y: array<f32>;
+@group(0) @binding(0) var<storage, read> bin_a: array<elem>;
+@group(0) @binding(1) var<storage, read> bin_b: array<elem>;
+@group(0) @binding(2) var<storage, read_write> bin_y: array<elem>;
 @group(0) @binding(3) var<uniform> bp: BinaryParams;
 
-@group(0) @binding(0) var<storage, read> un_x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> un_y: array<f32>;
+@group(0) @binding(0) var<storage, read> un_x: array<elem>;
+@group(0) @binding(1) var<storage, read_write> un_y: array<elem>;
 @group(0) @binding(2) var<uniform> up: UnaryParams;
 
 
@@ -91,7 +93,7 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         ia += c * bp.a_strides[q][r];
         ib += c * bp.b_strides[q][r];
     }
-    bin_y[i] = activate(binary_op(bin_a[ia], bin_b[ib]));
+    bin_y[i] = elem(activate(binary_op(f32(bin_a[ia]), f32(bin_b[ib]))));
 }
 
 @compute @workgroup_size(WG)
@@ -100,5 +102,5 @@ fn unary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     if (i >= up.numel) {
         return;
     }
-    un_y[i] = activate(un_x[i]);
+    un_y[i] = elem(activate(f32(un_x[i])));
 }

@@ -1,4 +1,4 @@
-// Batched GEMM with a fused epilogue, f32:
+// Batched GEMM with a fused epilogue, f32 arithmetic over f32 or f16 storage (`elem`):
 //   y[b] = activate(op(a[b]) · op(b[b]) + bias + residual)
 //
 // Bindings: a (read), b (read), bias (read), residual [.., M, N] (read), y (write), GemmParams.
@@ -7,7 +7,7 @@
 // batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
 // convolution's output channels). An absent bias or residual is bound to `a` and ignored
 // (HAS_BIAS / RESIDUAL false).
-// Every operand is bound as array<vec4<f32>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
+// Every operand is bound as array<vec4<elem>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
 // row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
 // so is a strip of 4 columns; otherwise the same strips are gathered element by element.
 // Grid: a workgroup of WG_X invocations owns `rows` (at most MAX_MR) rows × 8·WG_X columns of y;
@@ -22,6 +22,8 @@
 // Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A,
 // ALIGNED_B, ALIGNED_BT, HAS_BIAS, BIAS_PER_ROW, RESIDUAL, L1 (distances instead of products),
 // ACT0..3 (activation.wgsl).
+
+alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
 
 override WG_X: u32 = 8u;
 override TRANS_A: bool = false;
@@ -56,25 +58,25 @@ struct GemmParams {
     rows: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> residual: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<vec4<elem>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<elem>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<elem>>;
+@group(0) @binding(3) var<storage, read> residual: array<vec4<elem>>;
+@group(0) @binding(4) var<storage, read_write> y: array<elem>;
 @group(0) @binding(5) var<uniform> p: GemmParams;
 
 fn a_at(i: u32) -> f32 {
-    return a[i >> 2u][i & 3u];
+    return f32(a[i >> 2u][i & 3u]);
 }
 
 fn b_at(i: u32) -> f32 {
-    return b[i >> 2u][i & 3u];
+    return f32(b[i >> 2u][i & 3u]);
 }
 
 // a[row, k .. k+4] of the batch starting at `base` (k + 4 <= K).
 fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
     if (ALIGNED_A) {
-        return a[(base + row * p.k + k) >> 2u];
+        return vec4<f32>(a[(base + row * p.k + k) >> 2u]);
     }
     if (TRANS_A) {
         let i = base + k * p.m + row;
@@ -87,7 +89,7 @@ fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
 // b[k, col .. col+4] (col a multiple of 4; unaligned columns past N are clamped to N − 1).
 fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
     if (ALIGNED_B) {
-        return b[(base + k * p.n + col) >> 2u];
+        return vec4<f32>(b[(base + k * p.n + col) >> 2u]);
     }
     let c = vec4<u32>(min(col, p.n - 1u), min(col + 1u, p.n - 1u), min(col + 2u, p.n - 1u), min(col + 3u, p.n - 1u));
     if (TRANS_B) {
@@ -104,7 +106,7 @@ fn b_block(base: u32, kk: u32, col: u32) -> array<vec4<f32>, 4> {
     if (ALIGNED_BT) {
         var t: array<vec4<f32>, 4>;
         for (var i = 0u; i < 4u; i++) {
-            t[i] = b[(base + min(col + i, p.n - 1u) * p.k + kk) >> 2u];
+            t[i] = vec4<f32>(b[(base + min(col + i, p.n - 1u) * p.k + kk) >> 2u]);
         }
         for (var j = 0u; j < 4u; j++) {
             r[j] = vec4<f32>(t[0][j], t[1][j], t[2][j], t[3][j]);
@@ -203,12 +205,12 @@ fn store_block(z: u32, row0: u32, col0: u32, lo: ptr<function, array<vec4<f32>, 
             var v = select((*hi)[i][j & 3u], (*lo)[i][j & 3u], j < 4u);
             if (HAS_BIAS) {
                 let bi = select(col, row, BIAS_PER_ROW);
-                v += bias[bi >> 2u][bi & 3u];
+                v += f32(bias[bi >> 2u][bi & 3u]);
             }
             if (RESIDUAL) {
-                v += residual[at >> 2u][at & 3u];
+                v += f32(residual[at >> 2u][at & 3u]);
             }
-            y[at] = activate(v);
+            y[at] = elem(activate(v));
         }
     }
 }

@@ -11,6 +11,8 @@
 // `count_include_pad` divides by the first, otherwise by the second.
 // Variants: KIND (0 max, 1 average), WG.
 
+alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
+
 override KIND: u32 = 0u;
 override WG: u32 = 64u;
 
@@ -22,17 +24,17 @@ struct PoolParams {
 }
 
 // `x` is shared by all entries; the rest are per entry (inputs, outputs, then parameters).
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<elem>;
 
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<elem>;
 @group(0) @binding(2) var<uniform> p: PoolParams;
 
-@group(0) @binding(1) var<storage, read_write> my: array<f32>;
+@group(0) @binding(1) var<storage, read_write> my: array<elem>;
 @group(0) @binding(2) var<storage, read_write> midx: array<i32>;
 @group(0) @binding(3) var<uniform> mp: PoolParams;
 
 @group(0) @binding(1) var<storage, read> uidx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> uy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> uy: array<elem>;
 @group(0) @binding(3) var<uniform> upp: PoolParams;
 
 struct Window {
@@ -57,7 +59,7 @@ fn window(q: PoolParams, i: u32, is_max: bool) -> Window {
     for (var iy = max(y0, 0); iy < min(y1, i32(q.h)); iy++) {
         for (var ix = max(x0, 0); ix < min(x1, i32(q.w)); ix++) {
             let j = iy * i32(q.w) + ix;
-            let v = x[plane * q.h * q.w + u32(j)];
+            let v = f32(x[plane * q.h * q.w + u32(j)]);
             if (best_i < 0 || v > best) {
                 best = v;
                 best_i = j;
@@ -78,7 +80,7 @@ fn pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (i >= p.numel) {
         return;
     }
-    y[i] = window(p, i, KIND == 0u).value;
+    y[i] = elem(window(p, i, KIND == 0u).value);
 }
 
 @compute @workgroup_size(WG)
@@ -88,7 +90,7 @@ fn max_pool_indices(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
         return;
     }
     let r = window(mp, i, true);
-    my[i] = r.value;
+    my[i] = elem(r.value);
     midx[i] = r.index;
 }
 

@@ -75,7 +75,9 @@ fn fused_plan_matches_unfused_plan_and_reference_and_reruns() {
     let want = CpuBackend.run(&graph, &inputs).unwrap();
     for gpu in gpus() {
         let mut fused = gpu.compile(&graph).unwrap();
-        let mut plain = gpu.compile_with(&graph, CompileOptions { optimize: false, reuse_buffers: false }).unwrap();
+        let mut plain = gpu
+            .compile_with(&graph, CompileOptions { optimize: false, reuse_buffers: false, ..Default::default() })
+            .unwrap();
         assert!(fused.dispatch_count() < plain.dispatch_count());
         let a = fused.run(&inputs).unwrap();
         let b = plain.run(&inputs).unwrap();
@@ -160,8 +162,12 @@ fn buffer_planner_reuses_memory_without_clobbering_live_values() {
     let want = CpuBackend.run(&graph, &inputs).unwrap();
     for gpu in gpus() {
         for optimize in [false, true] {
-            let mut planned = gpu.compile_with(&graph, CompileOptions { optimize, reuse_buffers: true }).unwrap();
-            let naive = gpu.compile_with(&graph, CompileOptions { optimize, reuse_buffers: false }).unwrap();
+            let mut planned = gpu
+                .compile_with(&graph, CompileOptions { optimize, reuse_buffers: true, ..Default::default() })
+                .unwrap();
+            let naive = gpu
+                .compile_with(&graph, CompileOptions { optimize, reuse_buffers: false, ..Default::default() })
+                .unwrap();
             let m = planned.memory();
             assert!(m.planned * 3 < m.naive, "planner saves memory: {m:?}");
             assert_eq!(naive.memory().planned, naive.memory().naive);

@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use ocelli::{
-    Backend, Conv2d, CpuBackend, DType, Gpu, GpuBackend, Graph, GraphBuilder, Nms, Op, Padding, Plan, Tensor,
+    Backend, CompileOptions, Conv2d, CpuBackend, DType, F16Compute, Gpu, GpuBackend, GraphBuilder, Nms, Op, Padding,
+    Plan, Tensor,
 };
 
 /// Which backend to time.
@@ -35,12 +36,57 @@ pub struct Common {
     /// Print one JSON object per line.
     #[arg(long)]
     json: bool,
+    /// Element type of the kernel benchmarks' tensors (gemm, conv2d).
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: Precision,
+    /// How f16 ops run on the GPU: f16 kernels where the adapter has shader-f16 (auto), always
+    /// (native), or f32 kernels between casts (widened).
+    #[arg(long, value_enum, default_value = "auto")]
+    f16: F16Mode,
+}
+
+/// Element type of a kernel benchmark.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats.
+    F32,
+    /// 16-bit floats (stored f16, computed f32).
+    F16,
+}
+
+/// `--f16`: [`F16Compute`] on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum F16Mode {
+    /// f16 kernels where the adapter has shader-f16.
+    Auto,
+    /// f16 kernels; an error without shader-f16.
+    Native,
+    /// f32 kernels between casts.
+    Widened,
+}
+
+impl Common {
+    fn dtype(&self) -> DType {
+        match self.dtype {
+            Precision::F32 => DType::F32,
+            Precision::F16 => DType::F16,
+        }
+    }
+
+    fn compile_options(&self) -> CompileOptions {
+        let f16 = match self.f16 {
+            F16Mode::Auto => F16Compute::Auto,
+            F16Mode::Native => F16Compute::Native,
+            F16Mode::Widened => F16Compute::Widened,
+        };
+        CompileOptions { f16, ..Default::default() }
+    }
 }
 
 /// Kernels with a benchmark.
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// y[M,N] = a[M,K] · b[K,N], f32.
+    /// y[M,N] = a[M,K] · b[K,N].
     Gemm {
         /// Rows of a and y.
         #[arg(long, default_value_t = 1024)]
@@ -54,7 +100,7 @@ pub enum BenchCommand {
         #[command(flatten)]
         common: Common,
     },
-    /// NCHW conv2d with a [K, C, R, R] weight and bias, f32.
+    /// NCHW conv2d with a [K, C, R, R] weight and bias.
     Conv2d {
         /// Batch.
         #[arg(long, default_value_t = 1)]
@@ -117,31 +163,39 @@ fn data(shape: &[usize], seed: u32) -> Tensor {
     ocelli::builtin::data(shape, seed, 1.0)
 }
 
+/// Seeded data of `dtype`.
+fn typed(shape: &[usize], seed: u32, dtype: DType) -> Tensor {
+    CpuBackend::cast(&data(shape, seed), dtype)
+}
+
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     if let BenchCommand::Model { model, batch, common } = &cmd {
         return crate::classify::bench_model(model, *batch, common.runs, common.backend, common.json);
     }
     let (op, shape, flops, graph, inputs, common) = match cmd {
         BenchCommand::Gemm { m, n, k, common } => {
+            let dt = common.dtype();
             let mut g = GraphBuilder::new();
-            let a = g.input("a", [m, k], DType::F32)?;
-            let b = g.input("b", [k, n], DType::F32)?;
+            let a = g.input("a", [m, k], dt)?;
+            let b = g.input("b", [k, n], dt)?;
             let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b])?;
             let graph = g.build(&[y])?;
             let flops = 2.0 * (m * n * k) as f64;
-            ("gemm", format!("{m}x{n}x{k}"), Some(flops), graph, vec![data(&[m, k], 1), data(&[k, n], 2)], common)
+            let inputs = vec![typed(&[m, k], 1, dt), typed(&[k, n], 2, dt)];
+            ("gemm", format!("{m}x{n}x{k}"), Some(flops), graph, inputs, common)
         }
         BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, common } => {
+            let dt = common.dtype();
             let mut g = GraphBuilder::new();
-            let x = g.input("x", [n, c, h, w], DType::F32)?;
-            let wt = g.input("w", [k, c, r, r], DType::F32)?;
-            let b = g.input("b", [k], DType::F32)?;
+            let x = g.input("x", [n, c, h, w], dt)?;
+            let wt = g.input("w", [k, c, r, r], dt)?;
+            let b = g.input("b", [k], dt)?;
             let p = Conv2d { stride: [stride, stride], padding: Padding::Explicit([pad; 4]), ..Default::default() };
             let y = g.op(Op::Conv2d(p), &[x, wt, b])?;
             let out = g.shape(y)?.clone();
             let graph = g.build(&[y])?;
             let flops = 2.0 * (out.numel() * c * r * r) as f64;
-            let inputs = vec![data(&[n, c, h, w], 1), data(&[k, c, r, r], 2), data(&[k], 3)];
+            let inputs = vec![typed(&[n, c, h, w], 1, dt), typed(&[k, c, r, r], 2, dt), typed(&[k], 3, dt)];
             ("conv2d", format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad}"), Some(flops), graph, inputs, common)
         }
         BenchCommand::Nms { boxes, classes, max_per_class, iou, common } => {
@@ -181,31 +235,34 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let (name, ms) = match common.backend {
         Which::Gpu => {
             let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
-            let ms = time(&gpu, &graph, &inputs, &common)?;
-            (gpu.name(), ms)
+            let mut plan = gpu.compile_with(&graph, common.compile_options()).context("compiling the graph")?;
+            (gpu.name(), time(&mut plan, &inputs, &common)?)
         }
-        Which::Cpu => ("cpu".to_string(), time(&CpuBackend, &graph, &inputs, &common)?),
+        Which::Cpu => {
+            let mut plan = CpuBackend.compile(&graph).context("compiling the graph")?;
+            ("cpu".to_string(), time(&mut plan, &inputs, &common)?)
+        }
     };
+    let dtype = format!("{:?}", common.dtype).to_lowercase();
     let gflops = flops.map(|f| f / (ms * 1e6));
     if common.json {
         let obj = serde_json::json!({
-            "op": op, "shape": shape, "backend": format!("{:?}", common.backend).to_lowercase(),
+            "op": op, "shape": shape, "dtype": dtype, "backend": format!("{:?}", common.backend).to_lowercase(),
             "device": name, "ms": ms, "gflops": gflops, "runs": common.runs,
         });
         println!("{obj}");
     } else {
         let rate = gflops.map_or_else(String::new, |g| format!("{g:9.2} GFLOP/s"));
-        println!("{op:7} {shape:28} {name:48} {ms:10.3} ms {rate} (median of {})", common.runs);
+        println!("{op:7} {shape:28} {dtype} {name:48} {ms:10.3} ms {rate} (median of {})", common.runs);
     }
     Ok(())
 }
 
 /// Median milliseconds of `runs` timed runs of the compiled plan after `warmup` untimed ones.
-fn time<B: Backend>(backend: &B, graph: &Graph, inputs: &[Tensor], common: &Common) -> anyhow::Result<f64>
+fn time<P: Plan>(plan: &mut P, inputs: &[Tensor], common: &Common) -> anyhow::Result<f64>
 where
-    B::Error: Send + Sync + 'static,
+    P::Error: std::error::Error + Send + Sync + 'static,
 {
-    let mut plan = backend.compile(graph).context("compiling the graph")?;
     for _ in 0..common.warmup {
         plan.run(inputs).context("warm-up run")?;
     }

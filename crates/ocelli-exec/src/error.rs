@@ -19,4 +19,14 @@ pub enum ExecError {
         /// Why.
         why: String,
     },
+    /// The graph needs an adapter feature this adapter lacks.
+    #[error("adapter '{adapter}' lacks the '{feature}' feature, needed for {needed_for}")]
+    MissingFeature {
+        /// WebGPU feature name, e.g. `shader-f16`.
+        feature: &'static str,
+        /// Adapter name.
+        adapter: String,
+        /// What needed it.
+        needed_for: &'static str,
+    },
 }

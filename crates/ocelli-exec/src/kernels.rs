@@ -1,7 +1,14 @@
 //! The typed list of WGSL kernel families: one variant per file in `shaders/`. A kernel missing
 //! here is a compile error at its lowering, never a failed string lookup at run time.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use ocelli_device::Kernel;
+
+/// The line with which a kernel file declares the storage type of its float bindings; a family
+/// whose source has it has an f16-storage variant ([`KernelFamily::kernel_f16`]).
+const ELEM_F32: &str = "alias elem = f32;";
 
 /// Every kernel family Ocelli ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,6 +108,36 @@ impl KernelFamily {
         };
         Kernel { label, source }
     }
+
+    /// The family with f16 storage (`alias elem = f16;` after `enable f16;`), for adapters with
+    /// shader-f16; `None` for families whose bindings are always f32. Generated once per process.
+    pub fn kernel_f16(self) -> Option<Kernel> {
+        static F16: OnceLock<HashMap<KernelFamily, Kernel>> = OnceLock::new();
+        let table = F16.get_or_init(|| {
+            Self::ALL
+                .into_iter()
+                .filter_map(|family| {
+                    let k = family.kernel();
+                    k.source.contains(ELEM_F32).then(|| {
+                        let source = format!("enable f16;\n{}", k.source.replace(ELEM_F32, "alias elem = f16;"));
+                        let label = format!("{}_f16", k.label);
+                        // Leaked once per family for the 'static life of the kernel table.
+                        (family, Kernel { label: Box::leak(label.into()), source: Box::leak(source.into()) })
+                    })
+                })
+                .collect()
+        });
+        table.get(&self).copied()
+    }
+
+    /// [`Self::kernel_f16`] when `f16`, else [`Self::kernel`].
+    pub fn kernel_for(self, f16: bool) -> Option<Kernel> {
+        if f16 {
+            self.kernel_f16()
+        } else {
+            Some(self.kernel())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +156,26 @@ mod tests {
     fn every_kernel_family_parses_and_validates() {
         for family in KernelFamily::ALL {
             let k = family.kernel();
+            validate(k.label, k.source);
+        }
+    }
+
+    /// The f16-storage variants validate too, and exist for the families f16 graphs run natively.
+    #[test]
+    fn f16_variants_parse_and_validate() {
+        let with_f16: Vec<KernelFamily> = KernelFamily::ALL.into_iter().filter(|f| f.kernel_f16().is_some()).collect();
+        for family in [
+            KernelFamily::Gemm,
+            KernelFamily::GemmSubgroup,
+            KernelFamily::Conv2d,
+            KernelFamily::Elementwise,
+            KernelFamily::Pool,
+        ] {
+            assert!(with_f16.contains(&family), "{family:?} has no f16 variant");
+        }
+        for family in with_f16 {
+            let k = family.kernel_f16().expect("listed");
+            assert!(k.source.starts_with("enable f16;") && k.label.ends_with("_f16"));
             validate(k.label, k.source);
         }
     }

@@ -16,5 +16,5 @@ mod tuning;
 pub use backend::GpuBackend;
 pub use error::ExecError;
 pub use kernels::KernelFamily;
-pub use plan::{CompileOptions, GpuPlan, MemoryReport};
+pub use plan::{CompileOptions, F16Compute, GpuPlan, MemoryReport};
 pub use profile::{Profile, ProfileRow};

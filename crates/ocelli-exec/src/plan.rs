@@ -8,7 +8,7 @@ use ocelli_device::{Gpu, PooledBuffer};
 use ocelli_graph::{passes, DType, Graph, Plan, Tensor, ValueDef, ValueId, ValueInfo};
 
 use crate::dispatch::{Binding, Dispatch, Step};
-use crate::lower::{lower, Lowering};
+use crate::lower::{has_f16_kernel, kernel_of, lower, Lowering};
 use crate::planner::{self, MemoryPlan};
 use crate::tuning::Tuning;
 use crate::ExecError;
@@ -20,12 +20,30 @@ pub struct CompileOptions {
     pub optimize: bool,
     /// Share intermediate buffers between values whose lifetimes do not overlap.
     pub reuse_buffers: bool,
+    /// How ops on f16 values run.
+    pub f16: F16Compute,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { optimize: true, reuse_buffers: true }
+        Self { optimize: true, reuse_buffers: true, f16: F16Compute::Auto }
     }
+}
+
+/// How a plan runs ops on f16 values. Either way f16 values (inputs, weights, intermediates)
+/// stay f16 in memory and arithmetic is f32 (GEMM and conv accumulate in f32); the difference
+/// is who converts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum F16Compute {
+    /// [`F16Compute::Native`] where the adapter has `shader-f16`, else [`F16Compute::Widened`].
+    #[default]
+    Auto,
+    /// GEMM, conv, pooling and elementwise kernels read and write f16 themselves (no cast
+    /// passes, half the traffic); the other ops are widened. Compiling an f16 graph fails with
+    /// [`ExecError::MissingFeature`] on adapters without `shader-f16`.
+    Native,
+    /// Every op on f16 values runs its f32 kernel between cast kernels (any adapter).
+    Widened,
 }
 
 /// Memory of a plan, in bytes.
@@ -93,11 +111,26 @@ fn describe(graph: &Graph, id: ValueId) -> String {
     }
 }
 
+/// Whether f16 ops of `graph` run f16 kernels, or why they cannot.
+fn native_f16(gpu: &Gpu, graph: &Graph, mode: F16Compute) -> Result<bool, ExecError> {
+    let has = gpu.capabilities().shader_f16;
+    match mode {
+        F16Compute::Auto => Ok(has),
+        F16Compute::Widened => Ok(false),
+        F16Compute::Native if has || graph.values().iter().all(|v| v.dtype != DType::F16) => Ok(true),
+        F16Compute::Native => Err(ExecError::MissingFeature {
+            feature: "shader-f16",
+            adapter: gpu.adapter_info().name.clone(),
+            needed_for: "F16Compute::Native on a graph with f16 values (F16Compute::Auto falls back to f32 kernels)",
+        }),
+    }
+}
+
 impl GpuPlan {
     /// Compiles `graph` for `gpu`.
     pub fn new(gpu: Arc<Gpu>, graph: &Graph, options: CompileOptions) -> Result<Self, ExecError> {
-        // f16 ops compute in f32 on every adapter for now (f16 values stay f16 in memory).
-        let graph = passes::widen_f16(graph)?;
+        let native = native_f16(&gpu, graph, options.f16)?;
+        let graph = passes::widen_f16(graph, |op| native && has_f16_kernel(op))?;
         let graph = if options.optimize { passes::optimize(&graph)? } else { graph };
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
@@ -108,7 +141,7 @@ impl GpuPlan {
         let scratch: Vec<Vec<u64>> = lowered
             .iter()
             .map(|l| match l {
-                Lowering::Steps(_, s) => s.clone(),
+                Lowering::Steps { scratch, .. } => scratch.clone(),
                 Lowering::Alias => Vec::new(),
             })
             .collect();
@@ -265,18 +298,18 @@ fn prepare(
     buffers: &[PooledBuffer],
     resolve: &Resolver<'_>,
 ) -> Result<(Vec<Command>, wgpu::Buffer), ExecError> {
-    let steps: Vec<(usize, &Step)> = lowered
+    let steps: Vec<(usize, bool, &Step)> = lowered
         .iter()
         .enumerate()
         .flat_map(|(node, l)| match l {
-            Lowering::Steps(s, _) => s.iter().map(|st| (node, st)).collect(),
+            Lowering::Steps { steps, f16, .. } => steps.iter().map(|st| (node, *f16, st)).collect(),
             Lowering::Alias => Vec::new(),
         })
         .collect();
     let align = u64::from(gpu.limits().min_uniform_buffer_offset_alignment).max(16);
     let mut data: Vec<u8> = Vec::new();
     let mut offsets = Vec::new();
-    for (_, s) in &steps {
+    for (_, _, s) in &steps {
         if let Step::Dispatch(d) = s {
             let start = (data.len() as u64).div_ceil(align) * align;
             data.resize(start as usize, 0);
@@ -296,19 +329,20 @@ fn prepare(
     gpu.queue().write_buffer(&uniforms, 0, &data);
     let requests: Vec<_> = steps
         .iter()
-        .filter_map(|(_, s)| match s {
-            Step::Dispatch(d) => Some((d.family.kernel(), d.entry, d.constants.as_slice())),
+        .filter_map(|&(_, f16, s)| match s {
+            Step::Dispatch(d) => Some((kernel_of(d, f16), d.entry, d.constants.as_slice())),
             Step::Clear(_) => None,
         })
         .collect();
     gpu.prepare_pipelines(&requests)?;
     let mut commands = Vec::with_capacity(steps.len());
     let mut k = 0;
-    for (node, s) in steps {
+    for (node, f16, s) in steps {
         match s {
             Step::Clear(id) => commands.push(Command::Clear { buffer: resolve.buffer_of[id.0].expect("planned") }),
             Step::Dispatch(d) => {
-                let pipeline = gpu.pipeline(d.family.kernel(), d.entry, &d.constants)?;
+                let kernel = kernel_of(d, f16);
+                let pipeline = gpu.pipeline(kernel, d.entry, &d.constants)?;
                 let entries: Vec<(&wgpu::Buffer, u64)> = d
                     .bindings
                     .iter()
@@ -318,13 +352,7 @@ fn prepare(
                     })
                     .collect();
                 let bind_group = bind(gpu, d, &entries, &pipeline, &uniforms, offsets[k]);
-                commands.push(Command::Dispatch {
-                    pipeline,
-                    bind_group,
-                    groups: d.groups,
-                    label: d.family.kernel().label,
-                    node,
-                });
+                commands.push(Command::Dispatch { pipeline, bind_group, groups: d.groups, label: kernel.label, node });
                 k += 1;
             }
         }

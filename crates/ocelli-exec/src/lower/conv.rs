@@ -45,7 +45,7 @@ pub(crate) fn conv2d(
             .0
     };
     let k = cg * kh * kw;
-    let col_bytes = (n * k * oh * ow * 4) as u64;
+    let col_bytes = (n * k * oh * ow) as u64 * io.elem_bytes();
     if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
         let spec = GemmSpec {
             m: o,

@@ -13,17 +13,19 @@ mod pool;
 mod reduce;
 mod roi;
 
-use ocelli_graph::{Graph, Node, Op, Shape, ValueId};
+use ocelli_device::Kernel;
+use ocelli_graph::{DType, Graph, Node, Op, Shape, ValueId};
 
-use crate::dispatch::Step;
+use crate::dispatch::{Dispatch, Step};
 use crate::tuning::Tuning;
 use crate::ExecError;
 
 /// How a node runs on the GPU.
 pub(crate) enum Lowering {
     /// These commands, in order, with scratch buffers of these sizes (bytes) that live only
-    /// while the node runs (`Binding::Scratch(k)` is the k-th).
-    Steps(Vec<Step>, Vec<u64>),
+    /// while the node runs (`Binding::Scratch(k)` is the k-th); with `f16`, every dispatch runs
+    /// its family's f16-storage kernel.
+    Steps { steps: Vec<Step>, scratch: Vec<u64>, f16: bool },
     /// No work: the single output shares the first input's buffer (reshape, identity cast).
     Alias,
 }
@@ -51,6 +53,43 @@ impl Io<'_> {
     pub fn out_shape(&self, i: usize) -> &Shape {
         &self.graph.value(self.node.outputs[i]).shape
     }
+
+    /// Bytes per element of the node's float storage: 2 when it runs f16 kernels.
+    pub fn elem_bytes(&self) -> u64 {
+        if self.f16() {
+            2
+        } else {
+            4
+        }
+    }
+
+    /// Whether the node reads f16 values (casts excepted, which convert in their own kernel):
+    /// after `widen_f16` only ops with f16 kernels do.
+    fn f16(&self) -> bool {
+        !matches!(self.node.op, Op::Cast { .. })
+            && self.node.inputs.iter().any(|&v| self.graph.value(v).dtype == DType::F16)
+    }
+}
+
+/// Ops whose kernels read and write f16 storage directly (float bindings typed `elem`); the GPU
+/// plan widens the others to f32 between casts.
+pub(crate) fn has_f16_kernel(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::MatMul { .. }
+            | Op::L1Distance
+            | Op::Conv2d(_)
+            | Op::Pool2d(_)
+            | Op::MaxPool2dWithIndices(_)
+            | Op::MaxUnpool2d { .. }
+            | Op::Binary(_)
+            | Op::Unary(_)
+    )
+}
+
+/// The kernel a dispatch of a node runs: its family's f16 variant for f16 nodes.
+pub(crate) fn kernel_of(d: &Dispatch, f16: bool) -> Kernel {
+    d.family.kernel_for(f16).expect("lower() checks that f16 nodes only use families with f16 kernels")
 }
 
 /// Lowers one node.
@@ -108,5 +147,16 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
             }
         }
     };
-    Ok(Lowering::Steps(steps, scratch))
+    let f16 = io.f16();
+    for step in &steps {
+        if let Step::Dispatch(d) = step {
+            if d.family.kernel_for(f16).is_none() {
+                return Err(ExecError::Unsupported {
+                    op: node.op.name(),
+                    why: format!("no f16 kernel in family {:?}; widen the graph to f32 first", d.family),
+                });
+            }
+        }
+    }
+    Ok(Lowering::Steps { steps, scratch, f16 })
 }
