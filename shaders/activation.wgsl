@@ -59,7 +59,3 @@ fn activate(x: f32) -> f32 {
     if (ACT3 != 255u) { v = unary_op(ACT3, v, ACT3_A, ACT3_B); }
     return v;
 }
-
-fn activate4(v: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
-}

@@ -5,8 +5,13 @@
 // a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B), y is [M, N];
 // each batch starts at batch · {a,b}_batch_stride (0 broadcasts one operand) and y at
 // batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
-// convolution's output channels). An absent bias or residual is bound to `a` and ignored
-// (HAS_BIAS / RESIDUAL false).
+// convolution's output channels). An absent bias or residual is bound to `a` and ignored.
+// The epilogue's bias and residual and its piecewise-linear activations (ReLU, ReLU6, clamp,
+// leaky ReLU: `epilogue` bits and slope/lo/hi) are uniform parameters, not override constants:
+// a CNN's GEMMs then differ only in operand layout, and each pipeline of this file costs a CPU
+// driver seconds to compile (lavapipe: ~3 s) against a few comparisons per stored output. Other
+// activations use the override chain of activation.wgsl (a runtime `switch` over every unary op
+// costs lavapipe, which runs such branches masked, about a third of a CNN's speed).
 // Every operand is bound as array<vec4<elem>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
 // row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
 // so is a strip of 4 columns; otherwise the same strips are gathered element by element.
@@ -19,9 +24,8 @@
 // the number of loads per FMA is what counts. Entry `gemm` loads the a strips in every invocation;
 // `gemm_subgroup` (gemm_subgroup.wgsl, appended for adapters with subgroups) shares them.
 // Edge rows/columns clamp their loads and skip their stores.
-// Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A,
-// ALIGNED_B, ALIGNED_BT, HAS_BIAS, BIAS_PER_ROW, RESIDUAL, L1 (distances instead of products),
-// ACT0..3 (activation.wgsl).
+// Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, ALIGNED_BT, L1 (distances instead of
+// products), ACT0..3 (activation.wgsl) for activations other than the piecewise-linear ones.
 
 alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
 
@@ -31,9 +35,6 @@ override TRANS_B: bool = false;
 override ALIGNED_A: bool = false;
 override ALIGNED_B: bool = false;
 override ALIGNED_BT: bool = false;
-override HAS_BIAS: bool = false;
-override BIAS_PER_ROW: bool = false;
-override RESIDUAL: bool = false;
 // L1: accumulate |a − b| instead of a·b, giving the matrix of L1 distances between the rows of
 // a and the columns of op(b) (the same tiling serves both).
 override L1: bool = false;
@@ -56,6 +57,34 @@ struct GemmParams {
     sub_blocks: u32,
     // Rows per workgroup (at most MAX_MR).
     rows: u32,
+    // Epilogue bits: HAS_BIAS, BIAS_PER_ROW, RESIDUAL, LEAKY, LOWER, UPPER.
+    epilogue: u32,
+    // v = select(v · slope, v, v > 0) with LEAKY, then max(v, lo) with LOWER, min(v, hi) with UPPER.
+    slope: f32,
+    lo: f32,
+    hi: f32,
+}
+
+const HAS_BIAS: u32 = 1u;
+const BIAS_PER_ROW: u32 = 2u;
+const RESIDUAL: u32 = 4u;
+const LEAKY: u32 = 8u;
+const LOWER: u32 = 16u;
+const UPPER: u32 = 32u;
+
+// The piecewise-linear activation the `epilogue` bits select (identity when none is set).
+fn linear_activation(x: f32) -> f32 {
+    var v = x;
+    if ((p.epilogue & LEAKY) != 0u) {
+        v = select(v * p.slope, v, v > 0.0);
+    }
+    if ((p.epilogue & LOWER) != 0u) {
+        v = max(v, p.lo);
+    }
+    if ((p.epilogue & UPPER) != 0u) {
+        v = min(v, p.hi);
+    }
+    return v;
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<elem>>;
@@ -203,14 +232,14 @@ fn store_block(z: u32, row0: u32, col0: u32, lo: ptr<function, array<vec4<f32>, 
             }
             let at = y_base + row * p.n + col;
             var v = select((*hi)[i][j & 3u], (*lo)[i][j & 3u], j < 4u);
-            if (HAS_BIAS) {
-                let bi = select(col, row, BIAS_PER_ROW);
+            if ((p.epilogue & HAS_BIAS) != 0u) {
+                let bi = select(col, row, (p.epilogue & BIAS_PER_ROW) != 0u);
                 v += f32(bias[bi >> 2u][bi & 3u]);
             }
-            if (RESIDUAL) {
+            if ((p.epilogue & RESIDUAL) != 0u) {
                 v += f32(residual[at >> 2u][at & 3u]);
             }
-            y[at] = elem(activate(v));
+            y[at] = elem(activate(linear_activation(v)));
         }
     }
 }

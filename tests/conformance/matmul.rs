@@ -1,6 +1,6 @@
-use ocelli::{DType, GraphBuilder, Op};
+use ocelli::{Backend, BinaryOp, CpuBackend, DType, GraphBuilder, Op, Plan, UnaryOp};
 
-use crate::harness::{check, rng, uniform, ACCUM};
+use crate::harness::{assert_close, check, gpus, rng, uniform, ACCUM};
 
 #[test]
 fn matmul_matches_reference_over_shapes_and_transposes() {
@@ -79,5 +79,50 @@ fn l1_distances_match_reference() {
             &[uniform(&mut r, &[m, d], -1.0, 1.0), uniform(&mut r, &[n, d], -1.0, 1.0)],
             ACCUM,
         );
+    }
+}
+
+/// Every kind of fused GEMM epilogue: the piecewise-linear activations gemm.wgsl applies from its
+/// uniform parameters (one pipeline for all of them), and the others through override constants,
+/// each with bias and residual, in one dispatch.
+#[test]
+fn gemm_epilogues_match_reference_in_one_dispatch() {
+    let mut r = rng(3);
+    let chains: &[&[UnaryOp]] = &[
+        &[],
+        &[UnaryOp::Relu],
+        &[UnaryOp::Relu6],
+        &[UnaryOp::Clamp { min: -0.4, max: 0.3 }],
+        &[UnaryOp::LeakyRelu(0.1)],
+        &[UnaryOp::Silu],
+        &[UnaryOp::LeakyRelu(0.1), UnaryOp::Tanh],
+    ];
+    let (m, n, k) = (19, 23, 37);
+    let inputs = vec![
+        // Sums spread to about ±12, past ReLU6's upper bound.
+        uniform(&mut r, &[m, k], -2.0, 2.0),
+        uniform(&mut r, &[k, n], -1.0, 1.0),
+        uniform(&mut r, &[n], -1.0, 1.0),
+        uniform(&mut r, &[m, n], -1.0, 1.0),
+    ];
+    for chain in chains {
+        let mut g = GraphBuilder::new();
+        let a = g.input("a", [m, k], DType::F32).unwrap();
+        let b = g.input("b", [k, n], DType::F32).unwrap();
+        let bias = g.input("bias", [n], DType::F32).unwrap();
+        let res = g.input("res", [m, n], DType::F32).unwrap();
+        let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b, bias]).unwrap();
+        let mut y = g.op(Op::Binary(BinaryOp::Add), &[y, res]).unwrap();
+        for &u in *chain {
+            y = g.op(Op::Unary(u), &[y]).unwrap();
+        }
+        let graph = g.build(&[y]).unwrap();
+        let want = CpuBackend.run(&graph, &inputs).unwrap();
+        for gpu in gpus() {
+            let mut plan = gpu.compile(&graph).unwrap();
+            assert_eq!(plan.dispatch_count(), 1, "{chain:?}: the epilogue fuses into the GEMM");
+            let got = plan.run(&inputs).unwrap();
+            assert_close(&format!("gemm epilogue {chain:?} on {}", gpu.name()), &want[0], &got[0], ACCUM);
+        }
     }
 }

@@ -184,10 +184,14 @@ pub fn demo() -> anyhow::Result<()> {
 }
 
 /// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.
+/// The graph of model `name` for `batch` images and a seeded input batch for it.
+pub fn model_graph(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, ocelli::Tensor)> {
+    let (m, w) = model(name)?;
+    Ok((m.batch_graph(&w, batch)?, ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0)))
+}
+
 pub fn bench_model(model_name: &str, batch: usize, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
-    let (m, w) = crate::classify::model(model_name)?;
-    let graph = m.batch_graph(&w, batch)?;
-    let input = ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0);
+    let (graph, input) = model_graph(model_name, batch)?;
     let start = Instant::now();
     let (name, mut times) = match backend {
         Which::Gpu => {

@@ -37,11 +37,14 @@ enum Command {
     Demosaic(raw::DemosaicArgs),
     /// Sample an RGB image through a Bayer filter into a PGM test frame.
     Mosaic(raw::MosaicArgs),
-    /// Per-node GPU time and memory of a built-in graph's compiled plan.
+    /// Per-node GPU time and memory of a compiled plan: a built-in graph or a model.
     Profile {
         /// Which built-in graph: cnn (a small ResNet/MobileNet-style CNN) or mlp.
-        #[arg(long, value_parser = ["cnn", "mlp"])]
-        graph: String,
+        #[arg(long, value_parser = ["cnn", "mlp"], required_unless_present = "model", conflicts_with = "model")]
+        graph: Option<String>,
+        /// An ImageNet model instead (mobilenet_v2, efficientnet_lite0), one 224×224 image.
+        #[arg(long)]
+        model: Option<String>,
         /// Profiled runs (the fastest is shown).
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -60,7 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info => info::run(),
         Command::Bench(b) => bench::run(b),
-        Command::Profile { graph, runs } => profile::run(&graph, runs),
+        Command::Profile { graph, model, runs } => profile::run(graph.as_deref(), model.as_deref(), runs),
         Command::Demosaic(a) => raw::demosaic(a),
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),

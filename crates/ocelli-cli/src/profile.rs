@@ -1,4 +1,5 @@
-//! `ocelli profile --graph NAME`: per-node GPU time of a compiled plan and its memory.
+//! `ocelli profile --graph NAME | --model NAME`: per-node GPU time of a compiled plan and its
+//! memory.
 
 use std::sync::Arc;
 
@@ -6,10 +7,20 @@ use anyhow::Context;
 use ocelli::builtin::{build, Builtin};
 use ocelli::{Backend, Gpu, GpuBackend, Plan};
 
-/// Profiles a built-in graph on the default adapter and prints a table.
-pub fn run(name: &str, runs: usize) -> anyhow::Result<()> {
-    let which = Builtin::from_name(name).context("unknown built-in graph")?;
-    let (graph, inputs) = build(which)?;
+/// Profiles a built-in graph or a model on the default adapter and prints a table.
+pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize) -> anyhow::Result<()> {
+    let (what, graph, inputs) = match (graph, model) {
+        (_, Some(name)) => {
+            let (graph, input) = crate::classify::model_graph(name, 1)?;
+            (name.to_string(), graph, vec![input])
+        }
+        (Some(name), None) => {
+            let which = Builtin::from_name(name).context("unknown built-in graph")?;
+            let (graph, inputs) = build(which)?;
+            (format!("{which:?}"), graph, inputs)
+        }
+        (None, None) => anyhow::bail!("give --graph or --model"),
+    };
     let backend = GpuBackend::new(Arc::new(Gpu::new()?));
     let mut plan = backend.compile(&graph)?;
     plan.run(&inputs)?; // warm-up
@@ -21,7 +32,7 @@ pub fn run(name: &str, runs: usize) -> anyhow::Result<()> {
         }
     }
     println!(
-        "graph {which:?} on {}: {} nodes after passes ({} before), {} dispatches",
+        "{what} on {}: {} nodes after passes ({} before), {} dispatches",
         backend.name(),
         plan.graph().nodes().len(),
         graph.nodes().len(),

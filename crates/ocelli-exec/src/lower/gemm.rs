@@ -5,7 +5,7 @@ use ocelli_graph::UnaryOp;
 use ocelli_graph::ValueId;
 
 use crate::dispatch::{Binding, Dispatch, Params, Step};
-use crate::lower::epilogue::act_constants;
+use crate::lower::epilogue::{act_constants, linear_activation};
 use crate::lower::Io;
 use crate::tuning::Tuning;
 use crate::{ExecError, KernelFamily};
@@ -56,12 +56,17 @@ pub(crate) fn gemm_dispatch(
         ("ALIGNED_A", flag(aligned_a)),
         ("ALIGNED_B", flag(aligned_b)),
         ("ALIGNED_BT", flag(aligned_bt)),
-        ("HAS_BIAS", flag(spec.bias.is_some())),
-        ("BIAS_PER_ROW", flag(spec.bias.is_some_and(|(_, per_row)| per_row))),
-        ("RESIDUAL", flag(spec.residual.is_some())),
         ("L1", flag(spec.l1)),
     ];
-    constants.extend(act_constants(acts));
+    // The `epilogue` bits of gemm.wgsl; activations it cannot apply at run time go to overrides.
+    let (act_bits, [slope, lo, hi]) = linear_activation(acts).unwrap_or_else(|| {
+        constants.extend(act_constants(acts));
+        (0, [0.0; 3])
+    });
+    let epilogue = usize::from(spec.bias.is_some())
+        | usize::from(spec.bias.is_some_and(|(_, per_row)| per_row)) << 1
+        | usize::from(spec.residual.is_some()) << 2
+        | act_bits;
     let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(a, Binding::Value);
     Ok(Step::Dispatch(Dispatch {
@@ -69,7 +74,12 @@ pub(crate) fn gemm_dispatch(
         entry: if tuning.gemm_subgroups { "gemm_subgroup" } else { "gemm" },
         constants,
         bindings: vec![a, b, bias, residual, y],
-        params: Params::default().us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, 8, ROWS]).0,
+        params: Params::default()
+            .us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, 8, ROWS, epilogue])
+            .f(slope)
+            .f(lo)
+            .f(hi)
+            .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
             spec.m.div_ceil(ROWS) as u32,
