@@ -1,4 +1,4 @@
-// 2-D pooling, NCHW, f32 (PyTorch semantics).
+// 2-D pooling, NCHW, f32 arithmetic over f32 or f16 storage (`elem`), PyTorch semantics.
 //
 // `pool`: max or average over each window. Bindings: x (read), y (write), PoolParams.
 // `max_pool_indices`: max pooling that also writes, per output, the flat index iy·W + ix of the

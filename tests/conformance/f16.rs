@@ -119,6 +119,11 @@ fn f16_weights_stay_half_size_on_the_device() {
     assert_eq!(halfw.memory().inputs_and_constants * 2, full.memory().inputs_and_constants);
 }
 
+/// Cast nodes left in a compiled plan's graph.
+fn casts(plan: &ocelli::GpuPlan) -> usize {
+    plan.graph().nodes().iter().filter(|n| matches!(n.op, Op::Cast { .. })).count()
+}
+
 /// Options that make f16 ops run the f16-storage kernels.
 fn native() -> CompileOptions {
     CompileOptions { f16: F16Compute::Native, ..Default::default() }
@@ -137,8 +142,7 @@ fn check_native(what: &str, graph: &Graph, inputs: &[Tensor]) {
     );
     for gpu in capable {
         let mut plan = gpu.compile_with(graph, native()).unwrap_or_else(|e| panic!("{what}: {e}"));
-        let casts = plan.graph().nodes().iter().filter(|n| matches!(n.op, Op::Cast { .. })).count();
-        assert_eq!(casts, 0, "{what}: the native f16 plan still casts");
+        assert_eq!(casts(&plan), 0, "{what}: the native f16 plan still casts");
         let got = plan.run(inputs).unwrap_or_else(|e| panic!("{what}: {}: {e}", gpu.name()));
         for (k, (w, g)) in want.iter().zip(&got).enumerate() {
             assert_close(&format!("{what} on {} (output {k})", gpu.name()), w, g, F16);
@@ -243,7 +247,6 @@ fn f16_kernels_need_shader_f16_and_auto_falls_back() {
     let x = g.input("x", [4, 4], DType::F16).unwrap();
     let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[x, x]).unwrap();
     let graph = g.build(&[y]).unwrap();
-    let casts = |p: &ocelli::GpuPlan| p.graph().nodes().iter().filter(|n| matches!(n.op, Op::Cast { .. })).count();
     for gpu in gpus() {
         let widened = gpu.compile_with(&graph, CompileOptions { f16: F16Compute::Widened, ..native() }).unwrap();
         assert_eq!(casts(&widened), 3, "{}: widened = two casts up, one down", gpu.name());

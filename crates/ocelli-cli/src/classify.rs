@@ -183,13 +183,13 @@ pub fn demo() -> anyhow::Result<()> {
     classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })
 }
 
-/// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.
 /// The graph of model `name` for `batch` images and a seeded input batch for it.
 pub fn model_graph(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, ocelli::Tensor)> {
     let (m, w) = model(name)?;
     Ok((m.batch_graph(&w, batch)?, ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0)))
 }
 
+/// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.
 pub fn bench_model(model_name: &str, batch: usize, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
     let (graph, input) = model_graph(model_name, batch)?;
     let start = Instant::now();

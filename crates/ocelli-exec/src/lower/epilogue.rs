@@ -1,6 +1,5 @@
-//! The activation chain of `shaders/activation.wgsl`, as override constants (the op codes here
-//! are the `switch` cases of `unary_op` in that file), and the GEMM's runtime piecewise-linear
-//! activation.
+//! The activation chain of `shaders/activation.wgsl`, as override constants. The op codes here
+//! are the `switch` cases of `unary_op` in that file.
 
 use ocelli_graph::UnaryOp;
 
@@ -22,22 +21,6 @@ fn code(op: UnaryOp) -> (u32, f32, f32) {
         UnaryOp::Abs => (12, 0.0, 0.0),
         UnaryOp::Neg => (13, 0.0, 0.0),
         UnaryOp::Clamp { min, max } => (14, min, max),
-    }
-}
-
-/// A single ReLU, ReLU6, clamp or leaky ReLU as gemm.wgsl's runtime activation: its `epilogue`
-/// bits (LEAKY 8, LOWER 16, UPPER 32) and slope, lo, hi; `None` for other chains.
-pub(crate) fn linear_activation(acts: &[UnaryOp]) -> Option<(usize, [f32; 3])> {
-    const LEAKY: usize = 8;
-    const LOWER: usize = 16;
-    const UPPER: usize = 32;
-    match acts {
-        [] => Some((0, [0.0; 3])),
-        [UnaryOp::Relu] => Some((LOWER, [0.0; 3])),
-        [UnaryOp::Relu6] => Some((LOWER | UPPER, [0.0, 0.0, 6.0])),
-        [UnaryOp::Clamp { min, max }] => Some((LOWER | UPPER, [0.0, *min, *max])),
-        [UnaryOp::LeakyRelu(slope)] => Some((LEAKY, [*slope, 0.0, 0.0])),
-        _ => None,
     }
 }
 

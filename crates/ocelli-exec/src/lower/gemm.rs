@@ -5,7 +5,7 @@ use ocelli_graph::UnaryOp;
 use ocelli_graph::ValueId;
 
 use crate::dispatch::{Binding, Dispatch, Params, Step};
-use crate::lower::epilogue::{act_constants, linear_activation};
+use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
 use crate::tuning::Tuning;
 use crate::{ExecError, KernelFamily};
@@ -15,6 +15,27 @@ const BLOCK: usize = 8;
 /// Output rows per workgroup (`rows` in gemm.wgsl, at most its MAX_MR): tall blocks amortise
 /// each `b` load over more rows; a block past the last row stops there.
 const ROWS: usize = 32;
+
+// The `epilogue` bits of gemm.wgsl's parameters.
+const HAS_BIAS: usize = 1;
+const BIAS_PER_ROW: usize = 2;
+const RESIDUAL: usize = 4;
+const LEAKY: usize = 8;
+const LOWER: usize = 16;
+const UPPER: usize = 32;
+
+/// A single ReLU, ReLU6, clamp or leaky ReLU as gemm.wgsl's runtime activation: its `epilogue`
+/// bits and slope, lo, hi; `None` for chains that need the override constants.
+fn linear_activation(acts: &[UnaryOp]) -> Option<(usize, [f32; 3])> {
+    match acts {
+        [] => Some((0, [0.0; 3])),
+        [UnaryOp::Relu] => Some((LOWER, [0.0; 3])),
+        [UnaryOp::Relu6] => Some((LOWER | UPPER, [0.0, 0.0, 6.0])),
+        [UnaryOp::Clamp { min, max }] => Some((LOWER | UPPER, [0.0, *min, *max])),
+        [UnaryOp::LeakyRelu(slope)] => Some((LEAKY, [*slope, 0.0, 0.0])),
+        _ => None,
+    }
+}
 
 /// Where a GEMM's operands and epilogue come from.
 pub(crate) struct GemmSpec {
@@ -58,14 +79,15 @@ pub(crate) fn gemm_dispatch(
         ("ALIGNED_BT", flag(aligned_bt)),
         ("L1", flag(spec.l1)),
     ];
-    // The `epilogue` bits of gemm.wgsl; activations it cannot apply at run time go to overrides.
+    // Activations the kernel cannot apply from its parameters go to override constants.
     let (act_bits, [slope, lo, hi]) = linear_activation(acts).unwrap_or_else(|| {
         constants.extend(act_constants(acts));
         (0, [0.0; 3])
     });
-    let epilogue = usize::from(spec.bias.is_some())
-        | usize::from(spec.bias.is_some_and(|(_, per_row)| per_row)) << 1
-        | usize::from(spec.residual.is_some()) << 2
+    let bit = |on: bool, b: usize| if on { b } else { 0 };
+    let epilogue = bit(spec.bias.is_some(), HAS_BIAS)
+        | bit(spec.bias.is_some_and(|(_, per_row)| per_row), BIAS_PER_ROW)
+        | bit(spec.residual.is_some(), RESIDUAL)
         | act_bits;
     let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(a, Binding::Value);
