@@ -15,8 +15,13 @@
 //   and parameters as `conv2d` (items = N · C · OH · ceil(OW / 4)).
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
-//   weights. One invocation per element; neighbouring invocations read neighbouring inputs.
-//   Bindings: x (read), col (write), ConvParams (items = N·C·KH·KW·OH·OW).
+//   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
+//   arithmetic, integer divisions included (a scalar loop per lane on CPU drivers), happens once
+//   per row instead of once per element. Bindings: x (read), col (write), ConvParams
+//   (items = N·C·KH·KW·OH).
+// The input x and the weights w are read through `x_at` and `w_at`, which one of two binding
+// files defines: conv2d_storage.wgsl (storage buffers) or conv2d_texels.wgsl (the same bytes
+// copied into textures, which CPU drivers read about 10× faster; `im2col` reads x only).
 // Variants: WG (workgroup size), HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
 alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
@@ -33,8 +38,6 @@ struct ConvParams {
     og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<elem>;
-@group(0) @binding(1) var<storage, read> w: array<elem>;
 @group(0) @binding(2) var<storage, read> bias: array<elem>;
 @group(0) @binding(3) var<storage, read> residual: array<elem>;
 @group(0) @binding(4) var<storage, read_write> y: array<elem>;
@@ -49,7 +52,7 @@ fn input_strip(x_row: u32, ox0: u32, kx: u32) -> vec4<f32> {
     for (var j = 0u; j < 4u; j++) {
         let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
         if (ix >= 0 && ix < i32(p.w)) {
-            xv[j] = f32(x[x_row + u32(ix)]);
+            xv[j] = x_at(x_row + u32(ix));
         }
     }
     return xv;
@@ -57,12 +60,13 @@ fn input_strip(x_row: u32, ox0: u32, kx: u32) -> vec4<f32> {
 
 // Stores activate(v + bias + residual) at columns ox0 .. ox0+3 of output row y_row (channel oc).
 fn store_strip(v: vec4<f32>, oc: u32, y_row: u32, ox0: u32) {
+    var b = 0.0;
+    if (HAS_BIAS) {
+        b = f32(bias[oc]);
+    }
     for (var j = 0u; j < 4u; j++) {
         if (ox0 + j < p.ow) {
-            var r = v[j];
-            if (HAS_BIAS) {
-                r += f32(bias[oc]);
-            }
+            var r = v[j] + b;
             if (RESIDUAL) {
                 r += f32(residual[y_row + ox0 + j]);
             }
@@ -108,10 +112,10 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             for (var kx = 0u; kx < p.kw; kx++) {
                 let xv = input_strip(x_row, ox0, kx);
                 let k = w_off + ky * p.kw + kx;
-                acc[0] += f32(w[w_rows[0] + k]) * xv;
-                acc[1] += f32(w[w_rows[1] + k]) * xv;
-                acc[2] += f32(w[w_rows[2] + k]) * xv;
-                acc[3] += f32(w[w_rows[3] + k]) * xv;
+                acc[0] += w_at(w_rows[0] + k) * xv;
+                acc[1] += w_at(w_rows[1] + k) * xv;
+                acc[2] += w_at(w_rows[2] + k) * xv;
+                acc[3] += w_at(w_rows[3] + k) * xv;
             }
         }
     }
@@ -145,7 +149,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         }
         let x_row = x_plane + u32(iy) * p.w;
         for (var kx = 0u; kx < p.kw; kx++) {
-            acc += f32(w[w_row + ky * p.kw + kx]) * input_strip(x_row, ox0, kx);
+            acc += w_at(w_row + ky * p.kw + kx) * input_strip(x_row, ox0, kx);
         }
     }
     store_strip(acc, ch, ((n * p.o + ch) * p.oh + oy) * p.ow, ox0);
@@ -153,25 +157,27 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 
 @compute @workgroup_size(WG)
 fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= ip.items) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= ip.items) {
         return;
     }
-    let hw = ip.oh * ip.ow;
-    let ksize = ip.kh * ip.kw;
-    let s = i % hw;
-    let r = (i / hw) % (ip.c * ksize);
-    let n = i / (hw * ip.c * ksize);
-    let ox = s % ip.ow;
-    let oy = s / ip.ow;
+    let ksize = ip.c * ip.kh * ip.kw;
+    let oy = item % ip.oh;
+    let r = (item / ip.oh) % ksize;
+    let n = item / (ip.oh * ksize);
     let kx = r % ip.kw;
     let ky = (r / ip.kw) % ip.kh;
-    let ic = r / ksize;
+    let ic = r / (ip.kh * ip.kw);
     let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
-    let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);
-    var v = elem(0.0);
-    if (iy >= 0 && iy < i32(ip.h) && ix >= 0 && ix < i32(ip.w)) {
-        v = x[((n * ip.c + ic) * ip.h + u32(iy)) * ip.w + u32(ix)];
+    let out = ((n * ksize + r) * ip.oh + oy) * ip.ow;
+    let inside = iy >= 0 && iy < i32(ip.h);
+    let x_row = ((n * ip.c + ic) * ip.h + u32(max(iy, 0))) * ip.w;
+    for (var ox = 0u; ox < ip.ow; ox++) {
+        let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);
+        var v = 0.0;
+        if (inside && ix >= 0 && ix < i32(ip.w)) {
+            v = x_at(x_row + u32(ix));
+        }
+        col[out + ox] = elem(v);
     }
-    col[i] = v;
 }

@@ -12,18 +12,21 @@
 // driver seconds to compile (lavapipe: ~3 s) against a few comparisons per stored output. Other
 // activations use the override chain of activation.wgsl (a runtime `switch` over every unary op
 // costs lavapipe, which runs such branches masked, about a third of a CNN's speed).
-// Every operand is bound as array<vec4<elem>>: with ALIGNED_A (a not transposed, K % 4 == 0) a
-// row strip of 4 along K is one vec4 load, and with ALIGNED_B (b not transposed, N % 4 == 0)
-// so is a strip of 4 columns; otherwise the same strips are gathered element by element.
-// Grid: a workgroup of WG_X invocations owns `rows` (at most MAX_MR) rows × 8·WG_X columns of y;
-// z is the batch. Every invocation of a workgroup shares its rows and accumulates rows × 8
-// outputs (its 8 columns as two vec4 strips). Loops over rows and sub-blocks have uniform
-// (runtime) bounds on purpose: unrolled, they multiply the driver's compile time (lavapipe:
-// ~7 s per pipeline instead of ~4) for a few percent of speed. No workgroup memory or barriers: on lavapipe, where invocations
-// are SIMD lanes and every storage load is a per-lane loop, barriers cost more than they save and
-// the number of loads per FMA is what counts. Entry `gemm` loads the a strips in every invocation;
-// `gemm_subgroup` (gemm_subgroup.wgsl, appended for adapters with subgroups) shares them.
-// Edge rows/columns clamp their loads and skip their stores.
+// Operands a and b are read through `a_vec4`/`b_vec4` (their vec4 at an index), which one of two
+// binding files defines: gemm_storage.wgsl (storage buffers) or gemm_texels.wgsl (the same
+// bytes copied into textures, which CPU drivers read about 10× faster). With ALIGNED_A (a not
+// transposed, K % 4 == 0) a row strip of 4 along K is one vec4, and with ALIGNED_B (b not
+// transposed, N % 4 == 0) so is a strip of 4 columns; otherwise the same strips are gathered
+// element by element.
+// Grid: a workgroup of WG_X invocations owns ROWS rows × 8·WG_X columns of y; z is the batch.
+// Every invocation of a workgroup shares its rows and accumulates ROWS × 8 outputs (its 8 columns
+// as two vec4 strips). The entry points are generated (gemm_source.rs) with every loop over the
+// register block unrolled: accumulators must be plain values, since a driver that cannot prove
+// an array index constant keeps the array in memory (lavapipe: a masked per-lane store per
+// element, half of a GEMM's time). No workgroup memory or barriers: on lavapipe, where
+// invocations are SIMD lanes, they cost more than they save. Entry `gemm` loads the a strips in
+// every invocation; `gemm_subgroup` (adapters with subgroups of 8 or more) loads each once per
+// subgroup and broadcasts it. Edge rows/columns clamp their loads and skip their stores.
 // Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, ALIGNED_BT, L1 (distances instead of
 // products), ACT0..3 (activation.wgsl) for activations other than the piecewise-linear ones.
 
@@ -53,16 +56,15 @@ struct GemmParams {
     k: u32,
     a_batch_stride: u32,
     b_batch_stride: u32,
-    // Sub-blocks of 4 along K per block of 32 in gemm_subgroup (8).
-    sub_blocks: u32,
-    // Rows per workgroup (at most MAX_MR).
-    rows: u32,
     // Epilogue bits: HAS_BIAS, BIAS_PER_ROW, RESIDUAL, LEAKY, LOWER, UPPER.
     epilogue: u32,
     // v = select(v · slope, v, v > 0) with LEAKY, then max(v, lo) with LOWER, min(v, hi) with UPPER.
     slope: f32,
     lo: f32,
     hi: f32,
+    // Sub-blocks of 4 along K per block of 32 in gemm_subgroup (8, a uniform so that the
+    // driver keeps that loop).
+    sub_blocks: u32,
 }
 
 const HAS_BIAS: u32 = 1u;
@@ -87,25 +89,23 @@ fn linear_activation(x: f32) -> f32 {
     return v;
 }
 
-@group(0) @binding(0) var<storage, read> a: array<vec4<elem>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<elem>>;
 @group(0) @binding(2) var<storage, read> bias: array<vec4<elem>>;
 @group(0) @binding(3) var<storage, read> residual: array<vec4<elem>>;
 @group(0) @binding(4) var<storage, read_write> y: array<elem>;
 @group(0) @binding(5) var<uniform> p: GemmParams;
 
 fn a_at(i: u32) -> f32 {
-    return f32(a[i >> 2u][i & 3u]);
+    return a_vec4(i >> 2u)[i & 3u];
 }
 
 fn b_at(i: u32) -> f32 {
-    return f32(b[i >> 2u][i & 3u]);
+    return b_vec4(i >> 2u)[i & 3u];
 }
 
 // a[row, k .. k+4] of the batch starting at `base` (k + 4 <= K).
 fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
     if (ALIGNED_A) {
-        return vec4<f32>(a[(base + row * p.k + k) >> 2u]);
+        return a_vec4((base + row * p.k + k) >> 2u);
     }
     if (TRANS_A) {
         let i = base + k * p.m + row;
@@ -118,7 +118,7 @@ fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
 // b[k, col .. col+4] (col a multiple of 4; unaligned columns past N are clamped to N − 1).
 fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
     if (ALIGNED_B) {
-        return vec4<f32>(b[(base + k * p.n + col) >> 2u]);
+        return b_vec4((base + k * p.n + col) >> 2u);
     }
     let c = vec4<u32>(min(col, p.n - 1u), min(col + 1u, p.n - 1u), min(col + 2u, p.n - 1u), min(col + 3u, p.n - 1u));
     if (TRANS_B) {
@@ -135,7 +135,7 @@ fn b_block(base: u32, kk: u32, col: u32) -> array<vec4<f32>, 4> {
     if (ALIGNED_BT) {
         var t: array<vec4<f32>, 4>;
         for (var i = 0u; i < 4u; i++) {
-            t[i] = vec4<f32>(b[(base + min(col + i, p.n - 1u) * p.k + kk) >> 2u]);
+            t[i] = b_vec4((base + min(col + i, p.n - 1u) * p.k + kk) >> 2u);
         }
         for (var j = 0u; j < 4u; j++) {
             r[j] = vec4<f32>(t[0][j], t[1][j], t[2][j], t[3][j]);
@@ -156,12 +156,9 @@ fn a_one(base: u32, row: u32, k: u32) -> f32 {
     return a_at(base + row * p.k + k);
 }
 
-// The register block's capacity in rows; `rows` of them are used.
-const MAX_MR: u32 = 32u;
-
-// Rows of the block starting at row0 that lie inside y.
-fn block_rows(row0: u32) -> u32 {
-    return min(p.rows, p.m - row0);
+// Row i of the block at row0, clamped into y (a row past M loads row M − 1 and is not stored).
+fn block_row(row0: u32, i: u32) -> u32 {
+    return min(row0 + i, p.m - 1u);
 }
 
 // The starts of an invocation's two column strips for its block at col0; an aligned strip past
@@ -173,73 +170,38 @@ fn strip_cols(col0: u32) -> vec2<u32> {
     return vec2<u32>(col0, col0 + 4u);
 }
 
-// Adds the products for k = kk0 .. K to the block of rows row0 .. row0+rows and columns `cols`:
-// steps of 4 along K (strip loads), then single steps.
-fn accumulate(
-    ab: vec2<u32>,
-    row0: u32,
-    cols: vec2<u32>,
-    kk0: u32,
-    lo: ptr<function, array<vec4<f32>, MAX_MR>>,
-    hi: ptr<function, array<vec4<f32>, MAX_MR>>,
-) {
-    let rows = block_rows(row0);
-    var kk = kk0;
-    for (; kk + 4u <= p.k; kk += 4u) {
-        let bl = b_block(ab.y, kk, cols.x);
-        let bh = b_block(ab.y, kk, cols.y);
-        for (var i = 0u; i < rows; i++) {
-            let av = a_strip(ab.x, row0 + i, kk);
-            (*lo)[i] += term(av.x, bl[0]) + term(av.y, bl[1]) + term(av.z, bl[2]) + term(av.w, bl[3]);
-            (*hi)[i] += term(av.x, bh[0]) + term(av.y, bh[1]) + term(av.z, bh[2]) + term(av.w, bh[3]);
-        }
-    }
-    for (; kk < p.k; kk++) {
-        let bl = b_strip(ab.y, kk, cols.x);
-        let bh = b_strip(ab.y, kk, cols.y);
-        for (var i = 0u; i < rows; i++) {
-            let av = a_one(ab.x, row0 + i, kk);
-            (*lo)[i] += term(av, bl);
-            (*hi)[i] += term(av, bh);
-        }
-    }
+// One step of 4 along K for one row: acc.lo/hi += a4 · b[kk .. kk+4, cols] (bl/bh: b_block).
+fn step4(acc: mat2x4<f32>, a4: vec4<f32>, bl: array<vec4<f32>, 4>, bh: array<vec4<f32>, 4>) -> mat2x4<f32> {
+    let lo = acc[0] + term(a4.x, bl[0]) + term(a4.y, bl[1]) + term(a4.z, bl[2]) + term(a4.w, bl[3]);
+    let hi = acc[1] + term(a4.x, bh[0]) + term(a4.y, bh[1]) + term(a4.z, bh[2]) + term(a4.w, bh[3]);
+    return mat2x4<f32>(lo, hi);
 }
 
-@compute @workgroup_size(WG_X, 1, 1)
-fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let row0 = wg.y * p.rows;
-    let col0 = (wg.x * WG_X + lid.x) * 8u;
-    var lo: array<vec4<f32>, MAX_MR>;
-    var hi: array<vec4<f32>, MAX_MR>;
-    let ab = wg.z * vec2<u32>(p.a_batch_stride, p.b_batch_stride);
-    accumulate(ab, row0, strip_cols(col0), 0u, &lo, &hi);
-    store_block(wg.z, row0, col0, &lo, &hi);
+// One step along K for one row: acc.lo/hi += a1 · b[kk, cols] (bl/bh: b_strip).
+fn step1(acc: mat2x4<f32>, a1: f32, bl: vec4<f32>, bh: vec4<f32>) -> mat2x4<f32> {
+    return mat2x4<f32>(acc[0] + term(a1, bl), acc[1] + term(a1, bh));
 }
 
-// Stores activate(acc + bias + residual) for rows row0 .. row0+rows and columns col0 .. col0+8 of
-// batch z (lo holds columns 0..3, hi 4..7), skipping those outside y.
-fn store_block(z: u32, row0: u32, col0: u32, lo: ptr<function, array<vec4<f32>, MAX_MR>>, hi: ptr<function, array<vec4<f32>, MAX_MR>>) {
-    if (col0 >= p.n) {
+// Stores activate(acc + bias + residual) for row `row` and columns col0 .. col0+8 of batch z
+// (acc[0] holds columns 0..3, acc[1] 4..7), skipping those outside y.
+fn store_row(z: u32, row: u32, col0: u32, acc: mat2x4<f32>) {
+    if (row >= p.m || col0 >= p.n) {
         return;
     }
     let y_base = z * p.m * p.n;
-    for (var i = 0u; i < block_rows(row0); i++) {
-        let row = row0 + i;
-        for (var j = 0u; j < 8u; j++) {
-            let col = col0 + j;
-            if (col >= p.n) {
-                break;
-            }
-            let at = y_base + row * p.n + col;
-            var v = select((*hi)[i][j & 3u], (*lo)[i][j & 3u], j < 4u);
-            if ((p.epilogue & HAS_BIAS) != 0u) {
-                let bi = select(col, row, (p.epilogue & BIAS_PER_ROW) != 0u);
-                v += f32(bias[bi >> 2u][bi & 3u]);
-            }
-            if ((p.epilogue & RESIDUAL) != 0u) {
-                v += f32(residual[at >> 2u][at & 3u]);
-            }
-            y[at] = elem(activate(linear_activation(v)));
+    // A runtime bound, so that the driver keeps one copy of the epilogue.
+    for (var j = 0u; j < min(8u, p.n - col0); j++) {
+        let col = col0 + j;
+        let at = y_base + row * p.n + col;
+        let strip = select(acc[1], acc[0], j < 4u);
+        var v = strip[j & 3u];
+        if ((p.epilogue & HAS_BIAS) != 0u) {
+            let bi = select(col, row, (p.epilogue & BIAS_PER_ROW) != 0u);
+            v += f32(bias[bi >> 2u][bi & 3u]);
         }
+        if ((p.epilogue & RESIDUAL) != 0u) {
+            v += f32(residual[at >> 2u][at & 3u]);
+        }
+        y[at] = elem(activate(linear_activation(v)));
     }
 }

@@ -1,6 +1,6 @@
 use ocelli::{Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding};
 
-use crate::harness::{check, rng, uniform, ACCUM};
+use crate::harness::{check_with, operand_paths, rng, uniform, ACCUM};
 
 /// Runs `op` on random x `[..]`, weight `w_shape` and (optionally) a bias of `o` channels.
 fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bool) {
@@ -16,7 +16,7 @@ fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bo
     }
     let what = format!("{op:?} x{x:?} w{w_shape:?} bias{bias}");
     let y = g.op(op, &ins).unwrap();
-    check(&what, &g.build(&[y]).unwrap(), &data, ACCUM);
+    check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &operand_paths());
 }
 
 fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: bool) {

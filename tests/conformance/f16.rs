@@ -140,12 +140,15 @@ fn check_native(what: &str, graph: &Graph, inputs: &[Tensor]) {
         !capable.is_empty(),
         "no adapter under test has shader-f16; run the suite with the Vulkan adapter (mesa-vulkan-drivers)"
     );
-    for gpu in capable {
-        let mut plan = gpu.compile_with(graph, native()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    // Operands through rgba16float textures (CPU adapters' default) and through f16 buffers.
+    let paths = [native(), CompileOptions { texel_operands: false, ..native() }];
+    for (gpu, options) in capable.into_iter().flat_map(|g| paths.map(|o| (g, o))) {
+        let mut plan = gpu.compile_with(graph, options).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(casts(&plan), 0, "{what}: the native f16 plan still casts");
         let got = plan.run(inputs).unwrap_or_else(|e| panic!("{what}: {}: {e}", gpu.name()));
         for (k, (w, g)) in want.iter().zip(&got).enumerate() {
-            assert_close(&format!("{what} on {} (output {k})", gpu.name()), w, g, F16);
+            let what = format!("{what} on {} {:?} (output {k})", gpu.name(), plan.kernels());
+            assert_close(&what, w, g, F16);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ocelli::{wgpu, Backend, CpuBackend, Gpu, GpuBackend, GpuOptions, Graph, Tensor};
+use ocelli::{wgpu, Backend, CompileOptions, CpuBackend, Gpu, GpuBackend, GpuOptions, Graph, Plan, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -96,12 +96,29 @@ pub fn assert_close(what: &str, want: &Tensor, got: &Tensor, tol: Tol) {
 
 /// Runs `graph` on the CPU reference and on every GPU backend and compares all outputs.
 pub fn check(what: &str, graph: &Graph, inputs: &[Tensor], tol: Tol) {
+    check_with(what, graph, inputs, tol, &[CompileOptions::default()]);
+}
+
+/// The ways GEMM and convolution operands reach their kernels: through textures (the default
+/// on CPU adapters such as lavapipe) and through storage buffers (what GPUs use).
+pub fn operand_paths() -> [CompileOptions; 2] {
+    [CompileOptions::default(), CompileOptions { texel_operands: false, ..Default::default() }]
+}
+
+/// [`check`] under each of `options`.
+pub fn check_with(what: &str, graph: &Graph, inputs: &[Tensor], tol: Tol, options: &[CompileOptions]) {
     let want = CpuBackend.run(graph, inputs).unwrap_or_else(|e| panic!("{what}: cpu: {e}"));
     for gpu in gpus() {
-        let got = gpu.run(graph, inputs).unwrap_or_else(|e| panic!("{what}: {}: {e}", gpu.name()));
-        assert_eq!(got.len(), want.len());
-        for (k, (w, g)) in want.iter().zip(&got).enumerate() {
-            assert_close(&format!("{what} on {} (output {k})", gpu.name()), w, g, tol);
+        for &o in options {
+            let got = gpu
+                .compile_with(graph, o)
+                .and_then(|mut plan| plan.run(inputs))
+                .unwrap_or_else(|e| panic!("{what}: {}: {e}", gpu.name()));
+            assert_eq!(got.len(), want.len());
+            for (k, (w, g)) in want.iter().zip(&got).enumerate() {
+                let path = if o.texel_operands { "" } else { " (storage operands)" };
+                assert_close(&format!("{what} on {}{path} (output {k})", gpu.name()), w, g, tol);
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 use ocelli::{Backend, BinaryOp, CpuBackend, DType, GraphBuilder, Op, Plan, UnaryOp};
 
-use crate::harness::{assert_close, check, gpus, rng, uniform, ACCUM};
+use crate::harness::{assert_close, check, check_with, gpus, operand_paths, rng, uniform, ACCUM};
 
 #[test]
 fn matmul_matches_reference_over_shapes_and_transposes() {
@@ -34,7 +34,8 @@ fn matmul_matches_reference_over_shapes_and_transposes() {
                 }
                 let y = g.op(Op::MatMul { trans_a: ta, trans_b: tb }, &ins).unwrap();
                 let graph = g.build(&[y]).unwrap();
-                check(&format!("matmul {batch:?} m{m} n{n} k{k} ta{ta} tb{tb} bias{bias}"), &graph, &data, ACCUM);
+                let what = format!("matmul {batch:?} m{m} n{n} k{k} ta{ta} tb{tb} bias{bias}");
+                check_with(&what, &graph, &data, ACCUM, &operand_paths());
             }
         }
     }
@@ -119,10 +120,31 @@ fn gemm_epilogues_match_reference_in_one_dispatch() {
         let graph = g.build(&[y]).unwrap();
         let want = CpuBackend.run(&graph, &inputs).unwrap();
         for gpu in gpus() {
-            let mut plan = gpu.compile(&graph).unwrap();
-            assert_eq!(plan.dispatch_count(), 1, "{chain:?}: the epilogue fuses into the GEMM");
-            let got = plan.run(&inputs).unwrap();
-            assert_close(&format!("gemm epilogue {chain:?} on {}", gpu.name()), &want[0], &got[0], ACCUM);
+            for options in operand_paths() {
+                let mut plan = gpu.compile_with(&graph, options).unwrap();
+                assert_eq!(plan.dispatch_count(), 1, "{chain:?}: the epilogue fuses into the GEMM");
+                let got = plan.run(&inputs).unwrap();
+                let what = format!("gemm epilogue {chain:?} on {} ({:?})", gpu.name(), plan.kernels());
+                assert_close(&what, &want[0], &got[0], ACCUM);
+            }
         }
+    }
+}
+
+/// CPU adapters read GEMM operands through textures unless told not to; GPUs keep storage
+/// buffers. Either way the plan names the kernel it chose.
+#[test]
+fn gemm_operands_come_from_textures_on_cpu_adapters_only() {
+    let mut g = GraphBuilder::new();
+    let a = g.input("a", [8, 12], DType::F32).unwrap();
+    let b = g.input("b", [12, 16], DType::F32).unwrap();
+    let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    for gpu in gpus() {
+        let cpu = gpu.gpu().adapter_info().device_type == ocelli::wgpu::DeviceType::Cpu;
+        let [textures, storage] = operand_paths().map(|o| gpu.compile_with(&graph, o).unwrap().kernels());
+        assert_eq!(textures.len(), 1);
+        assert_eq!(textures[0].ends_with("_texels"), cpu, "{}: {textures:?}", gpu.name());
+        assert!(!storage[0].ends_with("_texels"), "{}: {storage:?}", gpu.name());
     }
 }

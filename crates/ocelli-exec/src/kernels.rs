@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use ocelli_device::Kernel;
 
+use crate::gemm_source::gemm_entry;
+
 /// The line with which a kernel file declares the storage type of its float bindings; a family
 /// whose source has it has an f16-storage variant ([`KernelFamily::kernel_f16`]).
 const ELEM_F32: &str = "alias elem = f32;";
@@ -13,12 +15,18 @@ const ELEM_F32: &str = "alias elem = f32;";
 /// Every kernel family Ocelli ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KernelFamily {
-    /// `shaders/gemm.wgsl`
+    /// `shaders/gemm.wgsl` over storage buffers (`gemm_storage.wgsl`), entry `gemm`
     Gemm,
-    /// `shaders/gemm.wgsl` with `shaders/gemm_subgroup.wgsl` (adapters with subgroups)
+    /// The same with entry `gemm_subgroup` (adapters with subgroups)
     GemmSubgroup,
-    /// `shaders/conv2d.wgsl`
+    /// `shaders/gemm.wgsl` over textures (`gemm_texels.wgsl`), entry `gemm`
+    GemmTexels,
+    /// The same with entry `gemm_subgroup`
+    GemmSubgroupTexels,
+    /// `shaders/conv2d.wgsl` over a storage buffer (`conv2d_storage.wgsl`)
     Conv2d,
+    /// `shaders/conv2d.wgsl` over a texture (`conv2d_texels.wgsl`)
+    Conv2dTexels,
     /// `shaders/conv_transpose.wgsl`
     ConvTranspose,
     /// `shaders/pool.wgsl`
@@ -57,18 +65,42 @@ macro_rules! shader {
     (activation + $file:literal) => {
         concat!(include_str!("../../../shaders/activation.wgsl"), include_str!(concat!("../../../shaders/", $file)))
     };
-    // The same with a second file (more entry points over the first one's helpers) appended.
-    (activation + $file:literal + $more:literal) => {
-        concat!(shader!(activation + $file), include_str!(concat!("../../../shaders/", $more)))
+    // The same with more files (bindings and helpers) appended.
+    (activation + $file:literal $(+ $more:literal)+) => {
+        concat!(shader!(activation + $file) $(, include_str!(concat!("../../../shaders/", $more)))+)
     };
+}
+
+/// A GEMM family's source: the activation chain, gemm.wgsl, its operand bindings and the
+/// generated entry point. Built once per process.
+fn gemm_kernel(subgroup: bool, texels: bool) -> Kernel {
+    static TABLE: OnceLock<[Kernel; 4]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        [(false, false), (true, false), (false, true), (true, true)].map(|(subgroup, texels)| {
+            let operands = if texels {
+                concat!(shader!("texels.wgsl"), shader!("gemm_texels.wgsl"))
+            } else {
+                shader!("gemm_storage.wgsl")
+            };
+            let source = format!("{}{operands}{}", shader!(activation + "gemm.wgsl"), gemm_entry(subgroup));
+            let label =
+                format!("gemm{}{}", if subgroup { "_subgroup" } else { "" }, if texels { "_texels" } else { "" });
+            // Leaked once per family for the 'static life of the kernel table.
+            Kernel { label: Box::leak(label.into()), source: Box::leak(source.into()) }
+        })
+    });
+    table[usize::from(subgroup) + 2 * usize::from(texels)]
 }
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 17] = [
+    pub const ALL: [KernelFamily; 20] = [
         Self::Gemm,
         Self::GemmSubgroup,
+        Self::GemmTexels,
+        Self::GemmSubgroupTexels,
         Self::Conv2d,
+        Self::Conv2dTexels,
         Self::ConvTranspose,
         Self::Pool,
         Self::Upsample,
@@ -88,9 +120,14 @@ impl KernelFamily {
     /// The label and WGSL source of this family.
     pub fn kernel(self) -> Kernel {
         let (label, source) = match self {
-            Self::Gemm => ("gemm", shader!(activation + "gemm.wgsl")),
-            Self::GemmSubgroup => ("gemm_subgroup", shader!(activation + "gemm.wgsl" + "gemm_subgroup.wgsl")),
-            Self::Conv2d => ("conv2d", shader!(activation + "conv2d.wgsl")),
+            Self::Gemm => return gemm_kernel(false, false),
+            Self::GemmSubgroup => return gemm_kernel(true, false),
+            Self::GemmTexels => return gemm_kernel(false, true),
+            Self::GemmSubgroupTexels => return gemm_kernel(true, true),
+            Self::Conv2d => ("conv2d", shader!(activation + "conv2d.wgsl" + "conv2d_storage.wgsl")),
+            Self::Conv2dTexels => {
+                ("conv2d_texels", shader!(activation + "conv2d.wgsl" + "texels.wgsl" + "conv2d_texels.wgsl"))
+            }
             Self::ConvTranspose => ("conv_transpose", shader!("conv_transpose.wgsl")),
             Self::Pool => ("pool", shader!("pool.wgsl")),
             Self::Upsample => ("upsample", shader!("upsample.wgsl")),
@@ -130,6 +167,16 @@ impl KernelFamily {
         table.get(&self).copied()
     }
 
+    /// How many bindings (the first ones) `entry` of this family reads through textures
+    /// ([`crate::texels`]); the others are storage buffers.
+    pub(crate) fn texel_inputs(self, entry: &str) -> usize {
+        match (self, entry) {
+            (Self::Conv2dTexels, "im2col") => 1,
+            (Self::GemmTexels | Self::GemmSubgroupTexels | Self::Conv2dTexels, _) => 2,
+            _ => 0,
+        }
+    }
+
     /// [`Self::kernel_f16`] when `f16`, else [`Self::kernel`].
     pub fn kernel_for(self, f16: bool) -> Option<Kernel> {
         if f16 {
@@ -167,7 +214,10 @@ mod tests {
         for family in [
             KernelFamily::Gemm,
             KernelFamily::GemmSubgroup,
+            KernelFamily::GemmTexels,
+            KernelFamily::GemmSubgroupTexels,
             KernelFamily::Conv2d,
+            KernelFamily::Conv2dTexels,
             KernelFamily::Elementwise,
             KernelFamily::Pool,
         ] {

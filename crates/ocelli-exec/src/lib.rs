@@ -6,11 +6,13 @@
 mod backend;
 mod dispatch;
 mod error;
+mod gemm_source;
 mod kernels;
 mod lower;
 mod plan;
 mod planner;
 mod profile;
+mod texels;
 mod tuning;
 
 pub use backend::GpuBackend;

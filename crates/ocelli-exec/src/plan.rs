@@ -10,6 +10,7 @@ use ocelli_graph::{passes, DType, Graph, Plan, Tensor, ValueDef, ValueId, ValueI
 use crate::dispatch::{Binding, Dispatch, Step};
 use crate::lower::{has_f16_kernel, kernel_of, lower, Lowering};
 use crate::planner::{self, MemoryPlan};
+use crate::texels::{self, operand_texture, texel_format, texels_for};
 use crate::tuning::Tuning;
 use crate::ExecError;
 
@@ -22,11 +23,15 @@ pub struct CompileOptions {
     pub reuse_buffers: bool,
     /// How ops on f16 values run.
     pub f16: F16Compute,
+    /// On adapters that read textures faster than storage buffers (CPU drivers such as
+    /// lavapipe), copy GEMM operands into textures before each GEMM. `false` keeps every
+    /// operand in its storage buffer.
+    pub texel_operands: bool,
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { optimize: true, reuse_buffers: true, f16: F16Compute::Auto }
+        Self { optimize: true, reuse_buffers: true, f16: F16Compute::Auto, texel_operands: true }
     }
 }
 
@@ -60,6 +65,8 @@ pub struct MemoryReport {
 /// One prepared command.
 pub(crate) enum Command {
     Dispatch {
+        /// Buffer → texture copies to record first: (buffer, texture, texels).
+        copies: Vec<(usize, usize, u64)>,
         pipeline: Arc<wgpu::ComputePipeline>,
         bind_group: wgpu::BindGroup,
         groups: [u32; 3],
@@ -81,6 +88,8 @@ pub struct GpuPlan {
     /// Buffer index of each value (through aliases).
     pub(crate) buffer_of: Vec<Option<usize>>,
     pub(crate) commands: Vec<Command>,
+    /// Operand textures ([`crate::texels`]).
+    textures: Vec<wgpu::Texture>,
     memory: MemoryReport,
     _uniforms: wgpu::Buffer,
 }
@@ -135,7 +144,7 @@ impl GpuPlan {
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
         }
-        let tuning = Tuning::for_gpu(&gpu);
+        let tuning = Tuning::for_gpu(&gpu, options.texel_operands);
         let lowered = graph.nodes().iter().map(|n| lower(n, &graph, tuning)).collect::<Result<Vec<_>, _>>()?;
         let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
         let scratch: Vec<Vec<u64>> = lowered
@@ -151,8 +160,9 @@ impl GpuPlan {
             MemoryReport { planned: mem.planned_bytes(), naive: mem.naive_bytes, inputs_and_constants: fixed_bytes };
         let resolve = Resolver { buffer_of: &buffer_of, mem: &mem, slot_base, scratch: &scratch };
         // Bind groups are validated here: a mistake becomes a typed error, not a panic.
-        let (commands, uniforms) = gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
-        Ok(Self { gpu, graph, buffers, buffer_of, commands, memory, _uniforms: uniforms })
+        let (commands, textures, uniforms) =
+            gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
+        Ok(Self { gpu, graph, buffers, buffer_of, commands, textures, memory, _uniforms: uniforms })
     }
 
     /// Memory of this plan's buffers, with and without liveness planning.
@@ -168,6 +178,18 @@ impl GpuPlan {
     /// Number of kernel dispatches one run records.
     pub fn dispatch_count(&self) -> usize {
         self.commands.iter().filter(|c| matches!(c, Command::Dispatch { .. })).count()
+    }
+
+    /// The kernel of each dispatch, in recording order (for instance `gemm_subgroup_texels`:
+    /// which family, and whether its operands come from textures).
+    pub fn kernels(&self) -> Vec<&'static str> {
+        self.commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Dispatch { label, .. } => Some(*label),
+                Command::Clear { .. } => None,
+            })
+            .collect()
     }
 
     pub(crate) fn buffer(&self, id: ValueId) -> &wgpu::Buffer {
@@ -196,7 +218,10 @@ impl GpuPlan {
         for c in &self.commands {
             match c {
                 Command::Clear { buffer } => encoder.clear_buffer(self.buffers[*buffer].buffer(), 0, None),
-                Command::Dispatch { pipeline, bind_group, groups, label, .. } => {
+                Command::Dispatch { copies, pipeline, bind_group, groups, label, .. } => {
+                    for &(buffer, texture, texels) in copies {
+                        texels::record_copy(encoder, self.buffers[buffer].buffer(), &self.textures[texture], texels);
+                    }
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some(label),
                         timestamp_writes: timestamps(k),
@@ -290,14 +315,15 @@ fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, Ex
     Ok(Allocation { buffers, buffer_of, slot_base, fixed_bytes: fixed })
 }
 
-/// Pipelines, one uniform buffer with every dispatch's parameters, and bind groups.
+/// Pipelines, one uniform buffer with every dispatch's parameters, operand textures, and bind
+/// groups.
 fn prepare(
     gpu: &Gpu,
     graph: &Graph,
     lowered: &[Lowering],
     buffers: &[PooledBuffer],
     resolve: &Resolver<'_>,
-) -> Result<(Vec<Command>, wgpu::Buffer), ExecError> {
+) -> Result<(Vec<Command>, Vec<wgpu::Texture>, wgpu::Buffer), ExecError> {
     let steps: Vec<(usize, bool, &Step)> = lowered
         .iter()
         .enumerate()
@@ -306,27 +332,7 @@ fn prepare(
             Lowering::Alias => Vec::new(),
         })
         .collect();
-    let align = u64::from(gpu.limits().min_uniform_buffer_offset_alignment).max(16);
-    let mut data: Vec<u8> = Vec::new();
-    let mut offsets = Vec::new();
-    for (_, _, s) in &steps {
-        if let Step::Dispatch(d) = s {
-            let start = (data.len() as u64).div_ceil(align) * align;
-            data.resize(start as usize, 0);
-            data.extend(d.params.iter().flat_map(|w| w.to_le_bytes()));
-            let len = (data.len() as u64 - start).div_ceil(16).max(1) * 16;
-            data.resize((start + len) as usize, 0);
-            offsets.push((start, len));
-        }
-    }
-    data.resize(data.len().max(16), 0);
-    let uniforms = gpu.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("ocelli params"),
-        size: data.len() as u64,
-        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    gpu.queue().write_buffer(&uniforms, 0, &data);
+    let uniforms = upload_params(gpu, &steps);
     let requests: Vec<_> = steps
         .iter()
         .filter_map(|&(_, f16, s)| match s {
@@ -335,6 +341,8 @@ fn prepare(
         })
         .collect();
     gpu.prepare_pipelines(&requests)?;
+    let textures = OperandTextures::new(gpu, graph, &steps, resolve)?;
+    let views: Vec<wgpu::TextureView> = textures.textures.iter().map(|t| t.create_view(&Default::default())).collect();
     let mut commands = Vec::with_capacity(steps.len());
     let mut k = 0;
     for (node, f16, s) in steps {
@@ -343,21 +351,43 @@ fn prepare(
             Step::Dispatch(d) => {
                 let kernel = kernel_of(d, f16);
                 let pipeline = gpu.pipeline(kernel, d.entry, &d.constants)?;
-                let entries: Vec<(&wgpu::Buffer, u64)> = d
-                    .bindings
-                    .iter()
-                    .map(|&b| {
-                        let (i, bytes) = resolve.get(graph, node, b);
-                        (buffers[i].buffer(), bytes)
-                    })
-                    .collect();
-                let bind_group = bind(gpu, d, &entries, &pipeline, &uniforms, offsets[k]);
-                commands.push(Command::Dispatch { pipeline, bind_group, groups: d.groups, label: kernel.label, node });
+                let mut copies = Vec::new();
+                let mut entries = Vec::new();
+                for (slot, &b) in d.bindings.iter().enumerate() {
+                    let (i, bytes) = resolve.get(graph, node, b);
+                    if slot < d.family.texel_inputs(d.entry) {
+                        let format = texel_format(f16);
+                        let t = textures.index(slot, format);
+                        copies.push((i, t, texels_for(bytes, format)));
+                        entries.push(wgpu::BindingResource::TextureView(&views[t]));
+                    } else {
+                        entries.push(wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: buffers[i].buffer(),
+                            offset: 0,
+                            size: wgpu::BufferSize::new(bytes.div_ceil(16) * 16),
+                        }));
+                    }
+                }
+                let (offset, len) = uniforms.offsets[k];
+                entries.push(wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: &uniforms.buffer,
+                    offset,
+                    size: wgpu::BufferSize::new(len),
+                }));
+                let bind_group = bind(gpu, d, entries, &pipeline);
+                commands.push(Command::Dispatch {
+                    copies,
+                    pipeline,
+                    bind_group,
+                    groups: d.groups,
+                    label: kernel.label,
+                    node,
+                });
                 k += 1;
             }
         }
     }
-    Ok((commands, uniforms))
+    Ok((commands, textures.textures, uniforms.buffer))
 }
 
 /// Finds the buffer (index into the plan's buffers) and byte size behind a binding.
@@ -379,39 +409,95 @@ impl Resolver<'_> {
     }
 }
 
-/// A bind group: the storage `entries` at 0, 1, ..., then the parameters. Bindings span whole
-/// 16-byte units so kernels may view them as `array<vec4<f32>>` (pooled buffers are larger).
+/// A bind group of `entries` at bindings 0, 1, ... (inputs, outputs, then the parameters).
+/// Storage bindings span whole 16-byte units so kernels may view them as `array<vec4<f32>>`
+/// (pooled buffers are larger).
 fn bind(
     gpu: &Gpu,
     d: &Dispatch,
-    entries: &[(&wgpu::Buffer, u64)],
+    entries: Vec<wgpu::BindingResource<'_>>,
     pipeline: &wgpu::ComputePipeline,
-    uniforms: &wgpu::Buffer,
-    (offset, len): (u64, u64),
 ) -> wgpu::BindGroup {
-    let mut all: Vec<wgpu::BindGroupEntry<'_>> = entries
-        .iter()
+    let all: Vec<wgpu::BindGroupEntry<'_>> = entries
+        .into_iter()
         .enumerate()
-        .map(|(i, &(buffer, bytes))| wgpu::BindGroupEntry {
-            binding: i as u32,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer,
-                offset: 0,
-                size: wgpu::BufferSize::new(bytes.div_ceil(16) * 16),
-            }),
-        })
+        .map(|(i, resource)| wgpu::BindGroupEntry { binding: i as u32, resource })
         .collect();
-    all.push(wgpu::BindGroupEntry {
-        binding: entries.len() as u32,
-        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: uniforms,
-            offset,
-            size: wgpu::BufferSize::new(len),
-        }),
-    });
     gpu.device().create_bind_group(&wgpu::BindGroupDescriptor {
         label: Some(d.entry),
         layout: &pipeline.get_bind_group_layout(0),
         entries: &all,
     })
+}
+
+/// Every dispatch's uniform parameters in one buffer.
+struct ParamBlock {
+    buffer: wgpu::Buffer,
+    /// (offset, length) of the k-th dispatch's parameters.
+    offsets: Vec<(u64, u64)>,
+}
+
+/// Packs the parameters of every dispatch of `steps` at the adapter's uniform offset alignment
+/// and uploads them.
+fn upload_params(gpu: &Gpu, steps: &[(usize, bool, &Step)]) -> ParamBlock {
+    let align = u64::from(gpu.limits().min_uniform_buffer_offset_alignment).max(16);
+    let mut data: Vec<u8> = Vec::new();
+    let mut offsets = Vec::new();
+    for (_, _, s) in steps {
+        if let Step::Dispatch(d) = s {
+            let start = (data.len() as u64).div_ceil(align) * align;
+            data.resize(start as usize, 0);
+            data.extend(d.params.iter().flat_map(|w| w.to_le_bytes()));
+            let len = (data.len() as u64 - start).div_ceil(16).max(1) * 16;
+            data.resize((start + len) as usize, 0);
+            offsets.push((start, len));
+        }
+    }
+    data.resize(data.len().max(16), 0);
+    let buffer = gpu.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("ocelli params"),
+        size: data.len() as u64,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    gpu.queue().write_buffer(&buffer, 0, &data);
+    ParamBlock { buffer, offsets }
+}
+
+/// The plan's operand textures: one per (binding slot, texel format), as large as the largest
+/// operand bound there.
+struct OperandTextures {
+    keys: Vec<(usize, wgpu::TextureFormat)>,
+    textures: Vec<wgpu::Texture>,
+}
+
+impl OperandTextures {
+    fn new(
+        gpu: &Gpu,
+        graph: &Graph,
+        steps: &[(usize, bool, &Step)],
+        resolve: &Resolver<'_>,
+    ) -> Result<Self, ExecError> {
+        let mut sizes: Vec<((usize, wgpu::TextureFormat), u64)> = Vec::new();
+        for &(node, f16, s) in steps {
+            let Step::Dispatch(d) = s else { continue };
+            for (slot, &b) in d.bindings.iter().enumerate().take(d.family.texel_inputs(d.entry)) {
+                let format = texel_format(f16);
+                let texels = texels_for(resolve.get(graph, node, b).1, format);
+                match sizes.iter_mut().find(|(k, _)| *k == (slot, format)) {
+                    Some((_, n)) => *n = (*n).max(texels),
+                    None => sizes.push(((slot, format), texels)),
+                }
+            }
+        }
+        let textures = sizes
+            .iter()
+            .map(|&((_, format), texels)| operand_texture(gpu, format, texels))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { keys: sizes.into_iter().map(|(k, _)| k).collect(), textures })
+    }
+
+    fn index(&self, slot: usize, format: wgpu::TextureFormat) -> usize {
+        self.keys.iter().position(|&k| k == (slot, format)).expect("sized for every texel binding")
+    }
 }

@@ -3,26 +3,40 @@
 
 use ocelli_device::Gpu;
 
+use crate::texels::TEXELS_PER_ROW;
+
 /// Kernel choices for one adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tuning {
-    /// GEMMs share their `a` strips through subgroup shuffles (`gemm_subgroup`): needs the
+    /// GEMMs share their `a` strips through subgroup broadcasts (`gemm_subgroup`): needs the
     /// SUBGROUP feature with subgroups of at least 8 lanes.
     pub gemm_subgroups: bool,
     /// GEMM workgroup width in invocations (a multiple of 8; each invocation owns 8 columns).
     pub gemm_wg: u32,
+    /// Texels (4 elements each) an operand texture holds: GEMMs whose operands fit read them
+    /// through textures (`gemm_texels.wgsl`); 0 keeps every operand in storage buffers.
+    pub texel_capacity: usize,
 }
 
 impl Tuning {
     /// The table: CPU adapters (lavapipe, llvmpipe, WARP) run a workgroup as SIMD-wide chunks of
-    /// one thread, so narrow workgroups spread even small GEMMs over every core; GPUs get 64
-    /// invocations, two or more full subgroups on every vendor.
-    pub fn for_gpu(gpu: &Gpu) -> Self {
+    /// one thread, so narrow workgroups spread even small GEMMs over every core, and they read
+    /// textures about 10× faster than storage buffers (FACTS in the README); GPUs get 64
+    /// invocations, two or more full subgroups on every vendor, and storage buffers.
+    /// `texel_operands: false` keeps storage buffers everywhere.
+    pub fn for_gpu(gpu: &Gpu, texel_operands: bool) -> Self {
         let info = gpu.adapter_info();
         let cpu = info.device_type == wgpu::DeviceType::Cpu;
+        let rows = gpu.limits().max_texture_dimension_2d as usize;
         Self {
             gemm_subgroups: gpu.capabilities().subgroup && info.subgroup_min_size >= 8,
             gemm_wg: if cpu { 8 } else { 64 },
+            texel_capacity: if cpu && texel_operands { rows * TEXELS_PER_ROW as usize } else { 0 },
         }
+    }
+
+    /// Whether an operand of `len` elements can be read through a texture.
+    pub fn fits_texels(&self, len: usize) -> bool {
+        len.div_ceil(4) <= self.texel_capacity
     }
 }

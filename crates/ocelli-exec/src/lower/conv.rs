@@ -44,6 +44,8 @@ pub(crate) fn conv2d(
             .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(BLOCK), items])
             .0
     };
+    // The input through a texture where the adapter reads those faster.
+    let family = if io.tuning.fits_texels(n * c * h * w) { KernelFamily::Conv2dTexels } else { KernelFamily::Conv2d };
     let k = cg * kh * kw;
     let col_bytes = (n * k * oh * ow) as u64 * io.elem_bytes();
     if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
@@ -73,9 +75,9 @@ pub(crate) fn conv2d(
         }
         scratch.push(col_bytes);
         let col = Binding::Scratch(scratch.len() - 1);
-        let items = n * k * oh * ow;
+        let items = n * k * oh;
         let im2col = Step::Dispatch(Dispatch {
-            family: KernelFamily::Conv2d,
+            family,
             entry: "im2col",
             constants: vec![("WG", f64::from(WG))],
             bindings: vec![io.input(0).into(), col],
@@ -92,7 +94,7 @@ pub(crate) fn conv2d(
     let (entry, direct_items) =
         if depthwise { ("depthwise", n * c * oh * ow.div_ceil(BLOCK)) } else { ("conv2d", direct_items) };
     Ok(vec![Step::Dispatch(Dispatch {
-        family: KernelFamily::Conv2d,
+        family,
         entry,
         constants,
         bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],

@@ -5,6 +5,7 @@ use ocelli_graph::UnaryOp;
 use ocelli_graph::ValueId;
 
 use crate::dispatch::{Binding, Dispatch, Params, Step};
+use crate::gemm_source::ROWS;
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
 use crate::tuning::Tuning;
@@ -12,9 +13,6 @@ use crate::{ExecError, KernelFamily};
 
 /// Output columns per invocation.
 const BLOCK: usize = 8;
-/// Output rows per workgroup (`rows` in gemm.wgsl, at most its MAX_MR): tall blocks amortise
-/// each `b` load over more rows; a block past the last row stops there.
-const ROWS: usize = 32;
 
 // The `epilogue` bits of gemm.wgsl's parameters.
 const HAS_BIAS: usize = 1;
@@ -91,16 +89,27 @@ pub(crate) fn gemm_dispatch(
         | act_bits;
     let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(a, Binding::Value);
+    // Operands as textures where the adapter reads those faster and both fit one.
+    let a_len = (spec.a_batch_stride * spec.batch).max(spec.m * spec.k);
+    let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.n);
+    let texels = tuning.fits_texels(a_len) && tuning.fits_texels(b_len);
+    let family = match (tuning.gemm_subgroups, texels) {
+        (false, false) => KernelFamily::Gemm,
+        (true, false) => KernelFamily::GemmSubgroup,
+        (false, true) => KernelFamily::GemmTexels,
+        (true, true) => KernelFamily::GemmSubgroupTexels,
+    };
     Ok(Step::Dispatch(Dispatch {
-        family: if tuning.gemm_subgroups { KernelFamily::GemmSubgroup } else { KernelFamily::Gemm },
+        family,
         entry: if tuning.gemm_subgroups { "gemm_subgroup" } else { "gemm" },
         constants,
         bindings: vec![a, b, bias, residual, y],
         params: Params::default()
-            .us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, 8, ROWS, epilogue])
+            .us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, epilogue])
             .f(slope)
             .f(lo)
             .f(hi)
+            .u(8)
             .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
