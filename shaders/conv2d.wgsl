@@ -12,7 +12,9 @@
 // padded inputs read as zero.
 // `depthwise`: one input channel per output channel (groups = C = O): an item is one channel ×
 //   4 consecutive output columns, so no lane computes channels it does not store. Same bindings
-//   and parameters as `conv2d` (items = N · C · OH · ceil(OW / 4)).
+//   and parameters as `conv2d`, but a 3-D grid: x runs over the items of one channel plane
+//   (items = OH · ceil(OW / 4)), y and z over the N · C planes, which spares most integer
+//   divisions (a scalar loop per lane on CPU drivers).
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
 //   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
@@ -29,6 +31,10 @@ alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (ker
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 override RESIDUAL: bool = false;
+// `depthwise` reads each input row through `x_window` (16 consecutive inputs from 4 texels)
+// instead of one input per tap and column: set by the plan when x is a texture and the 4 columns'
+// taps span at most 13 inputs (3 + 3·stride + (KW − 1)·dilation < 16).
+override WINDOW: bool = false;
 
 struct ConvParams {
     n: u32, c: u32, h: u32, w: u32,
@@ -54,6 +60,23 @@ fn input_strip(x_row: u32, ox0: u32, kx: u32) -> vec4<f32> {
         if (ix >= 0 && ix < i32(p.w)) {
             xv[j] = x_at(x_row + u32(ix));
         }
+    }
+    return xv;
+}
+
+// Element e (< 16) of a window of 4 vec4 columns.
+fn window_at(win: mat4x4<f32>, e: u32) -> f32 {
+    let c = select(select(win[0], win[1], e >= 4u), select(win[2], win[3], e >= 12u), e >= 8u);
+    return c[e & 3u];
+}
+
+// input_strip from the window whose element `off` is the input under output column ox0, tap 0.
+fn window_strip(win: mat4x4<f32>, off: u32, ox0: u32, kx: u32) -> vec4<f32> {
+    var xv = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j++) {
+        let ix = i32((ox0 + j) * p.stride_w + kx * p.dil_w) - i32(p.pad_left);
+        let v = window_at(win, off + j * p.stride_w + kx * p.dil_w);
+        xv[j] = select(0.0, v, ix >= 0 && ix < i32(p.w));
     }
     return xv;
 }
@@ -130,16 +153,17 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let item = gid.x + gid.y * nwg.x * WG;
-    if (item >= p.items) {
+    // x: the item within its plane; y and z: the plane (n · C + channel).
+    let plane = gid.y + gid.z * nwg.y;
+    if (gid.x >= p.items || plane >= p.n * p.c) {
         return;
     }
-    let tx = item % p.ox_tiles;
-    let oy = (item / p.ox_tiles) % p.oh;
-    let ch = (item / (p.ox_tiles * p.oh)) % p.c;
-    let n = item / (p.ox_tiles * p.oh * p.c);
+    let tx = gid.x % p.ox_tiles;
+    let oy = gid.x / p.ox_tiles;
+    let ch = plane % p.c;
+    let n = plane / p.c;
     let ox0 = tx * 4u;
-    let x_plane = (n * p.c + ch) * p.h * p.w;
+    let x_plane = plane * p.h * p.w;
     let w_row = ch * p.kh * p.kw;
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
@@ -148,8 +172,16 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
             continue;
         }
         let x_row = x_plane + u32(iy) * p.w;
-        for (var kx = 0u; kx < p.kw; kx++) {
-            acc += w_at(w_row + ky * p.kw + kx) * input_strip(x_row, ox0, kx);
+        if (WINDOW) {
+            let start = i32(x_row) + i32(ox0 * p.stride_w) - i32(p.pad_left);
+            let win = x_window(start >> 2u);
+            for (var kx = 0u; kx < p.kw; kx++) {
+                acc += w_at(w_row + ky * p.kw + kx) * window_strip(win, u32(start & 3), ox0, kx);
+            }
+        } else {
+            for (var kx = 0u; kx < p.kw; kx++) {
+                acc += w_at(w_row + ky * p.kw + kx) * input_strip(x_row, ox0, kx);
+            }
         }
     }
     store_strip(acc, ch, ((n * p.o + ch) * p.oh + oy) * p.ow, ox0);

@@ -13,3 +13,18 @@ fn x_at(i: u32) -> f32 {
 fn w_at(i: u32) -> f32 {
     return f32(w[i]);
 }
+
+// Element i of x, 0 before the start (past the end the bounds-checked load stays inside x).
+fn x_or_zero(i: i32) -> f32 {
+    return select(0.0, x_at(u32(max(i, 0))), i >= 0);
+}
+
+// The 16 elements of x from element 4·q on.
+fn x_window(q: i32) -> mat4x4<f32> {
+    var m: mat4x4<f32>;
+    for (var c = 0; c < 4; c++) {
+        let i = 4 * (q + c);
+        m[c] = vec4<f32>(x_or_zero(i), x_or_zero(i + 1), x_or_zero(i + 2), x_or_zero(i + 3));
+    }
+    return m;
+}

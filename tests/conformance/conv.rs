@@ -48,6 +48,9 @@ fn conv2d_same_padding_grouped_and_depthwise() {
     run_conv(17, [1, 6, 10, 13], 6, [5, 5], same(1, 6), false);
     let dilated = Conv2d { stride: [1, 1], padding: Padding::Explicit([2, 2, 2, 2]), dilation: [2, 2], groups: 4 };
     run_conv(18, [1, 4, 9, 9], 4, [3, 3], dilated, true);
+    // Taps too far apart for one 16-input window (3 + 3·2 + 4·2 >= 16): the per-tap path.
+    let wide = Conv2d { stride: [2, 2], padding: Padding::Explicit([4, 4, 3, 5]), dilation: [2, 2], groups: 3 };
+    run_conv(19, [1, 3, 17, 19], 3, [5, 5], wide, true);
 }
 
 fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspose2d, bias: bool) {

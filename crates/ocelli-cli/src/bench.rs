@@ -126,6 +126,9 @@ pub enum BenchCommand {
         /// Padding on every side.
         #[arg(long, default_value_t = 1)]
         pad: usize,
+        /// Groups (C for a depthwise convolution with K = C).
+        #[arg(long, default_value_t = 1)]
+        groups: usize,
         #[command(flatten)]
         common: Common,
     },
@@ -184,19 +187,22 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let inputs = vec![typed(&[m, k], 1, dt), typed(&[k, n], 2, dt)];
             ("gemm", format!("{m}x{n}x{k}"), Some(flops), graph, inputs, common)
         }
-        BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, common } => {
+        BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, groups, common } => {
             let dt = common.dtype();
+            let cg = c / groups.max(1);
             let mut g = GraphBuilder::new();
             let x = g.input("x", [n, c, h, w], dt)?;
-            let wt = g.input("w", [k, c, r, r], dt)?;
+            let wt = g.input("w", [k, cg, r, r], dt)?;
             let b = g.input("b", [k], dt)?;
-            let p = Conv2d { stride: [stride, stride], padding: Padding::Explicit([pad; 4]), ..Default::default() };
+            let p =
+                Conv2d { stride: [stride, stride], padding: Padding::Explicit([pad; 4]), groups, ..Default::default() };
             let y = g.op(Op::Conv2d(p), &[x, wt, b])?;
             let out = g.shape(y)?.clone();
             let graph = g.build(&[y])?;
-            let flops = 2.0 * (out.numel() * c * r * r) as f64;
-            let inputs = vec![typed(&[n, c, h, w], 1, dt), typed(&[k, c, r, r], 2, dt), typed(&[k], 3, dt)];
-            ("conv2d", format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad}"), Some(flops), graph, inputs, common)
+            let flops = 2.0 * (out.numel() * cg * r * r) as f64;
+            let inputs = vec![typed(&[n, c, h, w], 1, dt), typed(&[k, cg, r, r], 2, dt), typed(&[k], 3, dt)];
+            let shape = format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad} g{groups}");
+            ("conv2d", shape, Some(flops), graph, inputs, common)
         }
         BenchCommand::Nms { boxes, classes, max_per_class, iou, common } => {
             let mut g = GraphBuilder::new();

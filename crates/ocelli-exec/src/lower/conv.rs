@@ -2,7 +2,7 @@
 
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, UnaryOp};
 
-use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step, MAX_GROUPS};
 use crate::lower::epilogue::act_constants;
 use crate::lower::gemm::{gemm_dispatch, GemmSpec};
 use crate::lower::Io;
@@ -87,19 +87,35 @@ pub(crate) fn conv2d(
         return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts, io.tuning)?]);
     }
     let flag = |b: bool| f64::from(u8::from(b));
+    let depthwise = cg == 1 && og == 1;
     let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];
+    // Depthwise rows through 16-input windows where x is a texture and the taps fit one.
+    if depthwise && family == KernelFamily::Conv2dTexels && 3 + 3 * p.stride[1] + (kw - 1) * p.dilation[1] < 16 {
+        constants.push(("WINDOW", 1.0));
+    }
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
-    let depthwise = cg == 1 && og == 1;
-    let (entry, direct_items) =
-        if depthwise { ("depthwise", n * c * oh * ow.div_ceil(BLOCK)) } else { ("conv2d", direct_items) };
+    let (entry, items, groups) = if depthwise {
+        let items = oh * ow.div_ceil(BLOCK);
+        if items.div_ceil(WG as usize) > MAX_GROUPS {
+            return Err(ExecError::Unsupported {
+                op: "depthwise conv2d",
+                why: format!("an output plane of {oh}×{ow} needs more than {MAX_GROUPS} workgroups"),
+            });
+        }
+        let planes = n * c;
+        let y = planes.min(MAX_GROUPS);
+        ("depthwise", items, [items.div_ceil(WG as usize) as u32, y as u32, planes.div_ceil(y) as u32])
+    } else {
+        ("conv2d", direct_items, linear_groups(direct_items, WG))
+    };
     Ok(vec![Step::Dispatch(Dispatch {
         family,
         entry,
         constants,
         bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
-        params: params(direct_items),
-        groups: linear_groups(direct_items, WG),
+        params: params(items),
+        groups,
     })])
 }
 
