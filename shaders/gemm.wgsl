@@ -62,9 +62,6 @@ struct GemmParams {
     slope: f32,
     lo: f32,
     hi: f32,
-    // Sub-blocks of 4 along K per block of 32 in gemm_subgroup (8, a uniform so that the
-    // driver keeps that loop).
-    sub_blocks: u32,
 }
 
 const HAS_BIAS: u32 = 1u;

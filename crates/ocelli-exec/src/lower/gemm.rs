@@ -109,7 +109,6 @@ pub(crate) fn gemm_dispatch(
             .f(slope)
             .f(lo)
             .f(hi)
-            .u(8)
             .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
