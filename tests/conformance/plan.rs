@@ -93,6 +93,32 @@ fn fused_plan_matches_unfused_plan_and_reference_and_reruns() {
     }
 }
 
+/// x·Wᵀ + b with a constant W (a PyTorch `Linear`), batched and not: the pass stores W
+/// transposed, so no product reads a transposed operand, and results do not change.
+#[test]
+fn constant_transposed_operands_are_stored_transposed() {
+    let mut r = rng(84);
+    for (x_shape, w_shape) in [(vec![3, 7], vec![5, 7]), (vec![2, 4, 6], vec![2, 9, 6])] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", x_shape.clone(), DType::F32).unwrap();
+        let w = constant(&mut g, &mut r, &w_shape, -1.0, 1.0);
+        let n = w_shape[w_shape.len() - 2];
+        let b = constant(&mut g, &mut r, &[n], -0.5, 0.5);
+        let y = g.op(Op::MatMul { trans_a: false, trans_b: true }, &[x, w, b]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let plain = passes::transpose_constants(&graph).unwrap();
+        assert_eq!(count(&plain, |o| matches!(o, Op::MatMul { trans_b: true, .. })), 0);
+        assert_eq!(count(&plain, |o| matches!(o, Op::MatMul { trans_b: false, .. })), 1);
+        let inputs = vec![uniform(&mut r, &x_shape, -1.0, 1.0)];
+        let want = CpuBackend.run(&graph, &inputs).unwrap();
+        assert_close("pre-transposed on cpu", &want[0], &CpuBackend.run(&plain, &inputs).unwrap()[0], ACCUM);
+        for gpu in gpus() {
+            let got = gpu.compile(&graph).unwrap().run(&inputs).unwrap();
+            assert_close(&format!("pre-transposed on {}", gpu.name()), &want[0], &got[0], ACCUM);
+        }
+    }
+}
+
 #[test]
 fn elementwise_chains_fuse_into_one_kernel() {
     let mut r = rng(83);
