@@ -1,4 +1,4 @@
-use ocelli::{Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding};
+use ocelli::{BinaryOp, Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding, UnaryOp};
 
 use crate::harness::{check_with, operand_paths, rng, uniform, ACCUM};
 
@@ -33,6 +33,33 @@ fn conv2d_plain_strided_padded_and_dilated() {
     run_conv(5, [1, 3, 12, 12], 4, [3, 3], c([1, 1], [2, 2, 2, 2], [2, 2]), true);
     run_conv(6, [1, 8, 6, 6], 9, [1, 1], Conv2d::default(), true);
     run_conv(7, [1, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
+    // 3×3 stride 1 with 8 or more channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
+    run_conv(8, [1, 8, 9, 11], 12, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(9, [2, 16, 7, 6], 8, [3, 3], c([1, 1], [0, 2, 1, 0], [1, 1]), false);
+    run_conv(10, [1, 9, 5, 5], 10, [3, 3], c([1, 1], [2, 2, 2, 2], [1, 1]), true);
+}
+
+/// Winograd convolutions with their fused epilogue (bias, residual, ReLU6) in the output
+/// transform.
+#[test]
+fn winograd_conv_with_fused_epilogue() {
+    let mut r = rng(20);
+    let (x_shape, o) = ([2, 12, 10, 7], 12);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", x_shape, DType::F32).unwrap();
+    let w = g.input("w", [o, 12, 3, 3], DType::F32).unwrap();
+    let b = g.input("b", [o], DType::F32).unwrap();
+    let same = Conv2d { padding: Padding::Same, ..Default::default() };
+    let y = g.op(Op::Conv2d(same), &[x, w, b]).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
+    let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let data = vec![
+        uniform(&mut r, &x_shape, -2.0, 2.0),
+        uniform(&mut r, &[o, 12, 3, 3], -0.5, 0.5),
+        uniform(&mut r, &[o], -1.0, 1.0),
+    ];
+    check_with("winograd conv + bias + residual + relu6", &graph, &data, ACCUM, &operand_paths());
 }
 
 #[test]

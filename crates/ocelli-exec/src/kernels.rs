@@ -27,6 +27,10 @@ pub enum KernelFamily {
     Conv2d,
     /// `shaders/conv2d.wgsl` over a texture (`conv2d_texels.wgsl`)
     Conv2dTexels,
+    /// `shaders/winograd.wgsl` over a storage buffer (`conv2d_storage.wgsl`)
+    Winograd,
+    /// `shaders/winograd.wgsl` reading its first binding as a texture (`conv2d_texels.wgsl`)
+    WinogradTexels,
     /// `shaders/conv_transpose.wgsl`
     ConvTranspose,
     /// `shaders/pool.wgsl`
@@ -94,13 +98,15 @@ fn gemm_kernel(subgroup: bool, texels: bool) -> Kernel {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 20] = [
+    pub const ALL: [KernelFamily; 22] = [
         Self::Gemm,
         Self::GemmSubgroup,
         Self::GemmTexels,
         Self::GemmSubgroupTexels,
         Self::Conv2d,
         Self::Conv2dTexels,
+        Self::Winograd,
+        Self::WinogradTexels,
         Self::ConvTranspose,
         Self::Pool,
         Self::Upsample,
@@ -127,6 +133,10 @@ impl KernelFamily {
             Self::Conv2d => ("conv2d", shader!(activation + "conv2d.wgsl" + "conv2d_storage.wgsl")),
             Self::Conv2dTexels => {
                 ("conv2d_texels", shader!(activation + "conv2d.wgsl" + "texels.wgsl" + "conv2d_texels.wgsl"))
+            }
+            Self::Winograd => ("winograd", shader!(activation + "winograd.wgsl" + "conv2d_storage.wgsl")),
+            Self::WinogradTexels => {
+                ("winograd_texels", shader!(activation + "winograd.wgsl" + "texels.wgsl" + "conv2d_texels.wgsl"))
             }
             Self::ConvTranspose => ("conv_transpose", shader!("conv_transpose.wgsl")),
             Self::Pool => ("pool", shader!("pool.wgsl")),
@@ -171,7 +181,7 @@ impl KernelFamily {
     /// ([`crate::texels`]); the others are storage buffers.
     pub(crate) fn texel_inputs(self, entry: &str) -> usize {
         match (self, entry) {
-            (Self::Conv2dTexels, "im2col") => 1,
+            (Self::Conv2dTexels, "im2col") | (Self::WinogradTexels, "winograd_input" | "winograd_output") => 1,
             (Self::GemmTexels | Self::GemmSubgroupTexels | Self::Conv2dTexels, _) => 2,
             _ => 0,
         }

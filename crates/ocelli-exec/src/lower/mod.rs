@@ -12,6 +12,7 @@ mod norm;
 mod pool;
 mod reduce;
 mod roi;
+mod winograd;
 
 use ocelli_device::Kernel;
 use ocelli_graph::{DType, Graph, Node, Op, Shape, ValueId};
