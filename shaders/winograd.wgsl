@@ -61,6 +61,11 @@ fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     }
 }
 
+// Column, row and image of tile t.
+fn tile_of(t: u32, w: WinoParams) -> vec3<u32> {
+    return vec3<u32>(t % w.tiles_w, (t / w.tiles_w) % w.tiles_h, t / (w.tiles_w * w.tiles_h));
+}
+
 // Bᵀ · col for one column (or, applied to rows, row · B) of a 4×4 tile.
 fn bt(d: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(d.x - d.z, d.y + d.z, d.z - d.y, d.y - d.w);
@@ -73,14 +78,11 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         return;
     }
     let tiles = q.n * q.tiles_h * q.tiles_w;
-    let t = item % tiles;
     let c = item / tiles;
-    let tx = t % q.tiles_w;
-    let ty = (t / q.tiles_w) % q.tiles_h;
-    let n = t / (q.tiles_w * q.tiles_h);
-    let plane = (n * q.c + c) * q.h * q.w;
-    let iy0 = i32(2u * ty) - i32(q.pad_top);
-    let ix0 = i32(2u * tx) - i32(q.pad_left);
+    let tile = tile_of(item % tiles, q);
+    let plane = (tile.z * q.c + c) * q.h * q.w;
+    let iy0 = i32(2u * tile.y) - i32(q.pad_top);
+    let ix0 = i32(2u * tile.x) - i32(q.pad_left);
     // Rows of d, each already multiplied by B on the right.
     var rows: array<vec4<f32>, 4>;
     for (var i = 0; i < 4; i++) {
@@ -113,11 +115,8 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         return;
     }
     let tiles = qo.n * qo.tiles_h * qo.tiles_w;
-    let t = item % tiles;
     let o = item / tiles;
-    let tx = t % qo.tiles_w;
-    let ty = (t / qo.tiles_w) % qo.tiles_h;
-    let n = t / (qo.tiles_w * qo.tiles_h);
+    let tile = tile_of(item % tiles, qo);
     // Aᵀ · m · A: first m · A row by row (2 columns each), then Aᵀ on the left.
     let stride = qo.o * tiles;
     var ma: array<vec2<f32>, 4>;
@@ -133,12 +132,12 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         b = f32(wbias[o]);
     }
     for (var r = 0u; r < 2u; r++) {
-        let oy = 2u * ty + r;
+        let oy = 2u * tile.y + r;
         let vals = select(bottom, top, r == 0u);
         for (var s = 0u; s < 2u; s++) {
-            let ox = 2u * tx + s;
+            let ox = 2u * tile.x + s;
             if (oy < qo.oh && ox < qo.ow) {
-                let at = ((n * qo.o + o) * qo.oh + oy) * qo.ow + ox;
+                let at = ((tile.z * qo.o + o) * qo.oh + oy) * qo.ow + ox;
                 var val = vals[s] + b;
                 if (RESIDUAL) {
                     val += f32(wres[at]);
