@@ -179,23 +179,43 @@ fn step1(acc: mat2x4<f32>, a1: f32, bl: vec4<f32>, bh: vec4<f32>) -> mat2x4<f32>
     return mat2x4<f32>(acc[0] + term(a1, bl), acc[1] + term(a1, bh));
 }
 
+fn bias_at(i: u32) -> f32 {
+    return f32(bias[i >> 2u][i & 3u]);
+}
+
+// The per-column bias of columns col0 .. col0+8 (zeros unless the bias is per column), loaded
+// once per invocation: a storage load per stored element would cost more than the products of
+// a short-K GEMM (lavapipe: ~14 ns per lane).
+fn column_bias(col0: u32) -> mat2x4<f32> {
+    if ((p.epilogue & HAS_BIAS) == 0u || (p.epilogue & BIAS_PER_ROW) != 0u) {
+        return mat2x4<f32>();
+    }
+    let c = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n - 1u));
+    let d = min(c + vec4<u32>(4u), vec4<u32>(p.n - 1u));
+    return mat2x4<f32>(
+        vec4<f32>(bias_at(c.x), bias_at(c.y), bias_at(c.z), bias_at(c.w)),
+        vec4<f32>(bias_at(d.x), bias_at(d.y), bias_at(d.z), bias_at(d.w)),
+    );
+}
+
 // Stores activate(acc + bias + residual) for row `row` and columns col0 .. col0+8 of batch z
-// (acc[0] holds columns 0..3, acc[1] 4..7), skipping those outside y.
-fn store_row(z: u32, row: u32, col0: u32, acc: mat2x4<f32>) {
+// (acc[0] holds columns 0..3, acc[1] 4..7; cb: column_bias(col0)), skipping those outside y.
+fn store_row(z: u32, row: u32, col0: u32, acc: mat2x4<f32>, cb: mat2x4<f32>) {
     if (row >= p.m || col0 >= p.n) {
         return;
     }
     let y_base = z * p.m * p.n;
+    var row_bias = 0.0;
+    if ((p.epilogue & HAS_BIAS) != 0u && (p.epilogue & BIAS_PER_ROW) != 0u) {
+        row_bias = bias_at(row);
+    }
+    let sums = acc + cb;
     // A runtime bound, so that the driver keeps one copy of the epilogue.
     for (var j = 0u; j < min(8u, p.n - col0); j++) {
         let col = col0 + j;
         let at = y_base + row * p.n + col;
-        let strip = select(acc[1], acc[0], j < 4u);
-        var v = strip[j & 3u];
-        if ((p.epilogue & HAS_BIAS) != 0u) {
-            let bi = select(col, row, (p.epilogue & BIAS_PER_ROW) != 0u);
-            v += f32(bias[bi >> 2u][bi & 3u]);
-        }
+        let strip = select(sums[1], sums[0], j < 4u);
+        var v = strip[j & 3u] + row_bias;
         if ((p.epilogue & RESIDUAL) != 0u) {
             v += f32(residual[at >> 2u][at & 3u]);
         }

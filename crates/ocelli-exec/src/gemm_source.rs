@@ -69,12 +69,13 @@ pub(crate) fn gemm_entry(subgroup: bool) -> String {
     s.push_str("    }\n");
     // The epilogue runs once, in a loop that picks its row's accumulator: unrolled per row it
     // would multiply the driver's compile time.
+    s.push_str("    let cb = column_bias(col0);\n");
     let _ = writeln!(s, "    for (var i = 0u; i < min({ROWS}u, p.m - min(row0, p.m)); i++) {{");
     s.push_str("        var acc: mat2x4<f32>;\n        switch i {\n");
     for i in rows {
         let _ = writeln!(s, "            case {i}u: {{ acc = acc{i}; }}");
     }
-    s.push_str("            default: {}\n        }\n        store_row(wg.z, row0 + i, col0, acc);\n    }\n}\n");
+    s.push_str("            default: {}\n        }\n        store_row(wg.z, row0 + i, col0, acc, cb);\n    }\n}\n");
     s
 }
 
