@@ -35,6 +35,8 @@ override RESIDUAL: bool = false;
 // instead of one input per tap and column: set by the plan when x is a texture and the 4 columns'
 // taps span at most 13 inputs (3 + 3·stride + (KW − 1)·dilation < 16).
 override WINDOW: bool = false;
+// With WINDOW, `depthwise` also reads a channel's KH·KW ≤ 13 weights as one window.
+override WEIGHT_WINDOW: bool = false;
 
 struct ConvParams {
     n: u32, c: u32, h: u32, w: u32,
@@ -165,6 +167,10 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let ox0 = tx * 4u;
     let x_plane = plane * p.h * p.w;
     let w_row = ch * p.kh * p.kw;
+    var wwin = mat4x4<f32>();
+    if (WEIGHT_WINDOW) {
+        wwin = w_window(i32(w_row >> 2u));
+    }
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = i32(oy * p.stride_h + ky * p.dil_h) - i32(p.pad_top);
@@ -176,7 +182,14 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
             let start = i32(x_row) + i32(ox0 * p.stride_w) - i32(p.pad_left);
             let win = x_window(start >> 2u);
             for (var kx = 0u; kx < p.kw; kx++) {
-                acc += w_at(w_row + ky * p.kw + kx) * window_strip(win, u32(start & 3), ox0, kx);
+                let tap = ky * p.kw + kx;
+                var wv = 0.0;
+                if (WEIGHT_WINDOW) {
+                    wv = window_at(wwin, (w_row & 3u) + tap);
+                } else {
+                    wv = w_at(w_row + tap);
+                }
+                acc += wv * window_strip(win, u32(start & 3), ox0, kx);
             }
         } else {
             for (var kx = 0u; kx < p.kw; kx++) {

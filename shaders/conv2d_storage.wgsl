@@ -28,3 +28,13 @@ fn x_window(q: i32) -> mat4x4<f32> {
     }
     return m;
 }
+
+// The 16 elements of w from element 4·q on (past the end the bounds-checked load stays inside w).
+fn w_window(q: i32) -> mat4x4<f32> {
+    var m: mat4x4<f32>;
+    for (var c = 0u; c < 4u; c++) {
+        let i = 4u * (u32(q) + c);
+        m[c] = vec4<f32>(w_at(i), w_at(i + 1u), w_at(i + 2u), w_at(i + 3u));
+    }
+    return m;
+}

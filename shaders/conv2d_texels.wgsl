@@ -20,3 +20,9 @@ fn x_window(q: i32) -> mat4x4<f32> {
     let t = u32(q);
     return mat4x4<f32>(texel_at(x, t), texel_at(x, t + 1u), texel_at(x, t + 2u), texel_at(x, t + 3u));
 }
+
+// The 16 elements of w from element 4·q on.
+fn w_window(q: i32) -> mat4x4<f32> {
+    let t = u32(q);
+    return mat4x4<f32>(texel_at(w, t), texel_at(w, t + 1u), texel_at(w, t + 2u), texel_at(w, t + 3u));
+}

@@ -104,6 +104,7 @@ pub(crate) fn conv2d(
     // Depthwise rows through 16-input windows where x is a texture and the taps fit one.
     if depthwise && family == KernelFamily::Conv2dTexels && 3 + 3 * p.stride[1] + (kw - 1) * p.dilation[1] < 16 {
         constants.push(("WINDOW", 1.0));
+        constants.push(("WEIGHT_WINDOW", f64::from(u8::from(3 + kh * kw <= 16))));
     }
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
