@@ -35,8 +35,11 @@ override RESIDUAL: bool = false;
 // instead of one input per tap and column: set by the plan when x is a texture and the 4 columns'
 // taps span at most 13 inputs (3 + 3·stride + (KW − 1)·dilation < 16).
 override WINDOW: bool = false;
-// With WINDOW, `depthwise` also reads a channel's KH·KW ≤ 13 weights as one window.
+// With WINDOW, `depthwise` also reads a channel's KH·KW ≤ 13 weights as one window, and with
+// WIDE an item is 8 output columns (two strips from the same input windows; ox_tiles counts
+// tiles of 8).
 override WEIGHT_WINDOW: bool = false;
+override WIDE: bool = false;
 
 struct ConvParams {
     n: u32, c: u32, h: u32, w: u32,
@@ -164,7 +167,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     let oy = gid.x / p.ox_tiles;
     let ch = plane % p.c;
     let n = plane / p.c;
-    let ox0 = tx * 4u;
+    let ox0 = tx * select(4u, 8u, WIDE);
     let x_plane = plane * p.h * p.w;
     let w_row = ch * p.kh * p.kw;
     var wwin = mat4x4<f32>();
@@ -172,6 +175,7 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         wwin = w_window(i32(w_row >> 2u));
     }
     var acc = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         let iy = i32(oy * p.stride_h + ky * p.dil_h) - i32(p.pad_top);
         if (iy < 0 || iy >= i32(p.h)) {
@@ -190,6 +194,9 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
                     wv = w_at(w_row + tap);
                 }
                 acc += wv * window_strip(win, u32(start & 3), ox0, kx);
+                if (WIDE) {
+                    acc2 += wv * window_strip(win, u32(start & 3) + 4u * p.stride_w, ox0 + 4u, kx);
+                }
             }
         } else {
             for (var kx = 0u; kx < p.kw; kx++) {
@@ -197,7 +204,11 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
             }
         }
     }
-    store_strip(acc, ch, ((n * p.o + ch) * p.oh + oy) * p.ow, ox0);
+    let y_row = ((n * p.o + ch) * p.oh + oy) * p.ow;
+    store_strip(acc, ch, y_row, ox0);
+    if (WIDE && ox0 + 4u < p.ow) {
+        store_strip(acc2, ch, y_row, ox0 + 4u);
+    }
 }
 
 @compute @workgroup_size(WG)

@@ -41,10 +41,11 @@ pub(crate) fn conv2d(
     let residual = io.node.inputs.len() > n_base;
     let og = o / p.groups;
     let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
-    let params = |items: usize| {
+    // Parameters for `items` work items of `cols` output columns each.
+    let params = |items: usize, cols: usize| {
         Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
-            .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(BLOCK), items])
+            .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items])
             .0
     };
     // The input through a texture where the adapter reads those faster.
@@ -93,7 +94,7 @@ pub(crate) fn conv2d(
             entry: "im2col",
             constants: vec![("WG", f64::from(WG))],
             bindings: vec![io.input(0).into(), col],
-            params: params(items),
+            params: params(items, BLOCK),
             groups: linear_groups(items, WG),
         });
         return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts, io.tuning)?]);
@@ -101,15 +102,21 @@ pub(crate) fn conv2d(
     let flag = |b: bool| f64::from(u8::from(b));
     let depthwise = cg == 1 && og == 1;
     let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];
-    // Depthwise rows through 16-input windows where x is a texture and the taps fit one.
-    if depthwise && family == KernelFamily::Conv2dTexels && 3 + 3 * p.stride[1] + (kw - 1) * p.dilation[1] < 16 {
+    // Depthwise rows through 16-input windows where x is a texture and the taps of 4 (WIDE: 8)
+    // output columns fit one.
+    let span = |cols: usize| 3 + (cols - 1) * p.stride[1] + (kw - 1) * p.dilation[1] + 1;
+    let window = depthwise && family == KernelFamily::Conv2dTexels && span(BLOCK) <= 16;
+    let wide = window && span(2 * BLOCK) <= 16;
+    if window {
         constants.push(("WINDOW", 1.0));
-        constants.push(("WEIGHT_WINDOW", f64::from(u8::from(3 + kh * kw <= 16))));
+        constants.push(("WEIGHT_WINDOW", flag(3 + kh * kw <= 16)));
+        constants.push(("WIDE", flag(wide)));
     }
+    let cols = if wide { 2 * BLOCK } else { BLOCK };
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
     let (entry, items, groups) = if depthwise {
-        let items = oh * ow.div_ceil(BLOCK);
+        let items = oh * ow.div_ceil(cols);
         if items.div_ceil(WG as usize) > MAX_GROUPS {
             return Err(ExecError::Unsupported {
                 op: "depthwise conv2d",
@@ -127,7 +134,7 @@ pub(crate) fn conv2d(
         entry,
         constants,
         bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
-        params: params(items),
+        params: params(items, cols),
         groups,
     })])
 }
