@@ -54,6 +54,11 @@ pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize) -> anyhow::Res
                 100.0 * r.ms / total,
                 gf
             );
+            if r.dispatches.len() > 1 {
+                for d in &r.dispatches {
+                    println!("{:>4}    {:<53} {:>9.3}", "", format!("{} ({})", d.entry, d.kernel), d.ms);
+                }
+            }
         }
         println!("GPU time {total:.3} ms");
     }

@@ -19,4 +19,4 @@ pub use backend::GpuBackend;
 pub use error::ExecError;
 pub use kernels::KernelFamily;
 pub use plan::{CompileOptions, F16Compute, GpuPlan, MemoryReport};
-pub use profile::{Profile, ProfileRow};
+pub use profile::{DispatchTime, Profile, ProfileRow};

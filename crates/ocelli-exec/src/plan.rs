@@ -71,6 +71,7 @@ pub(crate) enum Command {
         bind_group: wgpu::BindGroup,
         groups: [u32; 3],
         label: &'static str,
+        entry: &'static str,
         node: usize,
     },
     Clear {
@@ -381,6 +382,7 @@ fn prepare(
                     bind_group,
                     groups: d.groups,
                     label: kernel.label,
+                    entry: d.entry,
                     node,
                 });
                 k += 1;

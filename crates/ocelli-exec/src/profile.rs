@@ -20,6 +20,19 @@ pub struct ProfileRow {
     pub ms: f64,
     /// Floating-point operations of the node, for GEMM and convolutions.
     pub flops: Option<f64>,
+    /// The node's dispatches in order (a Winograd convolution has four, an im2col one two).
+    pub dispatches: Vec<DispatchTime>,
+}
+
+/// One dispatch of a profiled node.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchTime {
+    /// Kernel family label, such as `gemm_subgroup_texels`.
+    pub kernel: &'static str,
+    /// Entry point, such as `winograd_input`.
+    pub entry: &'static str,
+    /// GPU time in milliseconds.
+    pub ms: f64,
 }
 
 /// Timing of one run of a plan.
@@ -124,13 +137,17 @@ impl GpuPlan {
         if let Some(ticks) = ticks {
             let period_ns = f64::from(gpu.queue().get_timestamp_period());
             let nodes = self.commands.iter().filter_map(|c| match c {
-                Command::Dispatch { node, .. } => Some(*node),
+                Command::Dispatch { node, label, entry, .. } => Some((*node, *label, *entry)),
                 Command::Clear { .. } => None,
             });
-            for (k, node) in nodes.enumerate() {
+            for (k, (node, kernel, entry)) in nodes.enumerate() {
                 let ms = ticks[2 * k + 1].saturating_sub(ticks[2 * k]) as f64 * period_ns / 1e6;
+                let time = DispatchTime { kernel, entry, ms };
                 match rows.last_mut() {
-                    Some(r) if r.node == node => r.ms += ms,
+                    Some(r) if r.node == node => {
+                        r.ms += ms;
+                        r.dispatches.push(time);
+                    }
                     _ => {
                         let n = &self.graph.nodes()[node];
                         rows.push(ProfileRow {
@@ -139,6 +156,7 @@ impl GpuPlan {
                             shape: self.graph.value(n.outputs[0]).shape.to_string(),
                             ms,
                             flops: flops(&self.graph, node),
+                            dispatches: vec![time],
                         })
                     }
                 }

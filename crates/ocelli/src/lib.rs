@@ -31,7 +31,8 @@ pub use ocelli_cpu::{CpuBackend, CpuError};
 pub use ocelli_detect as detect;
 pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions, Kernel};
 pub use ocelli_exec::{
-    CompileOptions, ExecError, F16Compute, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile, ProfileRow,
+    CompileOptions, DispatchTime, ExecError, F16Compute, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile,
+    ProfileRow,
 };
 pub use ocelli_graph::*;
 /// Layer builders and the safetensors weight store.
