@@ -19,6 +19,15 @@ fn x_or_zero(i: i32) -> f32 {
     return select(0.0, x_at(u32(max(i, 0))), i >= 0);
 }
 
+// The 8 elements of x from element 4·q on.
+fn x_pair(q: i32) -> mat2x4<f32> {
+    let i = 4 * q;
+    return mat2x4<f32>(
+        vec4<f32>(x_or_zero(i), x_or_zero(i + 1), x_or_zero(i + 2), x_or_zero(i + 3)),
+        vec4<f32>(x_or_zero(i + 4), x_or_zero(i + 5), x_or_zero(i + 6), x_or_zero(i + 7)),
+    );
+}
+
 // The 16 elements of x from element 4·q on.
 fn x_window(q: i32) -> mat4x4<f32> {
     var m: mat4x4<f32>;

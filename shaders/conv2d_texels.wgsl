@@ -14,6 +14,12 @@ fn w_at(i: u32) -> f32 {
     return texel_at(w, i >> 2u)[i & 3u];
 }
 
+// The 8 elements of x from element 4·q on (as x_window).
+fn x_pair(q: i32) -> mat2x4<f32> {
+    let t = u32(q);
+    return mat2x4<f32>(texel_at(x, t), texel_at(x, t + 1u));
+}
+
 // The 16 elements of x from element 4·q on (4 texels; texels outside x read as indeterminate
 // values, which callers mask).
 fn x_window(q: i32) -> mat4x4<f32> {

@@ -9,7 +9,8 @@
 // `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the 2×2 outputs of each
 //   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through
 //   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T).
-// x_at comes from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0 read as a texture).
+// x_at and x_pair come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0 read as a
+// texture).
 // Variants: WG, HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
 alias elem = f32; // storage type of float bindings (this family runs f32 graphs only)
@@ -89,11 +90,14 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         var d = vec4<f32>(0.0);
         let iy = iy0 + i;
         if (iy >= 0 && iy < i32(q.h)) {
+            // The row's 4 inputs from the 2 texels (8 elements) that hold them.
+            let start = i32(plane) + iy * i32(q.w) + ix0;
+            let pair = x_pair(start >> 2u);
             for (var j = 0; j < 4; j++) {
                 let ix = ix0 + j;
-                if (ix >= 0 && ix < i32(q.w)) {
-                    d[j] = x_at(plane + u32(iy) * q.w + u32(ix));
-                }
+                let e = u32((start & 3) + j);
+                let v = select(pair[0], pair[1], e >= 4u)[e & 3u];
+                d[j] = select(0.0, v, ix >= 0 && ix < i32(q.w));
             }
         }
         rows[i] = bt(d);
