@@ -12,9 +12,9 @@
 // padded inputs read as zero.
 // `depthwise`: one input channel per output channel (groups = C = O): an item is one channel ×
 //   4 consecutive output columns, so no lane computes channels it does not store. Same bindings
-//   and parameters as `conv2d`, but a 3-D grid: x runs over the items of one channel plane
-//   (items = OH · ceil(OW / 4)), y and z over the N · C planes, which spares most integer
-//   divisions (a scalar loop per lane on CPU drivers).
+//   and parameters as `conv2d` (items = N · C · OH · ox_tiles). Items run plane after plane, so
+//   that late layers' small planes (7×7: 7 items) do not leave most of a workgroup idle, which
+//   on CPU drivers still runs the whole body masked.
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
 //   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
@@ -158,13 +158,16 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    // x: the item within its plane; y and z: the plane (n · C + channel).
-    let plane = gid.y + gid.z * nwg.y;
-    if (gid.x >= p.items || plane >= p.n * p.c) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= p.items) {
         return;
     }
-    let tx = gid.x % p.ox_tiles;
-    let oy = gid.x / p.ox_tiles;
+    // The plane (n · C + channel), then the tile within it.
+    let per_plane = p.oh * p.ox_tiles;
+    let plane = item / per_plane;
+    let i = item - plane * per_plane;
+    let tx = i % p.ox_tiles;
+    let oy = i / p.ox_tiles;
     let ch = plane % p.c;
     let n = plane / p.c;
     let ox0 = tx * select(4u, 8u, WIDE);

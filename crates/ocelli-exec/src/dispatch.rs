@@ -49,7 +49,7 @@ pub(crate) enum Step {
 }
 
 /// Largest workgroup count WebGPU guarantees per dimension.
-pub(crate) const MAX_GROUPS: usize = 65_535;
+const MAX_GROUPS: usize = 65_535;
 
 /// Workgroups for `items` invocations of `wg` threads each, wrapped into y past 65 535, as the
 /// kernels' `gid.x + gid.y · nwg.x · WG` indexing expects.

@@ -2,7 +2,7 @@
 
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, UnaryOp};
 
-use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step, MAX_GROUPS};
+use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::gemm::{gemm_dispatch, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
@@ -115,27 +115,15 @@ pub(crate) fn conv2d(
     let cols = if wide { 2 * BLOCK } else { BLOCK };
     constants.extend(act_constants(acts));
     let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
-    let (entry, items, groups) = if depthwise {
-        let items = oh * ow.div_ceil(cols);
-        if items.div_ceil(WG as usize) > MAX_GROUPS {
-            return Err(ExecError::Unsupported {
-                op: "depthwise conv2d",
-                why: format!("an output plane of {oh}×{ow} needs more than {MAX_GROUPS} workgroups"),
-            });
-        }
-        let planes = n * c;
-        let y = planes.min(MAX_GROUPS);
-        ("depthwise", items, [items.div_ceil(WG as usize) as u32, y as u32, planes.div_ceil(y) as u32])
-    } else {
-        ("conv2d", direct_items, linear_groups(direct_items, WG))
-    };
+    let (entry, items) =
+        if depthwise { ("depthwise", n * c * oh * ow.div_ceil(cols)) } else { ("conv2d", direct_items) };
     Ok(vec![Step::Dispatch(Dispatch {
         family,
         entry,
         constants,
         bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
         params: params(items, cols),
-        groups,
+        groups: linear_groups(items, WG),
     })])
 }
 
