@@ -104,12 +104,16 @@ fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
     if (ALIGNED_A) {
         return a_vec4((base + row * p.k + k) >> 2u);
     }
+    var v: vec4<f32>;
     if (TRANS_A) {
         let i = base + k * p.m + row;
-        return vec4<f32>(a_at(i), a_at(i + p.m), a_at(i + 2u * p.m), a_at(i + 3u * p.m));
+        v = vec4<f32>(a_at(i), a_at(i + p.m), a_at(i + 2u * p.m), a_at(i + 3u * p.m));
+    } else {
+        let i = base + row * p.k + k;
+        v = vec4<f32>(a_at(i), a_at(i + 1u), a_at(i + 2u), a_at(i + 3u));
     }
-    let i = base + row * p.k + k;
-    return vec4<f32>(a_at(i), a_at(i + 1u), a_at(i + 2u), a_at(i + 3u));
+    // The last strip of a K that is not a multiple of 4 reads zeros past K.
+    return select(vec4<f32>(0.0), v, vec4<u32>(k) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.k));
 }
 
 // b[k, col .. col+4] (col a multiple of 4; unaligned columns past N are clamped to N − 1).
@@ -125,7 +129,7 @@ fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
     return vec4<f32>(b_at(r + c.x), b_at(r + c.y), b_at(r + c.z), b_at(r + c.w));
 }
 
-// b[kk + j, col .. col+4] for j = 0..3 (kk + 4 <= K). With ALIGNED_BT (b transposed, K % 4 == 0)
+// b[kk + j, col .. col+4] for j = 0..3, zeros past K. With ALIGNED_BT (b transposed, K % 4 == 0)
 // each column's 4 values along K are one vec4 load, transposed in registers.
 fn b_block(base: u32, kk: u32, col: u32) -> array<vec4<f32>, 4> {
     var r: array<vec4<f32>, 4>;
@@ -140,17 +144,10 @@ fn b_block(base: u32, kk: u32, col: u32) -> array<vec4<f32>, 4> {
         return r;
     }
     for (var j = 0u; j < 4u; j++) {
-        r[j] = b_strip(base, kk + j, col);
+        // Rows past K (the last block of a K that is not a multiple of 4) read as zeros.
+        r[j] = select(vec4<f32>(0.0), b_strip(base, kk + j, col), kk + j < p.k);
     }
     return r;
-}
-
-// Element a[row, k].
-fn a_one(base: u32, row: u32, k: u32) -> f32 {
-    if (TRANS_A) {
-        return a_at(base + k * p.m + row);
-    }
-    return a_at(base + row * p.k + k);
 }
 
 // Row i of the block at row0, clamped into y (a row past M loads row M − 1 and is not stored).
@@ -172,11 +169,6 @@ fn step4(acc: mat2x4<f32>, a4: vec4<f32>, bl: array<vec4<f32>, 4>, bh: array<vec
     let lo = acc[0] + term(a4.x, bl[0]) + term(a4.y, bl[1]) + term(a4.z, bl[2]) + term(a4.w, bl[3]);
     let hi = acc[1] + term(a4.x, bh[0]) + term(a4.y, bh[1]) + term(a4.z, bh[2]) + term(a4.w, bh[3]);
     return mat2x4<f32>(lo, hi);
-}
-
-// One step along K for one row: acc.lo/hi += a1 · b[kk, cols] (bl/bh: b_strip).
-fn step1(acc: mat2x4<f32>, a1: f32, bl: vec4<f32>, bh: vec4<f32>) -> mat2x4<f32> {
-    return mat2x4<f32>(acc[0] + term(a1, bl), acc[1] + term(a1, bh));
 }
 
 fn bias_at(i: u32) -> f32 {

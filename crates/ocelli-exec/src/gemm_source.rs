@@ -40,8 +40,8 @@ pub(crate) fn gemm_entry(subgroup: bool) -> String {
     if subgroup {
         // Blocks of up to 8 sub-blocks of 4 along K; the last one may be shorter.
         let _ = writeln!(s, "    let t = lane & {}u;", LANES - 1);
-        let _ = writeln!(s, "    for (; kk + 4u <= p.k; kk += {}u) {{", 4 * LANES);
-        let _ = writeln!(s, "        let subs = min({LANES}u, (p.k - kk) / 4u);");
+        let _ = writeln!(s, "    for (; kk < p.k; kk += {}u) {{", 4 * LANES);
+        let _ = writeln!(s, "        let subs = min({LANES}u, (p.k - kk + 3u) / 4u);");
         s.push_str("        let ka = kk + 4u * min(t, subs - 1u);\n");
         for i in rows.clone() {
             let _ = writeln!(s, "        let a{i} = a_strip(ab.x, r{i}, ka);");
@@ -52,21 +52,15 @@ pub(crate) fn gemm_entry(subgroup: bool) -> String {
         for i in rows.clone() {
             let _ = writeln!(s, "            acc{i} = step4(acc{i}, subgroupShuffle(a{i}, sb), bl, bh);");
         }
-        s.push_str("        }\n    }\n    kk = p.k & ~3u;\n");
+        s.push_str("        }\n    }\n");
     } else {
-        s.push_str("    for (; kk + 4u <= p.k; kk += 4u) {\n");
+        s.push_str("    for (; kk < p.k; kk += 4u) {\n");
         s.push_str("        let bl = b_block(ab.y, kk, cols.x);\n        let bh = b_block(ab.y, kk, cols.y);\n");
         for i in rows.clone() {
             let _ = writeln!(s, "        acc{i} = step4(acc{i}, a_strip(ab.x, r{i}, kk), bl, bh);");
         }
         s.push_str("    }\n");
     }
-    s.push_str("    for (; kk < p.k; kk++) {\n");
-    s.push_str("        let bl = b_strip(ab.y, kk, cols.x);\n        let bh = b_strip(ab.y, kk, cols.y);\n");
-    for i in rows.clone() {
-        let _ = writeln!(s, "        acc{i} = step1(acc{i}, a_one(ab.x, r{i}, kk), bl, bh);");
-    }
-    s.push_str("    }\n");
     // The epilogue runs once, in a loop that picks its row's accumulator: unrolled per row it
     // would multiply the driver's compile time.
     s.push_str("    let cb = column_bias(col0);\n");
@@ -90,7 +84,6 @@ mod tests {
         for subgroup in [false, true] {
             let s = gemm_entry(subgroup);
             assert_eq!(s.matches("case ").count(), ROWS);
-            assert_eq!(s.matches("step1(").count(), ROWS);
             let shuffled = if subgroup { ROWS } else { 0 };
             assert_eq!(s.matches("subgroupShuffle(").count(), shuffled);
             assert_eq!(s.matches("step4(").count(), ROWS);
