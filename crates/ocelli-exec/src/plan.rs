@@ -342,7 +342,7 @@ fn prepare(
         })
         .collect();
     gpu.prepare_pipelines(&requests)?;
-    let textures = OperandTextures::new(gpu, graph, &steps, resolve)?;
+    let textures = OperandTextures::new(gpu, graph, &steps, buffers, resolve)?;
     let views: Vec<wgpu::TextureView> = textures.textures.iter().map(|t| t.create_view(&Default::default())).collect();
     let mut commands = Vec::with_capacity(steps.len());
     let mut k = 0;
@@ -357,9 +357,11 @@ fn prepare(
                 for (slot, &b) in d.bindings.iter().enumerate() {
                     let (i, bytes) = resolve.get(graph, node, b);
                     if slot < d.family.texel_inputs(d.entry) {
-                        let format = texel_format(f16);
-                        let t = textures.index(slot, format);
-                        copies.push((i, t, texels_for(bytes, format)));
+                        let key = TexelKey::of(graph, b, slot, f16);
+                        let t = textures.index(key);
+                        if let TexelKey::Slot(_, format) = key {
+                            copies.push((i, t, texels_for(bytes, format)));
+                        }
                         entries.push(wgpu::BindingResource::TextureView(&views[t]));
                     } else {
                         entries.push(wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -466,10 +468,37 @@ fn upload_params(gpu: &Gpu, steps: &[(usize, bool, &Step)]) -> ParamBlock {
     ParamBlock { buffer, offsets }
 }
 
-/// The plan's operand textures: one per (binding slot, texel format), as large as the largest
-/// operand bound there.
+/// What a texture bound for texel reads holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TexelKey {
+    /// Whatever value the dispatch at hand binds at this slot, copied in right before it.
+    Slot(usize, wgpu::TextureFormat),
+    /// A constant (weights), copied in once when the plan is compiled.
+    Constant(ValueId, wgpu::TextureFormat),
+}
+
+impl TexelKey {
+    /// The texture behind binding `b` at `slot` of a dispatch whose float storage is `f16`.
+    fn of(graph: &Graph, b: Binding, slot: usize, f16: bool) -> Self {
+        let format = texel_format(f16);
+        match b {
+            Binding::Value(id) if matches!(graph.value(id).def, ValueDef::Constant(_)) => Self::Constant(id, format),
+            _ => Self::Slot(slot, format),
+        }
+    }
+
+    fn format(self) -> wgpu::TextureFormat {
+        match self {
+            Self::Slot(_, f) | Self::Constant(_, f) => f,
+        }
+    }
+}
+
+/// The plan's operand textures: one per constant read as texels, filled at compile time, and
+/// one per (binding slot, texel format) for the other values, as large as the largest value
+/// bound there and refilled before each dispatch that reads it.
 struct OperandTextures {
-    keys: Vec<(usize, wgpu::TextureFormat)>,
+    keys: Vec<TexelKey>,
     textures: Vec<wgpu::Texture>,
 }
 
@@ -478,28 +507,39 @@ impl OperandTextures {
         gpu: &Gpu,
         graph: &Graph,
         steps: &[(usize, bool, &Step)],
+        buffers: &[PooledBuffer],
         resolve: &Resolver<'_>,
     ) -> Result<Self, ExecError> {
-        let mut sizes: Vec<((usize, wgpu::TextureFormat), u64)> = Vec::new();
+        // (key, texels, buffer) of every texel binding; constants keep their own buffer.
+        let mut sizes: Vec<(TexelKey, u64, usize)> = Vec::new();
         for &(node, f16, s) in steps {
             let Step::Dispatch(d) = s else { continue };
             for (slot, &b) in d.bindings.iter().enumerate().take(d.family.texel_inputs(d.entry)) {
-                let format = texel_format(f16);
-                let texels = texels_for(resolve.get(graph, node, b).1, format);
-                match sizes.iter_mut().find(|(k, _)| *k == (slot, format)) {
-                    Some((_, n)) => *n = (*n).max(texels),
-                    None => sizes.push(((slot, format), texels)),
+                let key = TexelKey::of(graph, b, slot, f16);
+                let (buffer, bytes) = resolve.get(graph, node, b);
+                let texels = texels_for(bytes, key.format());
+                match sizes.iter_mut().find(|(k, ..)| *k == key) {
+                    Some((_, n, _)) => *n = (*n).max(texels),
+                    None => sizes.push((key, texels, buffer)),
                 }
             }
         }
-        let textures = sizes
+        let textures: Vec<wgpu::Texture> = sizes
             .iter()
-            .map(|&((_, format), texels)| operand_texture(gpu, format, texels))
+            .map(|&(key, texels, _)| operand_texture(gpu, key.format(), texels))
             .collect::<Result<_, _>>()?;
-        Ok(Self { keys: sizes.into_iter().map(|(k, _)| k).collect(), textures })
+        let mut encoder =
+            gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli weights") });
+        for (&(key, texels, buffer), texture) in sizes.iter().zip(&textures) {
+            if matches!(key, TexelKey::Constant(..)) {
+                texels::record_copy(&mut encoder, buffers[buffer].buffer(), texture, texels);
+            }
+        }
+        gpu.submit(encoder);
+        Ok(Self { keys: sizes.into_iter().map(|(k, ..)| k).collect(), textures })
     }
 
-    fn index(&self, slot: usize, format: wgpu::TextureFormat) -> usize {
-        self.keys.iter().position(|&k| k == (slot, format)).expect("sized for every texel binding")
+    fn index(&self, key: TexelKey) -> usize {
+        self.keys.iter().position(|&k| k == key).expect("sized for every texel binding")
     }
 }

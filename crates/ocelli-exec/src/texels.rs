@@ -1,7 +1,8 @@
 //! Operand textures: kernels that read an input through a texture (`gemm_texels.wgsl`) get the
-//! input's buffer copied into an rgba texture right before their dispatch. The plan keeps one
-//! texture per (binding, texel format), sized for its largest use, so textures add no more
-//! memory than the two largest GEMM operands.
+//! input's buffer copied into an rgba texture. Constants (weights) get a texture of their own,
+//! filled once when the plan is compiled (so on CPU adapters weights take their size twice);
+//! other values share one texture per (binding, texel format), sized for its largest use and
+//! refilled right before each dispatch.
 
 use ocelli_device::Gpu;
 
