@@ -19,8 +19,9 @@
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
 //   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
 //   arithmetic, integer divisions included (a scalar loop per lane on CPU drivers), happens once
-//   per row instead of once per element. Bindings: x (read), col (write), ConvParams
-//   (items = N·C·KH·KW·OH).
+//   per row instead of once per element. Rows from C·KH·KW up to k_rows are zeros (the plan pads
+//   rows to a multiple of 4 against zero-padded constant weights, so the GEMM reads aligned
+//   weight rows). Bindings: x (read), col (write), ConvParams (items = N·k_rows·OH).
 // The input x and the weights w are read through `x_at` and `w_at`, which one of two binding
 // files defines: conv2d_storage.wgsl (storage buffers) or conv2d_texels.wgsl (the same bytes
 // copied into textures, which CPU drivers read about 10× faster; `im2col` reads x only).
@@ -47,6 +48,7 @@ struct ConvParams {
     kw: u32, stride_h: u32, stride_w: u32, pad_top: u32,
     pad_left: u32, dil_h: u32, dil_w: u32, cg: u32,
     og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
+    k_rows: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<elem>;
@@ -222,14 +224,14 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     }
     let ksize = ip.c * ip.kh * ip.kw;
     let oy = item % ip.oh;
-    let r = (item / ip.oh) % ksize;
-    let n = item / (ip.oh * ksize);
+    let r = (item / ip.oh) % ip.k_rows;
+    let n = item / (ip.oh * ip.k_rows);
     let kx = r % ip.kw;
     let ky = (r / ip.kw) % ip.kh;
     let ic = r / (ip.kh * ip.kw);
     let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
-    let out = ((n * ksize + r) * ip.oh + oy) * ip.ow;
-    let inside = iy >= 0 && iy < i32(ip.h);
+    let out = ((n * ip.k_rows + r) * ip.oh + oy) * ip.ow;
+    let inside = r < ksize && iy >= 0 && iy < i32(ip.h);
     let x_row = ((n * ip.c + ic) * ip.h + u32(max(iy, 0))) * ip.w;
     for (var ox = 0u; ox < ip.ow; ox++) {
         let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);

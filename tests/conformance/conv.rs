@@ -2,21 +2,32 @@ use ocelli::{BinaryOp, Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding
 
 use crate::harness::{check_with, operand_paths, rng, uniform, ACCUM};
 
-/// Runs `op` on random x `[..]`, weight `w_shape` and (optionally) a bias of `o` channels.
+/// Runs `op` on random x `[..]`, weight `w_shape` and (optionally) a bias of `o` channels, with
+/// the weights as a graph input and as a constant (as models hold them: the plan may then pad
+/// or transform them at compile time).
 fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bool) {
     let mut r = rng(seed);
-    let mut g = GraphBuilder::new();
-    let xi = g.input("x", x, DType::F32).unwrap();
-    let wi = g.input("w", w_shape, DType::F32).unwrap();
-    let mut ins = vec![xi, wi];
-    let mut data = vec![uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0)];
-    if bias {
-        ins.push(g.input("b", [o], DType::F32).unwrap());
-        data.push(uniform(&mut r, &[o], -1.0, 1.0));
+    let (xd, wd) = (uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0));
+    let bd = bias.then(|| uniform(&mut r, &[o], -1.0, 1.0));
+    for constant_weights in [false, true] {
+        let mut g = GraphBuilder::new();
+        let xi = g.input("x", x, DType::F32).unwrap();
+        let mut data = vec![xd.clone()];
+        let wi = if constant_weights {
+            g.constant(wd.clone()).unwrap()
+        } else {
+            data.push(wd.clone());
+            g.input("w", w_shape, DType::F32).unwrap()
+        };
+        let mut ins = vec![xi, wi];
+        if let Some(b) = &bd {
+            ins.push(g.input("b", [o], DType::F32).unwrap());
+            data.push(b.clone());
+        }
+        let what = format!("{op:?} x{x:?} w{w_shape:?} bias{bias} constant weights {constant_weights}");
+        let y = g.op(op.clone(), &ins).unwrap();
+        check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &operand_paths());
     }
-    let what = format!("{op:?} x{x:?} w{w_shape:?} bias{bias}");
-    let y = g.op(op, &ins).unwrap();
-    check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &operand_paths());
 }
 
 fn run_conv(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: Conv2d, bias: bool) {
@@ -32,7 +43,7 @@ fn conv2d_plain_strided_padded_and_dilated() {
     run_conv(4, [1, 5, 11, 11], 7, [5, 3], c([1, 2], [2, 1, 2, 1], [1, 1]), false);
     run_conv(5, [1, 3, 12, 12], 4, [3, 3], c([1, 1], [2, 2, 2, 2], [2, 2]), true);
     run_conv(6, [1, 8, 6, 6], 9, [1, 1], Conv2d::default(), true);
-    run_conv(7, [1, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
+    run_conv(7, [2, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
     // 3×3 stride 1 with 8 or more channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
     run_conv(8, [1, 8, 9, 11], 12, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(9, [2, 16, 7, 6], 8, [3, 3], c([1, 1], [0, 2, 1, 0], [1, 1]), false);

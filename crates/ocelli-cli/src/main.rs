@@ -48,6 +48,10 @@ enum Command {
         /// Profiled runs (the fastest is shown).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Profile the first run instead, without a warm-up: on drivers that compile pipelines
+        /// at their first dispatch (lavapipe) each dispatch's time then includes that compile.
+        #[arg(long, conflicts_with = "runs")]
+        cold: bool,
     },
 }
 
@@ -63,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info => info::run(),
         Command::Bench(b) => bench::run(b),
-        Command::Profile { graph, model, runs } => profile::run(graph.as_deref(), model.as_deref(), runs),
+        Command::Profile { graph, model, runs, cold } => profile::run(graph.as_deref(), model.as_deref(), runs, cold),
         Command::Demosaic(a) => raw::demosaic(a),
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),

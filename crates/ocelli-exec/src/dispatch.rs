@@ -11,6 +11,8 @@ pub(crate) enum Binding {
     Value(ValueId),
     /// The node's k-th scratch buffer (see [`crate::lower::Lowering`]).
     Scratch(usize),
+    /// The node's k-th derived constant (see [`crate::lower::Lowering`]).
+    Derived(usize),
 }
 
 impl From<ValueId> for Binding {

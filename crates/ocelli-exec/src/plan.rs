@@ -58,7 +58,8 @@ pub struct MemoryReport {
     pub planned: u64,
     /// What the intermediates would take with one buffer each.
     pub naive: u64,
-    /// Graph inputs and constants (weights).
+    /// Graph inputs and constants (weights) as uploaded: constants that the plan replaced by a
+    /// padded or transformed form take the size of that form instead.
     pub inputs_and_constants: u64,
 }
 
@@ -103,8 +104,13 @@ impl std::fmt::Debug for GpuPlan {
 
 /// Bytes a value occupies on the device: f16 is packed two to a 32-bit word.
 pub(crate) fn device_bytes(v: &ValueInfo) -> u64 {
-    let n = v.shape.numel() as u64;
-    match v.dtype {
+    bytes_of(v.shape.numel(), v.dtype)
+}
+
+/// Bytes `numel` elements of `dtype` occupy on the device.
+fn bytes_of(numel: usize, dtype: DType) -> u64 {
+    let n = numel as u64;
+    match dtype {
         DType::F16 => n.div_ceil(2) * 4,
         _ => n * 4,
     }
@@ -156,10 +162,11 @@ impl GpuPlan {
             })
             .collect();
         let mem = planner::plan(&graph, &alias, &scratch, |v| device_bytes(graph.value(v)), options.reuse_buffers);
-        let Allocation { buffers, buffer_of, slot_base, fixed_bytes } = allocate(&gpu, &graph, &mem)?;
+        let Allocation { buffers, buffer_of, derived, slot_base, fixed_bytes } =
+            allocate(&gpu, &graph, &lowered, &mem)?;
         let memory =
             MemoryReport { planned: mem.planned_bytes(), naive: mem.naive_bytes, inputs_and_constants: fixed_bytes };
-        let resolve = Resolver { buffer_of: &buffer_of, mem: &mem, slot_base, scratch: &scratch };
+        let resolve = Resolver { buffer_of: &buffer_of, derived: &derived, mem: &mem, slot_base, scratch: &scratch };
         // Bind groups are validated here: a mistake becomes a typed error, not a panic.
         let (commands, textures, uniforms) =
             gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
@@ -280,15 +287,40 @@ impl Drop for GpuPlan {
 struct Allocation {
     buffers: Vec<PooledBuffer>,
     buffer_of: Vec<Option<usize>>,
+    /// For each node: the buffer and bytes of each of its derived constants.
+    derived: Vec<Vec<(usize, u64)>>,
     /// Index of the first shared intermediate buffer.
     slot_base: usize,
     /// Bytes of inputs and constants.
     fixed_bytes: u64,
 }
 
-/// Buffers for inputs (empty, written per run), constants (uploaded now) and the planned shared
-/// intermediates.
-fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, ExecError> {
+/// Which values' storage (roots) a command binds or clears, or the graph returns: constants
+/// that only derived constants replace need no buffer.
+fn used_roots(graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) -> Vec<bool> {
+    let mut used = vec![false; graph.values().len()];
+    let mut mark = |id: ValueId| used[mem.root[id.0].0] = true;
+    for l in lowered {
+        let Lowering::Steps { steps, .. } = l else { continue };
+        for step in steps {
+            match step {
+                Step::Clear(id) => mark(*id),
+                Step::Dispatch(d) => d.bindings.iter().for_each(|b| {
+                    if let Binding::Value(id) = b {
+                        mark(*id);
+                    }
+                }),
+            }
+        }
+    }
+    graph.outputs().iter().for_each(|&o| mark(o));
+    used
+}
+
+/// Buffers for inputs (empty, written per run), used constants and derived constants (uploaded
+/// now) and the planned shared intermediates.
+fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) -> Result<Allocation, ExecError> {
+    let used = used_roots(graph, lowered, mem);
     let mut buffers = Vec::new();
     let mut own: Vec<Option<usize>> = vec![None; graph.values().len()];
     let mut fixed = 0;
@@ -296,12 +328,29 @@ fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, Ex
         let id = ValueId(i);
         let b = match &v.def {
             ValueDef::Input(_) => gpu.acquire(&describe(graph, id), device_bytes(v))?,
-            ValueDef::Constant(t) => gpu.upload(&describe(graph, id), &t.to_bytes())?,
-            ValueDef::Node { .. } => continue,
+            ValueDef::Constant(t) if used[i] => gpu.upload(&describe(graph, id), &t.to_bytes())?,
+            ValueDef::Constant(_) | ValueDef::Node { .. } => continue,
         };
         fixed += device_bytes(v);
         buffers.push(b);
         own[i] = Some(buffers.len() - 1);
+    }
+    let mut derived = Vec::with_capacity(lowered.len());
+    for (node, l) in lowered.iter().enumerate() {
+        let tensors = match l {
+            Lowering::Steps { derived, .. } => derived.as_slice(),
+            Lowering::Alias => &[],
+        };
+        let mut of_node = Vec::with_capacity(tensors.len());
+        for (k, t) in tensors.iter().enumerate() {
+            let bytes = bytes_of(t.shape().numel(), t.dtype());
+            let what = format!("constant {k} derived for node {node} {}", t.shape());
+            gpu.check_binding_size(&what, bytes)?;
+            buffers.push(gpu.upload(&what, &t.to_bytes())?);
+            fixed += bytes;
+            of_node.push((buffers.len() - 1, bytes));
+        }
+        derived.push(of_node);
     }
     let slot_base = buffers.len();
     for (s, &bytes) in mem.slot_bytes.iter().enumerate() {
@@ -313,7 +362,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, mem: &MemoryPlan) -> Result<Allocation, Ex
             own[r].or(mem.slot_of[r].map(|s| slot_base + s))
         })
         .collect();
-    Ok(Allocation { buffers, buffer_of, slot_base, fixed_bytes: fixed })
+    Ok(Allocation { buffers, buffer_of, derived, slot_base, fixed_bytes: fixed })
 }
 
 /// Pipelines, one uniform buffer with every dispatch's parameters, operand textures, and bind
@@ -357,7 +406,7 @@ fn prepare(
                 for (slot, &b) in d.bindings.iter().enumerate() {
                     let (i, bytes) = resolve.get(graph, node, b);
                     if slot < d.family.texel_inputs(d.entry) {
-                        let key = TexelKey::of(graph, b, slot, f16);
+                        let key = TexelKey::of(graph, b, i, slot, f16);
                         let t = textures.index(key);
                         if let TexelKey::Slot(_, format) = key {
                             copies.push((i, t, texels_for(bytes, format)));
@@ -397,6 +446,7 @@ fn prepare(
 /// Finds the buffer (index into the plan's buffers) and byte size behind a binding.
 struct Resolver<'a> {
     buffer_of: &'a [Option<usize>],
+    derived: &'a [Vec<(usize, u64)>],
     mem: &'a MemoryPlan,
     slot_base: usize,
     scratch: &'a [Vec<u64>],
@@ -409,6 +459,7 @@ impl Resolver<'_> {
                 (self.buffer_of[id.0].expect("every value has a buffer"), device_bytes(graph.value(id)))
             }
             Binding::Scratch(k) => (self.slot_base + self.mem.scratch_slot[node][k], self.scratch[node][k]),
+            Binding::Derived(k) => self.derived[node][k],
         }
     }
 }
@@ -473,16 +524,21 @@ fn upload_params(gpu: &Gpu, steps: &[(usize, bool, &Step)]) -> ParamBlock {
 enum TexelKey {
     /// Whatever value the dispatch at hand binds at this slot, copied in right before it.
     Slot(usize, wgpu::TextureFormat),
-    /// A constant (weights), copied in once when the plan is compiled.
-    Constant(ValueId, wgpu::TextureFormat),
+    /// The constant (weights, or a derived constant) in this buffer, copied in once when the
+    /// plan is compiled.
+    Constant(usize, wgpu::TextureFormat),
 }
 
 impl TexelKey {
-    /// The texture behind binding `b` at `slot` of a dispatch whose float storage is `f16`.
-    fn of(graph: &Graph, b: Binding, slot: usize, f16: bool) -> Self {
+    /// The texture behind binding `b`, held in `buffer`, at `slot` of a dispatch whose float
+    /// storage is `f16`.
+    fn of(graph: &Graph, b: Binding, buffer: usize, slot: usize, f16: bool) -> Self {
         let format = texel_format(f16);
         match b {
-            Binding::Value(id) if matches!(graph.value(id).def, ValueDef::Constant(_)) => Self::Constant(id, format),
+            Binding::Value(id) if matches!(graph.value(id).def, ValueDef::Constant(_)) => {
+                Self::Constant(buffer, format)
+            }
+            Binding::Derived(_) => Self::Constant(buffer, format),
             _ => Self::Slot(slot, format),
         }
     }
@@ -515,8 +571,8 @@ impl OperandTextures {
         for &(node, f16, s) in steps {
             let Step::Dispatch(d) = s else { continue };
             for (slot, &b) in d.bindings.iter().enumerate().take(d.family.texel_inputs(d.entry)) {
-                let key = TexelKey::of(graph, b, slot, f16);
                 let (buffer, bytes) = resolve.get(graph, node, b);
+                let key = TexelKey::of(graph, b, buffer, slot, f16);
                 let texels = texels_for(bytes, key.format());
                 match sizes.iter_mut().find(|(k, ..)| *k == key) {
                     Some((_, n, _)) => *n = (*n).max(texels),

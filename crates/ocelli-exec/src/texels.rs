@@ -35,9 +35,21 @@ pub(crate) fn texels_for(bytes: u64, format: wgpu::TextureFormat) -> u64 {
     bytes.div_ceil(texel_bytes(format))
 }
 
+/// Rows of a texture that holds `texels`: never a power of two, since llvmpipe keys its compiled
+/// shaders on whether each bound texture's sides are powers of two, so one operand texture of
+/// 4 rows and one of 6 would have the same pipeline compiled twice (about 0.5 s for a GEMM).
+/// Costs at most two rows.
+fn texture_rows(texels: u64) -> u64 {
+    match texels.div_ceil(u64::from(TEXELS_PER_ROW)) {
+        0..=2 => 3,
+        r if r.is_power_of_two() => r + 1,
+        r => r,
+    }
+}
+
 /// A texture of `texels` texels of `format` (rows of [`TEXELS_PER_ROW`]).
 pub(crate) fn operand_texture(gpu: &Gpu, format: wgpu::TextureFormat, texels: u64) -> Result<wgpu::Texture, ExecError> {
-    let rows = texels.div_ceil(u64::from(TEXELS_PER_ROW)).max(1);
+    let rows = texture_rows(texels);
     let max = u64::from(gpu.limits().max_texture_dimension_2d);
     if rows > max {
         return Err(ExecError::Unsupported {
@@ -92,5 +104,21 @@ pub(crate) fn record_copy(
     }
     if rest > 0 {
         copy(full * row_bytes, full, rest, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{texture_rows, TEXELS_PER_ROW};
+
+    #[test]
+    fn texture_rows_hold_the_texels_and_are_never_a_power_of_two() {
+        let per_row = u64::from(TEXELS_PER_ROW);
+        for texels in [0, 1, per_row, per_row + 1, 2 * per_row, 4 * per_row, 5 * per_row, 5 * per_row + 1, 1 << 20] {
+            let rows = texture_rows(texels);
+            assert!(rows * per_row >= texels, "{texels} texels in {rows} rows");
+            assert!(!rows.is_power_of_two(), "{texels} texels: {rows} rows");
+            assert!(rows <= texels.div_ceil(per_row).max(1) + 2);
+        }
     }
 }

@@ -27,7 +27,8 @@ impl Tuning {
     pub fn for_gpu(gpu: &Gpu, texel_operands: bool) -> Self {
         let info = gpu.adapter_info();
         let cpu = info.device_type == wgpu::DeviceType::Cpu;
-        let rows = gpu.limits().max_texture_dimension_2d as usize;
+        // One row short of the limit: operand textures never have a power-of-two row count.
+        let rows = gpu.limits().max_texture_dimension_2d as usize - 1;
         Self {
             gemm_subgroups: gpu.capabilities().subgroup && info.subgroup_min_size >= 8,
             gemm_wg: if cpu { 8 } else { 64 },

@@ -1,6 +1,6 @@
 //! `Op::Conv2d` -> `shaders/conv2d.wgsl`, `Op::ConvTranspose2d` -> `shaders/conv_transpose.wgsl`.
 
-use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, UnaryOp};
+use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Tensor, TensorData, UnaryOp};
 
 use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
@@ -20,18 +20,36 @@ fn dims4(d: &[usize]) -> [usize; 4] {
 /// Largest im2col patch matrix built for the GEMM path; bigger convolutions run direct.
 const MAX_IM2COL_BYTES: u64 = 64 << 20;
 
+/// The `rows` × `cols` matrix `t` with zero columns appended up to `padded_cols`.
+fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Result<Tensor, ExecError> {
+    fn pad<T: Copy>(v: &[T], zero: T, cols: usize, padded_cols: usize) -> Vec<T> {
+        v.chunks(cols)
+            .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(zero, padded_cols - cols)))
+            .collect()
+    }
+    let data = match t.data() {
+        TensorData::F32(v) => TensorData::F32(pad(v, 0.0, cols, padded_cols)),
+        TensorData::F16(v) => TensorData::F16(pad(v, half::f16::ZERO, cols, padded_cols)),
+        TensorData::I32(v) => TensorData::I32(pad(v, 0, cols, padded_cols)),
+        TensorData::U32(v) => TensorData::U32(pad(v, 0, cols, padded_cols)),
+    };
+    Ok(Tensor::new([rows, padded_cols], data)?)
+}
+
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
 /// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x, f32 3×3
 /// stride-1 ones with 8 or more channels in and out as Winograd F(2×2, 3×3) (16 batched GEMMs
 /// between transforms: about 12–15% faster than im2col on lavapipe for 64×56×56 and 128×28×28),
 /// the others on an im2col patch matrix in a scratch buffer; depthwise ones run a kernel of their
-/// own, other grouped ones the direct kernel.
+/// own, other grouped ones the direct kernel. Constant weights may become `derived` constants:
+/// Winograd's transformed weights, and im2col weights with rows padded to a multiple of 4.
 pub(crate) fn conv2d(
     io: &Io<'_>,
     p: &Conv2d,
     n_base: usize,
     acts: &[UnaryOp],
     scratch: &mut Vec<u64>,
+    derived: &mut Vec<Tensor>,
 ) -> Result<Vec<Step>, ExecError> {
     let [n, c, h, w] = dims4(io.in_shape(0).dims());
     let [o, cg, kh, kw] = dims4(io.in_shape(1).dims());
@@ -40,17 +58,23 @@ pub(crate) fn conv2d(
     let has_bias = n_base == 3;
     let residual = io.node.inputs.len() > n_base;
     let og = o / p.groups;
+    let k = cg * kh * kw;
+    let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
+    // With constant weights, im2col writes patch rows up to a multiple of 4 (zero rows against
+    // zero weight columns), so the GEMM reads aligned weight rows: no unaligned GEMM variant to
+    // build for stems such as MobileNetV2's (3·3·3 = 27), at 28/27 of the work.
+    let pad_patches = p.groups == 1 && !pointwise && !k.is_multiple_of(4) && io.constant(1).is_some();
+    let k_rows = if pad_patches { k.next_multiple_of(4) } else { k };
     let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
     // Parameters for `items` work items of `cols` output columns each.
     let params = |items: usize, cols: usize| {
         Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
-            .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items])
+            .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items, k_rows])
             .0
     };
     // The input through a texture where the adapter reads those faster.
     let family = if io.tuning.fits_texels(n * c * h * w) { KernelFamily::Conv2dTexels } else { KernelFamily::Conv2d };
-    let k = cg * kh * kw;
     let wino = WinogradConv { n, c, h, w, o, oh, ow, pad_top: pads[0], pad_left: pads[1] };
     let winograd_fits = wino.scratch_bytes().iter().all(|&b| b <= MAX_IM2COL_BYTES);
     // f16 stays on im2col: the transforms would round to f16 between them.
@@ -58,24 +82,23 @@ pub(crate) fn conv2d(
     if plain_3x3 && io.elem_bytes() == 4 && c >= 8 && o >= 8 && winograd_fits {
         let bias = has_bias.then(|| io.input(2).into());
         let residual = residual.then(|| io.input(n_base).into());
-        return winograd(io, &wino, bias, residual, acts, scratch);
+        return winograd(io, &wino, bias, residual, acts, scratch, derived);
     }
-    let col_bytes = (n * k * oh * ow) as u64 * io.elem_bytes();
+    let col_bytes = (n * k_rows * oh * ow) as u64 * io.elem_bytes();
     if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
         let spec = GemmSpec {
             m: o,
             n: oh * ow,
-            k,
+            k: k_rows,
             batch: n,
             trans_a: false,
             trans_b: false,
             a_batch_stride: 0,
-            b_batch_stride: k * oh * ow,
+            b_batch_stride: k_rows * oh * ow,
             bias: has_bias.then(|| (io.input(2), true)),
             residual: residual.then(|| io.input(n_base)),
             l1: false,
         };
-        let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
         if pointwise {
             return Ok(vec![gemm_dispatch(
                 &spec,
@@ -88,7 +111,14 @@ pub(crate) fn conv2d(
         }
         scratch.push(col_bytes);
         let col = Binding::Scratch(scratch.len() - 1);
-        let items = n * k * oh;
+        let weights = match io.constant(1) {
+            Some(w) if pad_patches => {
+                derived.push(pad_columns(w, o, k, k_rows)?);
+                Binding::Derived(derived.len() - 1)
+            }
+            _ => io.input(1).into(),
+        };
+        let items = n * k_rows * oh;
         let im2col = Step::Dispatch(Dispatch {
             family,
             entry: "im2col",
@@ -97,7 +127,7 @@ pub(crate) fn conv2d(
             params: params(items, BLOCK),
             groups: linear_groups(items, WG),
         });
-        return Ok(vec![im2col, gemm_dispatch(&spec, io.input(1).into(), col, io.output(0).into(), acts, io.tuning)?]);
+        return Ok(vec![im2col, gemm_dispatch(&spec, weights, col, io.output(0).into(), acts, io.tuning)?]);
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let depthwise = cg == 1 && og == 1;
@@ -144,4 +174,92 @@ pub(crate) fn conv_transpose2d(io: &Io<'_>, p: &ConvTranspose2d) -> Vec<Step> {
         params: params.0,
         groups: linear_groups(numel, WG),
     })]
+}
+
+#[cfg(test)]
+mod tests {
+    use ocelli_graph::{Conv2d, DType, Graph, GraphBuilder, Op, Padding, Tensor};
+
+    use crate::dispatch::{Binding, Step};
+    use crate::lower::{lower, Lowering};
+    use crate::tuning::Tuning;
+
+    const TUNING: Tuning = Tuning { gemm_subgroups: false, gemm_wg: 8, texel_capacity: 1 << 20 };
+
+    /// conv(x [1, c, 9, 9], w [o, c, 3, 3]) with `stride`, the weights constant or an input.
+    fn conv_graph(c: usize, o: usize, stride: usize, constant: bool) -> Graph {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [1, c, 9, 9], DType::F32).unwrap();
+        let values = (0..o * c * 9).map(|i| i as f32).collect();
+        let w = if constant {
+            g.constant(Tensor::from_f32([o, c, 3, 3], values).unwrap()).unwrap()
+        } else {
+            g.input("w", [o, c, 3, 3], DType::F32).unwrap()
+        };
+        let p = Conv2d { stride: [stride, stride], padding: Padding::Explicit([1; 4]), ..Default::default() };
+        let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
+        g.build(&[y]).unwrap()
+    }
+
+    fn lowered(graph: &Graph) -> (Vec<Step>, Vec<Tensor>) {
+        match lower(&graph.nodes()[0], graph, TUNING).unwrap() {
+            Lowering::Steps { steps, derived, .. } => (steps, derived),
+            Lowering::Alias => panic!("a convolution is not an alias"),
+        }
+    }
+
+    fn dispatch(steps: &[Step], entry: &str) -> crate::dispatch::Dispatch {
+        steps
+            .iter()
+            .find_map(|s| match s {
+                Step::Dispatch(d) if d.entry == entry => Some(d.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {entry} dispatch"))
+    }
+
+    fn constant(d: &crate::dispatch::Dispatch, name: &str) -> f64 {
+        d.constants.iter().find(|(n, _)| *n == name).map(|&(_, v)| v).unwrap()
+    }
+
+    #[test]
+    fn constant_weights_with_27_taps_are_padded_to_28_for_an_aligned_gemm() {
+        let (steps, derived) = lowered(&conv_graph(3, 5, 2, true));
+        assert_eq!(derived.len(), 1);
+        assert_eq!(derived[0].shape().dims(), &[5, 28]);
+        let w = derived[0].as_f32().unwrap();
+        for row in 0..5 {
+            let want: Vec<f32> = (row * 27..row * 27 + 27).map(|i| i as f32).chain([0.0]).collect();
+            assert_eq!(&w[row * 28..row * 28 + 28], want.as_slice(), "row {row}");
+        }
+        let gemm = dispatch(&steps, "gemm");
+        assert_eq!(gemm.bindings[0], Binding::Derived(0));
+        assert_eq!(constant(&gemm, "ALIGNED_A"), 1.0);
+        assert_eq!(gemm.params[2], 28, "k");
+        // im2col writes 28 patch rows: items = N · 28 · OH (the last word is k_rows).
+        let im2col = dispatch(&steps, "im2col");
+        assert_eq!(*im2col.params.last().unwrap(), 28);
+
+        let (steps, derived) = lowered(&conv_graph(3, 5, 2, false));
+        assert!(derived.is_empty());
+        let gemm = dispatch(&steps, "gemm");
+        assert_eq!(constant(&gemm, "ALIGNED_A"), 0.0);
+        assert_eq!(gemm.params[2], 27);
+    }
+
+    #[test]
+    fn winograd_transforms_constant_weights_at_compile_time() {
+        let (steps, derived) = lowered(&conv_graph(8, 8, 1, true));
+        assert_eq!(derived.len(), 1);
+        assert_eq!(derived[0].shape().dims(), &[16, 8, 8]);
+        assert!(steps.iter().all(|s| !matches!(s, Step::Dispatch(d) if d.entry == "winograd_weights")));
+        assert_eq!(dispatch(&steps, "gemm").bindings[0], Binding::Derived(0));
+        // Corner position e = 0 of the 4×4 tile is g[0][0] of each filter.
+        let u = derived[0].as_f32().unwrap();
+        assert_eq!(u[..3], [0.0, 9.0, 18.0]);
+
+        let (steps, derived) = lowered(&conv_graph(8, 8, 1, false));
+        assert!(derived.is_empty());
+        dispatch(&steps, "winograd_weights");
+    }
 }

@@ -15,7 +15,7 @@ mod roi;
 mod winograd;
 
 use ocelli_device::Kernel;
-use ocelli_graph::{DType, Graph, Node, Op, Shape, ValueId};
+use ocelli_graph::{DType, Graph, Node, Op, Shape, Tensor, ValueDef, ValueId};
 
 use crate::dispatch::{Dispatch, Step};
 use crate::tuning::Tuning;
@@ -24,9 +24,11 @@ use crate::ExecError;
 /// How a node runs on the GPU.
 pub(crate) enum Lowering {
     /// These commands, in order, with scratch buffers of these sizes (bytes) that live only
-    /// while the node runs (`Binding::Scratch(k)` is the k-th); with `f16`, every dispatch runs
-    /// its family's f16-storage kernel.
-    Steps { steps: Vec<Step>, scratch: Vec<u64>, f16: bool },
+    /// while the node runs (`Binding::Scratch(k)` is the k-th), and constants derived from the
+    /// graph's constants at compile time, such as padded or transformed weights, uploaded once
+    /// (`Binding::Derived(k)` is the k-th); with `f16`, every dispatch runs its family's
+    /// f16-storage kernel.
+    Steps { steps: Vec<Step>, scratch: Vec<u64>, derived: Vec<Tensor>, f16: bool },
     /// No work: the single output shares the first input's buffer (reshape, identity cast).
     Alias,
 }
@@ -53,6 +55,14 @@ impl Io<'_> {
 
     pub fn out_shape(&self, i: usize) -> &Shape {
         &self.graph.value(self.node.outputs[i]).shape
+    }
+
+    /// Input `i`'s value when it is a constant (weights), known at compile time.
+    pub fn constant(&self, i: usize) -> Option<&Tensor> {
+        match &self.graph.value(self.node.inputs[i]).def {
+            ValueDef::Constant(t) => Some(t),
+            _ => None,
+        }
     }
 
     /// Bytes per element of the node's float storage: 2 when it runs f16 kernels.
@@ -97,10 +107,11 @@ pub(crate) fn kernel_of(d: &Dispatch, f16: bool) -> Kernel {
 pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Lowering, ExecError> {
     let io = Io { node, graph, tuning };
     let mut scratch = Vec::new();
+    let mut derived = Vec::new();
     let steps = match &node.op {
         Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
         Op::L1Distance => gemm::l1_distance(&io)?,
-        Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch)?,
+        Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch, &mut derived)?,
         Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
         Op::Pool2d(p) => pool::pool2d(&io, p, false),
         Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true),
@@ -133,7 +144,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
             let n_base = f.base_inputs(node.inputs.len());
             match (&*f.base, f.residual) {
                 (Op::MatMul { trans_a, trans_b }, _) => gemm::matmul(&io, *trans_a, *trans_b, n_base, &f.acts)?,
-                (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts, &mut scratch)?,
+                (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts, &mut scratch, &mut derived)?,
                 (Op::Binary(b), false) => elementwise::binary(&io, *b, &f.acts)?,
                 (Op::Unary(u), false) => {
                     let chain: Vec<_> = std::iter::once(*u).chain(f.acts.iter().copied()).collect();
@@ -159,5 +170,5 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
             }
         }
     }
-    Ok(Lowering::Steps { steps, scratch, f16 })
+    Ok(Lowering::Steps { steps, scratch, derived, f16 })
 }
