@@ -19,9 +19,10 @@
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
 //   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
 //   arithmetic, integer divisions included (a scalar loop per lane on CPU drivers), happens once
-//   per row instead of once per element. Rows from C·KH·KW up to k_rows are zeros (the plan pads
-//   rows to a multiple of 4 against zero-padded constant weights, so the GEMM reads aligned
-//   weight rows). Bindings: x (read), col (write), ConvParams (items = N·k_rows·OH).
+//   per row instead of once per element. The plan pads the matrix for the GEMM's aligned
+//   variant: each patch row holds patch_cols ≥ OH·OW elements (zeros past OH·OW), and rows from
+//   C·KH·KW up to k_rows are zeros (against zero-padded constant weights). Bindings: x (read),
+//   col (write), ConvParams (items = N·k_rows·OH).
 // The input x and the weights w are read through `x_at` and `w_at`, which one of two binding
 // files defines: conv2d_storage.wgsl (storage buffers) or conv2d_texels.wgsl (the same bytes
 // copied into textures, which CPU drivers read about 10× faster; `im2col` reads x only).
@@ -48,7 +49,7 @@ struct ConvParams {
     kw: u32, stride_h: u32, stride_w: u32, pad_top: u32,
     pad_left: u32, dil_h: u32, dil_w: u32, cg: u32,
     og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
-    k_rows: u32,
+    k_rows: u32, patch_cols: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<elem>;
@@ -230,7 +231,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let ky = (r / ip.kw) % ip.kh;
     let ic = r / (ip.kh * ip.kw);
     let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
-    let out = ((n * ip.k_rows + r) * ip.oh + oy) * ip.ow;
+    let row_start = (n * ip.k_rows + r) * ip.patch_cols;
+    let out = row_start + oy * ip.ow;
     let inside = r < ksize && iy >= 0 && iy < i32(ip.h);
     let x_row = ((n * ip.c + ic) * ip.h + u32(max(iy, 0))) * ip.w;
     for (var ox = 0u; ox < ip.ow; ox++) {
@@ -240,5 +242,11 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
             v = x_at(x_row + u32(ix));
         }
         col[out + ox] = elem(v);
+    }
+    // The last row of outputs also zeroes the padding past OH·OW.
+    if (oy == ip.oh - 1u) {
+        for (var t = ip.oh * ip.ow; t < ip.patch_cols; t++) {
+            col[row_start + t] = elem(0.0);
+        }
     }
 }

@@ -2,7 +2,8 @@
 //   y[b] = activate(op(a[b]) · op(b[b]) + bias + residual)
 //
 // Bindings: a (read), b (read), bias (read), residual [.., M, N] (read), y (write), GemmParams.
-// a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] ([N, K] when TRANS_B), y is [M, N];
+// a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] with rows `ldb` apart ([N, K] when
+// TRANS_B), y is [M, N];
 // each batch starts at batch · {a,b}_batch_stride (0 broadcasts one operand) and y at
 // batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
 // convolution's output channels). An absent bias or residual is bound to `a` and ignored.
@@ -16,8 +17,8 @@
 // binding files defines: gemm_storage.wgsl (storage buffers) or gemm_texels.wgsl (the same
 // bytes copied into textures, which CPU drivers read about 10× faster). With ALIGNED_A (a not
 // transposed, K % 4 == 0) a row strip of 4 along K is one vec4, and with ALIGNED_B (b not
-// transposed, N % 4 == 0) so is a strip of 4 columns; otherwise the same strips are gathered
-// element by element.
+// transposed, ldb % 4 == 0: N % 4 == 0, or rows padded by im2col) so is a strip of 4 columns;
+// otherwise the same strips are gathered element by element.
 // Grid: a workgroup of WG_X invocations owns ROWS rows × 8·WG_X columns of y; z is the batch.
 // Every invocation of a workgroup shares its rows and accumulates ROWS × 8 outputs (its 8 columns
 // as two vec4 strips). The entry points are generated (gemm_source.rs) with every loop over the
@@ -64,6 +65,9 @@ struct GemmParams {
     slope: f32,
     lo: f32,
     hi: f32,
+    // Elements between rows of b when not transposed: N, or N rounded up to a multiple of 4 when
+    // b's rows are padded (ALIGNED_B then holds for any N).
+    ldb: u32,
 }
 
 const HAS_BIAS: u32 = 1u;
@@ -121,13 +125,13 @@ fn a_strip(base: u32, row: u32, k: u32) -> vec4<f32> {
 // b[k, col .. col+4] (col a multiple of 4; unaligned columns past N are clamped to N − 1).
 fn b_strip(base: u32, k: u32, col: u32) -> vec4<f32> {
     if (ALIGNED_B) {
-        return b_vec4((base + k * p.n + col) >> 2u);
+        return b_vec4((base + k * p.ldb + col) >> 2u);
     }
     let c = vec4<u32>(min(col, p.n - 1u), min(col + 1u, p.n - 1u), min(col + 2u, p.n - 1u), min(col + 3u, p.n - 1u));
     if (TRANS_B) {
         return vec4<f32>(b_at(base + c.x * p.k + k), b_at(base + c.y * p.k + k), b_at(base + c.z * p.k + k), b_at(base + c.w * p.k + k));
     }
-    let r = base + k * p.n;
+    let r = base + k * p.ldb;
     return vec4<f32>(b_at(r + c.x), b_at(r + c.y), b_at(r + c.z), b_at(r + c.w));
 }
 
@@ -158,10 +162,10 @@ fn block_row(row0: u32, i: u32) -> u32 {
 }
 
 // The starts of an invocation's two column strips for its block at col0; an aligned strip past
-// N is moved back inside the row (its results are not stored).
+// the row is moved back inside it (its results are not stored).
 fn strip_cols(col0: u32) -> vec2<u32> {
     if (ALIGNED_B) {
-        return min(vec2<u32>(col0, col0 + 4u), vec2<u32>(p.n - 4u));
+        return min(vec2<u32>(col0, col0 + 4u), vec2<u32>(p.ldb - 4u));
     }
     return vec2<u32>(col0, col0 + 4u);
 }

@@ -43,6 +43,8 @@ fn conv2d_plain_strided_padded_and_dilated() {
     run_conv(4, [1, 5, 11, 11], 7, [5, 3], c([1, 2], [2, 1, 2, 1], [1, 1]), false);
     run_conv(5, [1, 3, 12, 12], 4, [3, 3], c([1, 1], [2, 2, 2, 2], [2, 2]), true);
     run_conv(6, [1, 8, 6, 6], 9, [1, 1], Conv2d::default(), true);
+    // 1×1 over 7×7 planes: x copied into rows padded to 52 for the aligned GEMM.
+    run_conv(26, [2, 12, 7, 7], 10, [1, 1], Conv2d::default(), true);
     run_conv(7, [2, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
     // 3×3 stride 1 with 8 or more channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
     run_conv(8, [1, 8, 9, 11], 12, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);

@@ -37,12 +37,13 @@ fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Resu
 }
 
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
-/// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x, f32 3×3
-/// stride-1 ones with 8 or more channels in and out as Winograd F(2×2, 3×3) (16 batched GEMMs
-/// between transforms: about 12–15% faster than im2col on lavapipe for 64×56×56 and 128×28×28),
-/// the others on an im2col patch matrix in a scratch buffer; depthwise ones run a kernel of their
-/// own, other grouped ones the direct kernel. Constant weights may become `derived` constants:
-/// Winograd's transformed weights, and im2col weights with rows padded to a multiple of 4.
+/// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x when OH·OW
+/// is a multiple of 4, f32 3×3 stride-1 ones with 8 or more channels in and out as Winograd
+/// F(2×2, 3×3) (16 batched GEMMs between transforms: about 12–15% faster than im2col on lavapipe
+/// for 64×56×56 and 128×28×28), the others on an im2col patch matrix in a scratch buffer;
+/// depthwise ones run a kernel of their own, other grouped ones the direct kernel. Constant
+/// weights may become `derived` constants: Winograd's transformed weights, and im2col weights
+/// with rows padded to a multiple of 4.
 pub(crate) fn conv2d(
     io: &Io<'_>,
     p: &Conv2d,
@@ -60,10 +61,16 @@ pub(crate) fn conv2d(
     let og = o / p.groups;
     let k = cg * kh * kw;
     let pointwise = kh == 1 && kw == 1 && p.stride == [1, 1] && pads == [0; 4];
-    // With constant weights, im2col writes patch rows up to a multiple of 4 (zero rows against
-    // zero weight columns), so the GEMM reads aligned weight rows: no unaligned GEMM variant to
-    // build for stems such as MobileNetV2's (3·3·3 = 27), at 28/27 of the work.
-    let pad_patches = p.groups == 1 && !pointwise && !k.is_multiple_of(4) && io.constant(1).is_some();
+    // The im2col patch matrix keeps the GEMM on its aligned variant, one pipeline for every
+    // layer (a GEMM pipeline costs lavapipe about 0.5 s to compile at its first dispatch):
+    // - its rows are padded to a multiple of 4 columns (zeros past OH·OW), so 1×1 convolutions
+    //   over 7×7 planes (MobileNetV2's last stage) copy x through im2col instead of running the
+    //   GEMM on x's unaligned rows;
+    // - with constant weights, its row count is padded to a multiple of 4 (zero rows against
+    //   zero weight columns), so stems such as MobileNetV2's (3·3·3 = 27) read aligned weight
+    //   rows, at 28/27 of the work.
+    let patch_cols = (oh * ow).next_multiple_of(4);
+    let pad_patches = p.groups == 1 && !k.is_multiple_of(4) && io.constant(1).is_some();
     let k_rows = if pad_patches { k.next_multiple_of(4) } else { k };
     let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
     // Parameters for `items` work items of `cols` output columns each.
@@ -71,6 +78,7 @@ pub(crate) fn conv2d(
         Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
             .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items, k_rows])
+            .u(patch_cols)
             .0
     };
     // The input through a texture where the adapter reads those faster.
@@ -84,31 +92,27 @@ pub(crate) fn conv2d(
         let residual = residual.then(|| io.input(n_base).into());
         return winograd(io, &wino, bias, residual, acts, scratch, derived);
     }
-    let col_bytes = (n * k_rows * oh * ow) as u64 * io.elem_bytes();
+    let col_bytes = (n * k_rows * patch_cols) as u64 * io.elem_bytes();
+    let spec = |k: usize, ldb: usize| GemmSpec {
+        m: o,
+        n: oh * ow,
+        k,
+        batch: n,
+        trans_a: false,
+        trans_b: false,
+        a_batch_stride: 0,
+        b_batch_stride: k * ldb,
+        ldb,
+        bias: has_bias.then(|| (io.input(2), true)),
+        residual: residual.then(|| io.input(n_base)),
+        l1: false,
+    };
+    let y = Binding::from(io.output(0));
+    if p.groups == 1 && pointwise && (patch_cols == oh * ow || col_bytes > MAX_IM2COL_BYTES) {
+        let x = io.input(0).into();
+        return Ok(vec![gemm_dispatch(&spec(k, oh * ow), io.input(1).into(), x, y, acts, io.tuning)?]);
+    }
     if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
-        let spec = GemmSpec {
-            m: o,
-            n: oh * ow,
-            k: k_rows,
-            batch: n,
-            trans_a: false,
-            trans_b: false,
-            a_batch_stride: 0,
-            b_batch_stride: k_rows * oh * ow,
-            bias: has_bias.then(|| (io.input(2), true)),
-            residual: residual.then(|| io.input(n_base)),
-            l1: false,
-        };
-        if pointwise {
-            return Ok(vec![gemm_dispatch(
-                &spec,
-                io.input(1).into(),
-                io.input(0).into(),
-                io.output(0).into(),
-                acts,
-                io.tuning,
-            )?]);
-        }
         scratch.push(col_bytes);
         let col = Binding::Scratch(scratch.len() - 1);
         let weights = match io.constant(1) {
@@ -127,7 +131,7 @@ pub(crate) fn conv2d(
             params: params(items, BLOCK),
             groups: linear_groups(items, WG),
         });
-        return Ok(vec![im2col, gemm_dispatch(&spec, weights, col, io.output(0).into(), acts, io.tuning)?]);
+        return Ok(vec![im2col, gemm_dispatch(&spec(k_rows, patch_cols), weights, col, y, acts, io.tuning)?]);
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let depthwise = cg == 1 && og == 1;
@@ -186,17 +190,19 @@ mod tests {
 
     const TUNING: Tuning = Tuning { gemm_subgroups: false, gemm_wg: 8, texel_capacity: 1 << 20 };
 
-    /// conv(x [1, c, 9, 9], w [o, c, 3, 3]) with `stride`, the weights constant or an input.
-    fn conv_graph(c: usize, o: usize, stride: usize, constant: bool) -> Graph {
+    /// conv(x [1, c, 9, 9], w [o, c, k, k]) with `stride` (padding 1 for k = 3), the weights
+    /// constant or an input.
+    fn conv_graph(c: usize, o: usize, k: usize, stride: usize, constant: bool) -> Graph {
         let mut g = GraphBuilder::new();
         let x = g.input("x", [1, c, 9, 9], DType::F32).unwrap();
-        let values = (0..o * c * 9).map(|i| i as f32).collect();
+        let values = (0..o * c * k * k).map(|i| i as f32).collect();
         let w = if constant {
-            g.constant(Tensor::from_f32([o, c, 3, 3], values).unwrap()).unwrap()
+            g.constant(Tensor::from_f32([o, c, k, k], values).unwrap()).unwrap()
         } else {
-            g.input("w", [o, c, 3, 3], DType::F32).unwrap()
+            g.input("w", [o, c, k, k], DType::F32).unwrap()
         };
-        let p = Conv2d { stride: [stride, stride], padding: Padding::Explicit([1; 4]), ..Default::default() };
+        let pad = Padding::Explicit([k / 2; 4]);
+        let p = Conv2d { stride: [stride, stride], padding: pad, ..Default::default() };
         let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
         g.build(&[y]).unwrap()
     }
@@ -224,7 +230,7 @@ mod tests {
 
     #[test]
     fn constant_weights_with_27_taps_are_padded_to_28_for_an_aligned_gemm() {
-        let (steps, derived) = lowered(&conv_graph(3, 5, 2, true));
+        let (steps, derived) = lowered(&conv_graph(3, 5, 3, 2, true));
         assert_eq!(derived.len(), 1);
         assert_eq!(derived[0].shape().dims(), &[5, 28]);
         let w = derived[0].as_f32().unwrap();
@@ -236,11 +242,14 @@ mod tests {
         assert_eq!(gemm.bindings[0], Binding::Derived(0));
         assert_eq!(constant(&gemm, "ALIGNED_A"), 1.0);
         assert_eq!(gemm.params[2], 28, "k");
-        // im2col writes 28 patch rows: items = N · 28 · OH (the last word is k_rows).
+        // im2col writes 28 patch rows of 5·5 outputs padded to 28 (the last words: k_rows and
+        // patch_cols), which the GEMM reads as aligned rows.
         let im2col = dispatch(&steps, "im2col");
-        assert_eq!(*im2col.params.last().unwrap(), 28);
+        assert_eq!(im2col.params[im2col.params.len() - 2..], [28, 28]);
+        assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
+        assert_eq!(*gemm.params.last().unwrap(), 28, "ldb");
 
-        let (steps, derived) = lowered(&conv_graph(3, 5, 2, false));
+        let (steps, derived) = lowered(&conv_graph(3, 5, 3, 2, false));
         assert!(derived.is_empty());
         let gemm = dispatch(&steps, "gemm");
         assert_eq!(constant(&gemm, "ALIGNED_A"), 0.0);
@@ -249,7 +258,7 @@ mod tests {
 
     #[test]
     fn winograd_transforms_constant_weights_at_compile_time() {
-        let (steps, derived) = lowered(&conv_graph(8, 8, 1, true));
+        let (steps, derived) = lowered(&conv_graph(8, 8, 3, 1, true));
         assert_eq!(derived.len(), 1);
         assert_eq!(derived[0].shape().dims(), &[16, 8, 8]);
         assert!(steps.iter().all(|s| !matches!(s, Step::Dispatch(d) if d.entry == "winograd_weights")));
@@ -258,8 +267,20 @@ mod tests {
         let u = derived[0].as_f32().unwrap();
         assert_eq!(u[..3], [0.0, 9.0, 18.0]);
 
-        let (steps, derived) = lowered(&conv_graph(8, 8, 1, false));
+        let (steps, derived) = lowered(&conv_graph(8, 8, 3, 1, false));
         assert!(derived.is_empty());
         dispatch(&steps, "winograd_weights");
+    }
+
+    #[test]
+    fn pointwise_convs_over_unaligned_planes_copy_x_into_aligned_rows() {
+        // 9×9 = 81 outputs per channel: im2col copies x into rows of 84 for the aligned GEMM.
+        let (steps, _) = lowered(&conv_graph(8, 6, 1, 1, false));
+        let im2col = dispatch(&steps, "im2col");
+        assert_eq!(im2col.params[im2col.params.len() - 2..], [8, 84]);
+        let gemm = dispatch(&steps, "gemm");
+        assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
+        assert_eq!(gemm.params[1], 81, "n");
+        assert_eq!(*gemm.params.last().unwrap(), 84, "ldb");
     }
 }

@@ -45,6 +45,8 @@ pub(crate) struct GemmSpec {
     pub trans_b: bool,
     pub a_batch_stride: usize,
     pub b_batch_stride: usize,
+    /// Elements between rows of a `b` that is not transposed: `n`, or more for padded rows.
+    pub ldb: usize,
     /// Bias value and whether it is per row (conv channels) rather than per column.
     pub bias: Option<(ValueId, bool)>,
     pub residual: Option<ValueId>,
@@ -66,7 +68,7 @@ pub(crate) fn gemm_dispatch(
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
-    let aligned_b = !spec.trans_b && spec.n.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
+    let aligned_b = !spec.trans_b && spec.ldb.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
     let aligned_bt = spec.trans_b && spec.k.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
     let mut constants = vec![
         ("WG_X", f64::from(tuning.gemm_wg)),
@@ -91,7 +93,7 @@ pub(crate) fn gemm_dispatch(
     let residual = spec.residual.map_or(a, Binding::Value);
     // Operands as textures where the adapter reads those faster and both fit one.
     let a_len = (spec.a_batch_stride * spec.batch).max(spec.m * spec.k);
-    let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.n);
+    let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.ldb.max(spec.n));
     let texels = tuning.fits_texels(a_len) && tuning.fits_texels(b_len);
     let family = match (tuning.gemm_subgroups, texels) {
         (false, false) => KernelFamily::Gemm,
@@ -109,6 +111,7 @@ pub(crate) fn gemm_dispatch(
             .f(slope)
             .f(lo)
             .f(hi)
+            .u(spec.ldb)
             .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
@@ -139,6 +142,7 @@ pub(crate) fn matmul(
         trans_b,
         a_batch_stride: if batches(a) == 1 { 0 } else { m * k },
         b_batch_stride: if batches(b) == 1 { 0 } else { k * n },
+        ldb: n,
         bias: (n_base == 3).then(|| (io.input(2), false)),
         residual: (io.node.inputs.len() > n_base).then(|| io.input(n_base)),
         l1: false,
@@ -159,6 +163,7 @@ pub(crate) fn l1_distance(io: &Io<'_>) -> Result<Vec<Step>, ExecError> {
         trans_b: true,
         a_batch_stride: 0,
         b_batch_stride: 0,
+        ldb: b[0],
         bias: None,
         residual: None,
         l1: true,

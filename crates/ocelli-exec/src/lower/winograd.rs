@@ -119,6 +119,7 @@ pub(crate) fn winograd(
         trans_b: false,
         a_batch_stride: conv.o * conv.c,
         b_batch_stride: conv.c * t,
+        ldb: t,
         bias: None,
         residual: None,
         l1: false,
