@@ -101,9 +101,8 @@ fn mnist_linear_reaches_92_percent_and_both_backends_agree() {
 #[test]
 fn mnist_files_that_are_not_idx_are_clear_errors() {
     use ocelli::classify::mnist;
-    let dir = std::env::temp_dir().join(format!("ocelli-mnist-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    assert!(matches!(mnist::load(&dir, mnist::Split::Test), Err(mnist::MnistError::Io { .. })));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(mnist::load(dir.path(), mnist::Split::Test), Err(mnist::MnistError::Io { .. })));
 }
 
 #[test]

@@ -5,23 +5,18 @@ use std::path::PathBuf;
 use ocelli::vision::{load_image, mosaic, read_raw, save_image, RawFrame, VisionError};
 use ocelli::{BayerPattern, Demosaic, DemosaicMethod, GraphError, Tensor};
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ocelli-vision-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 fn asset(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images")).join(name)
 }
 
 #[test]
 fn png_decodes_to_nchw_and_round_trips_through_8_and_16_bits() {
+    let dir = tempfile::tempdir().unwrap();
     let img = load_image(&asset("chelsea.png")).unwrap();
     assert_eq!(img.tensor.shape().dims(), &[1, 3, 300, 451]);
     assert_eq!(img.bits, 8);
     for (ext, sixteen) in [("png", false), ("png", true), ("bmp", false), ("tiff", true), ("ppm", false)] {
-        let path = tmp(&format!("round.{ext}"));
+        let path = dir.path().join(format!("round.{ext}"));
         save_image(&img.tensor, &path, sixteen).unwrap();
         let back = load_image(&path).unwrap();
         let worst = img
@@ -33,17 +28,18 @@ fn png_decodes_to_nchw_and_round_trips_through_8_and_16_bits() {
             .fold(0.0, f64::max);
         assert!(worst < 1e-6, "{ext} sixteen={sixteen}: lossless formats give the pixels back (worst {worst})");
     }
-    let jpg = tmp("lossy.jpg");
+    let jpg = dir.path().join("lossy.jpg");
     save_image(&img.tensor, &jpg, false).unwrap();
     assert_eq!(load_image(&jpg).unwrap().tensor.shape(), img.tensor.shape());
 }
 
 #[test]
 fn pgm_frames_round_trip_at_8_and_16_bits() {
+    let dir = tempfile::tempdir().unwrap();
     let img = load_image(&asset("coffee.png")).unwrap().tensor;
     for bits in [8, 16] {
         let frame = mosaic(&img, BayerPattern::Grbg, bits).unwrap();
-        let path = tmp(&format!("frame{bits}.pgm"));
+        let path = dir.path().join(format!("frame{bits}.pgm"));
         frame.write_pgm(&path).unwrap();
         assert_eq!(RawFrame::read_pgm(&path).unwrap(), frame);
     }
@@ -51,7 +47,8 @@ fn pgm_frames_round_trip_at_8_and_16_bits() {
 
 #[test]
 fn headerless_raw_of_the_wrong_size_is_a_clear_error() {
-    let path = tmp("short.raw");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("short.raw");
     std::fs::write(&path, vec![0u8; 100]).unwrap();
     let err = read_raw(&path, 8, 8, 16).unwrap_err();
     assert!(matches!(err, VisionError::RawSize { expected: 128, got: 100, .. }), "{err}");
@@ -64,13 +61,14 @@ fn headerless_raw_of_the_wrong_size_is_a_clear_error() {
 
 #[test]
 fn unsupported_files_and_shapes_are_errors_not_panics() {
-    let path = tmp("not-an-image.png");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-an-image.png");
     std::fs::write(&path, b"hello").unwrap();
     assert!(matches!(load_image(&path), Err(VisionError::Image { .. })));
-    assert!(matches!(load_image(&tmp("missing.png")), Err(VisionError::Io { .. })));
+    assert!(matches!(load_image(&dir.path().join("missing.png")), Err(VisionError::Io { .. })));
     assert!(matches!(RawFrame::read_pgm(&path), Err(VisionError::Unsupported(_))));
     let flat = Tensor::from_f32([4], vec![0.0; 4]).unwrap();
-    assert!(matches!(save_image(&flat, &tmp("x.png"), false), Err(VisionError::Unsupported(_))));
+    assert!(matches!(save_image(&flat, &dir.path().join("x.png"), false), Err(VisionError::Unsupported(_))));
 }
 
 #[test]
@@ -102,11 +100,12 @@ fn channels_last_and_back() {
 
 #[test]
 fn gray_and_rgba_images_round_trip_at_8_and_16_bits() {
+    let dir = tempfile::tempdir().unwrap();
     for channels in [1usize, 4] {
         let t =
             Tensor::from_f32([1, channels, 3, 5], (0..channels * 15).map(|i| (i % 7) as f32 / 6.0).collect()).unwrap();
         for (ext, sixteen) in [("png", false), ("png", true), ("tiff", false)] {
-            let path = tmp(&format!("c{channels}-{sixteen}.{ext}"));
+            let path = dir.path().join(format!("c{channels}-{sixteen}.{ext}"));
             save_image(&t, &path, sixteen).unwrap();
             let back = load_image(&path).unwrap();
             assert_eq!(back.tensor.shape(), t.shape(), "{channels} channels as {ext}");

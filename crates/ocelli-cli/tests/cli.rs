@@ -70,8 +70,8 @@ fn profile_prints_a_row_per_node_and_the_memory_figures() {
 
 #[test]
 fn mosaic_then_demosaic_round_trips_a_photo() {
-    let dir = std::env::temp_dir().join(format!("ocelli-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
     let raw = dir.join("chelsea.pgm");
     let (ok, _, err) = ocelli(&["mosaic", photo, "--pattern", "grbg", "--bits", "16", "-o", raw.to_str().unwrap()]);
@@ -96,8 +96,8 @@ fn mosaic_then_demosaic_round_trips_a_photo() {
 
 #[test]
 fn demosaic_errors_are_one_line_with_exit_code_2() {
-    let dir = std::env::temp_dir().join(format!("ocelli-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let raw = dir.join("short.raw");
     std::fs::write(&raw, vec![0u8; 10]).unwrap();
     let out = dir.join("x.png");
@@ -154,8 +154,8 @@ fn classify_errors_exit_2_with_one_line() {
 
 #[test]
 fn embed_writes_one_1280_wide_row_per_image() {
-    let dir = std::env::temp_dir().join(format!("ocelli-cli-embed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let out = dir.join("emb.safetensors");
     let a = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/coffee.png");
     let b = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
