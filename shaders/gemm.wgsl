@@ -6,7 +6,7 @@
 // TRANS_B), y is [M, N];
 // each batch starts at batch · {a,b}_batch_stride (0 broadcasts one operand) and y at
 // batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
-// convolution's output channels). An absent bias or residual is bound to `a` and ignored.
+// convolution's output channels). An absent bias or residual is bound to a placeholder and ignored.
 // The epilogue's bias and residual and its piecewise-linear activations (ReLU, ReLU6, clamp,
 // leaky ReLU: `epilogue` bits and slope/lo/hi) are uniform parameters, not override constants:
 // a CNN's GEMMs then differ only in operand layout, and each pipeline of this file costs a CPU

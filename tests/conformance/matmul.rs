@@ -148,3 +148,33 @@ fn gemm_operands_come_from_textures_on_cpu_adapters_only() {
         assert!(!storage[0].ends_with("_texels"), "{}: {storage:?}", gpu.name());
     }
 }
+
+/// Weights that kernels read as texels live in their texture only: the plan frees their buffer
+/// once the texture is filled, and reports the textures. With storage operands they stay buffers.
+#[test]
+fn weights_read_as_texels_are_not_kept_twice() {
+    let mut r = rng(40);
+    let mut g = GraphBuilder::new();
+    let a = g.input("a", [8, 64], DType::F32).unwrap();
+    let w = g.constant(uniform(&mut r, &[64, 32], -1.0, 1.0)).unwrap();
+    let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, w]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let (a_bytes, w_bytes) = (8 * 64 * 4, 64 * 32 * 4);
+    let input = uniform(&mut r, &[8, 64], -1.0, 1.0);
+    let want = CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap();
+    for gpu in gpus() {
+        let cpu = gpu.gpu().adapter_info().device_type == ocelli::wgpu::DeviceType::Cpu;
+        let [mut textures, mut storage] = operand_paths().map(|o| gpu.compile_with(&graph, o).unwrap());
+        let (t, s) = (textures.memory(), storage.memory());
+        assert_eq!(s.inputs_and_constants, a_bytes + w_bytes, "{}", gpu.name());
+        assert_eq!(s.operand_textures, 0, "{}", gpu.name());
+        if cpu {
+            assert_eq!(t.inputs_and_constants, a_bytes, "{}: the weights' buffer is freed", gpu.name());
+            assert!(t.operand_textures >= a_bytes + w_bytes, "{}: {t:?}", gpu.name());
+        }
+        for plan in [&mut textures, &mut storage] {
+            let got = plan.run(std::slice::from_ref(&input)).unwrap();
+            assert_close(&format!("{} after freeing", gpu.name()), &want[0], &got[0], ACCUM);
+        }
+    }
+}

@@ -68,11 +68,13 @@ pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize, cold: bool) ->
     println!("whole run {:.3} ms (upload, kernels, readback)", best.wall_ms);
     let m = best.memory;
     println!(
-        "intermediate memory: {:.1} KiB planned vs {:.1} KiB naive ({:.1}x less); inputs + weights {:.1} KiB",
+        "intermediate memory: {:.1} KiB planned vs {:.1} KiB naive ({:.1}x less); inputs + weights {:.1} KiB; \
+         operand textures {:.1} KiB",
         m.planned as f64 / 1024.0,
         m.naive as f64 / 1024.0,
         m.naive as f64 / m.planned.max(1) as f64,
-        m.inputs_and_constants as f64 / 1024.0
+        m.inputs_and_constants as f64 / 1024.0,
+        m.operand_textures as f64 / 1024.0
     );
     Ok(())
 }

@@ -13,6 +13,9 @@ pub(crate) enum Binding {
     Scratch(usize),
     /// The node's k-th derived constant (see [`crate::lower::Lowering`]).
     Derived(usize),
+    /// A small buffer of the plan that fills a binding the kernel ignores (an absent bias or
+    /// residual), so that no operand is bound as a buffer only for show.
+    Placeholder,
 }
 
 impl From<ValueId> for Binding {

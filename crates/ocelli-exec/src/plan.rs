@@ -58,9 +58,13 @@ pub struct MemoryReport {
     pub planned: u64,
     /// What the intermediates would take with one buffer each.
     pub naive: u64,
-    /// Graph inputs and constants (weights) as uploaded: constants that the plan replaced by a
-    /// padded or transformed form take the size of that form instead.
+    /// Buffers of graph inputs and constants (weights) as uploaded: constants that the plan
+    /// replaced by a padded or transformed form take the size of that form instead, and
+    /// constants that kernels only read as texels are freed once their textures are filled.
     pub inputs_and_constants: u64,
+    /// Operand textures (CPU adapters; see [`CompileOptions::texel_operands`]): weights read
+    /// as texels, and one texture per binding slot for the other operands.
+    pub operand_textures: u64,
 }
 
 /// One prepared command.
@@ -85,8 +89,9 @@ pub(crate) enum Command {
 pub struct GpuPlan {
     pub(crate) gpu: Arc<Gpu>,
     pub(crate) graph: Graph,
-    /// Every buffer the plan owns (inputs, constants, shared intermediates).
-    pub(crate) buffers: Vec<PooledBuffer>,
+    /// Every buffer the plan owns (inputs, constants, shared intermediates); `None` for
+    /// constants freed after compile because kernels only read them as texels.
+    pub(crate) buffers: Vec<Option<PooledBuffer>>,
     /// Buffer index of each value (through aliases).
     pub(crate) buffer_of: Vec<Option<usize>>,
     pub(crate) commands: Vec<Command>,
@@ -162,14 +167,28 @@ impl GpuPlan {
             })
             .collect();
         let mem = planner::plan(&graph, &alias, &scratch, |v| device_bytes(graph.value(v)), options.reuse_buffers);
-        let Allocation { buffers, buffer_of, derived, slot_base, fixed_bytes } =
+        let Allocation { buffers, buffer_of, derived, slot_base, placeholder, fixed_bytes } =
             allocate(&gpu, &graph, &lowered, &mem)?;
-        let memory =
-            MemoryReport { planned: mem.planned_bytes(), naive: mem.naive_bytes, inputs_and_constants: fixed_bytes };
-        let resolve = Resolver { buffer_of: &buffer_of, derived: &derived, mem: &mem, slot_base, scratch: &scratch };
+        let resolve =
+            Resolver { buffer_of: &buffer_of, derived: &derived, mem: &mem, slot_base, placeholder, scratch: &scratch };
         // Bind groups are validated here: a mistake becomes a typed error, not a panic.
-        let (commands, textures, uniforms) =
+        let Prepared { commands, textures, uniforms, mut read_as_buffer } =
             gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
+        for &v in graph.inputs().iter().chain(graph.outputs()) {
+            read_as_buffer[buffer_of[v.0].expect("inputs and outputs have buffers")] = true;
+        }
+        // Constants read only as texels live in their textures from now on (the fill is already
+        // submitted: wgpu keeps a dropped buffer alive until the copies that read it are done).
+        let buffers: Vec<Option<PooledBuffer>> =
+            buffers.into_iter().enumerate().map(|(i, b)| (i >= slot_base || read_as_buffer[i]).then_some(b)).collect();
+        let inputs_and_constants = (0..slot_base).filter(|&i| buffers[i].is_some()).map(|i| fixed_bytes[i]).sum();
+        let operand_textures = textures.iter().map(texels::texture_bytes).sum();
+        let memory = MemoryReport {
+            planned: mem.planned_bytes(),
+            naive: mem.naive_bytes,
+            inputs_and_constants,
+            operand_textures,
+        };
         Ok(Self { gpu, graph, buffers, buffer_of, commands, textures, memory, _uniforms: uniforms })
     }
 
@@ -201,7 +220,12 @@ impl GpuPlan {
     }
 
     pub(crate) fn buffer(&self, id: ValueId) -> &wgpu::Buffer {
-        self.buffers[self.buffer_of[id.0].expect("every value has a buffer")].buffer()
+        self.buffer_at(self.buffer_of[id.0].expect("every value has a buffer"))
+    }
+
+    /// The plan's i-th buffer, which a command or an input or output uses (so it was kept).
+    fn buffer_at(&self, i: usize) -> &wgpu::Buffer {
+        self.buffers[i].as_ref().expect("buffers that commands read are kept").buffer()
     }
 
     /// Writes the inputs into their buffers.
@@ -225,10 +249,10 @@ impl GpuPlan {
         let mut k = 0;
         for c in &self.commands {
             match c {
-                Command::Clear { buffer } => encoder.clear_buffer(self.buffers[*buffer].buffer(), 0, None),
+                Command::Clear { buffer } => encoder.clear_buffer(self.buffer_at(*buffer), 0, None),
                 Command::Dispatch { copies, pipeline, bind_group, groups, label, .. } => {
                     for &(buffer, texture, texels) in copies {
-                        texels::record_copy(encoder, self.buffers[buffer].buffer(), &self.textures[texture], texels);
+                        texels::record_copy(encoder, self.buffer_at(buffer), &self.textures[texture], texels);
                     }
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some(label),
@@ -277,7 +301,7 @@ impl Plan for GpuPlan {
 
 impl Drop for GpuPlan {
     fn drop(&mut self) {
-        for b in self.buffers.drain(..) {
+        for b in self.buffers.drain(..).flatten() {
             self.gpu.release(b);
         }
     }
@@ -291,8 +315,10 @@ struct Allocation {
     derived: Vec<Vec<(usize, u64)>>,
     /// Index of the first shared intermediate buffer.
     slot_base: usize,
-    /// Bytes of inputs and constants.
-    fixed_bytes: u64,
+    /// Index of the buffer behind [`Binding::Placeholder`] (after the intermediates).
+    placeholder: usize,
+    /// Bytes of each input and constant buffer (those before `slot_base`).
+    fixed_bytes: Vec<u64>,
 }
 
 /// Which values' storage (roots) a command binds or clears, or the graph returns: constants
@@ -323,7 +349,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) ->
     let used = used_roots(graph, lowered, mem);
     let mut buffers = Vec::new();
     let mut own: Vec<Option<usize>> = vec![None; graph.values().len()];
-    let mut fixed = 0;
+    let mut fixed = Vec::new();
     for (i, v) in graph.values().iter().enumerate() {
         let id = ValueId(i);
         let b = match &v.def {
@@ -331,7 +357,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) ->
             ValueDef::Constant(t) if used[i] => gpu.upload(&describe(graph, id), &t.to_bytes())?,
             ValueDef::Constant(_) | ValueDef::Node { .. } => continue,
         };
-        fixed += device_bytes(v);
+        fixed.push(device_bytes(v));
         buffers.push(b);
         own[i] = Some(buffers.len() - 1);
     }
@@ -347,7 +373,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) ->
             let what = format!("constant {k} derived for node {node} {}", t.shape());
             gpu.check_binding_size(&what, bytes)?;
             buffers.push(gpu.upload(&what, &t.to_bytes())?);
-            fixed += bytes;
+            fixed.push(bytes);
             of_node.push((buffers.len() - 1, bytes));
         }
         derived.push(of_node);
@@ -356,13 +382,25 @@ fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) ->
     for (s, &bytes) in mem.slot_bytes.iter().enumerate() {
         buffers.push(gpu.acquire(&format!("intermediate buffer {s}"), bytes)?);
     }
+    let placeholder = buffers.len();
+    buffers.push(gpu.acquire("placeholder for ignored bindings", PLACEHOLDER_BYTES)?);
     let buffer_of = (0..graph.values().len())
         .map(|i| {
             let r = mem.root[i].0;
             own[r].or(mem.slot_of[r].map(|s| slot_base + s))
         })
         .collect();
-    Ok(Allocation { buffers, buffer_of, derived, slot_base, fixed_bytes: fixed })
+    Ok(Allocation { buffers, buffer_of, derived, slot_base, placeholder, fixed_bytes: fixed })
+}
+
+/// What [`prepare`] makes.
+struct Prepared {
+    commands: Vec<Command>,
+    textures: Vec<wgpu::Texture>,
+    uniforms: wgpu::Buffer,
+    /// For each buffer: whether a command reads or writes it as a buffer (a storage binding, a
+    /// clear, the source of a texture copy before a dispatch).
+    read_as_buffer: Vec<bool>,
 }
 
 /// Pipelines, one uniform buffer with every dispatch's parameters, operand textures, and bind
@@ -373,7 +411,7 @@ fn prepare(
     lowered: &[Lowering],
     buffers: &[PooledBuffer],
     resolve: &Resolver<'_>,
-) -> Result<(Vec<Command>, Vec<wgpu::Texture>, wgpu::Buffer), ExecError> {
+) -> Result<Prepared, ExecError> {
     let steps: Vec<(usize, bool, &Step)> = lowered
         .iter()
         .enumerate()
@@ -394,10 +432,15 @@ fn prepare(
     let textures = OperandTextures::new(gpu, graph, &steps, buffers, resolve)?;
     let views: Vec<wgpu::TextureView> = textures.textures.iter().map(|t| t.create_view(&Default::default())).collect();
     let mut commands = Vec::with_capacity(steps.len());
+    let mut read_as_buffer = vec![false; buffers.len()];
     let mut k = 0;
     for (node, f16, s) in steps {
         match s {
-            Step::Clear(id) => commands.push(Command::Clear { buffer: resolve.buffer_of[id.0].expect("planned") }),
+            Step::Clear(id) => {
+                let buffer = resolve.buffer_of[id.0].expect("planned");
+                read_as_buffer[buffer] = true;
+                commands.push(Command::Clear { buffer });
+            }
             Step::Dispatch(d) => {
                 let kernel = kernel_of(d, f16);
                 let pipeline = gpu.pipeline(kernel, d.entry, &d.constants)?;
@@ -410,9 +453,11 @@ fn prepare(
                         let t = textures.index(key);
                         if let TexelKey::Slot(_, format) = key {
                             copies.push((i, t, texels_for(bytes, format)));
+                            read_as_buffer[i] = true;
                         }
                         entries.push(wgpu::BindingResource::TextureView(&views[t]));
                     } else {
+                        read_as_buffer[i] = true;
                         entries.push(wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                             buffer: buffers[i].buffer(),
                             offset: 0,
@@ -440,8 +485,11 @@ fn prepare(
             }
         }
     }
-    Ok((commands, textures.textures, uniforms.buffer))
+    Ok(Prepared { commands, textures: textures.textures, uniforms: uniforms.buffer, read_as_buffer })
 }
+
+/// Bytes of the buffer behind [`Binding::Placeholder`]: one vec4.
+const PLACEHOLDER_BYTES: u64 = 16;
 
 /// Finds the buffer (index into the plan's buffers) and byte size behind a binding.
 struct Resolver<'a> {
@@ -449,6 +497,7 @@ struct Resolver<'a> {
     derived: &'a [Vec<(usize, u64)>],
     mem: &'a MemoryPlan,
     slot_base: usize,
+    placeholder: usize,
     scratch: &'a [Vec<u64>],
 }
 
@@ -460,6 +509,7 @@ impl Resolver<'_> {
             }
             Binding::Scratch(k) => (self.slot_base + self.mem.scratch_slot[node][k], self.scratch[node][k]),
             Binding::Derived(k) => self.derived[node][k],
+            Binding::Placeholder => (self.placeholder, PLACEHOLDER_BYTES),
         }
     }
 }

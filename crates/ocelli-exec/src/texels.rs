@@ -1,6 +1,7 @@
 //! Operand textures: kernels that read an input through a texture (`gemm_texels.wgsl`) get the
 //! input's buffer copied into an rgba texture. Constants (weights) get a texture of their own,
-//! filled once when the plan is compiled (so on CPU adapters weights take their size twice);
+//! filled once when the plan is compiled (the plan then frees the weights' buffers unless a kernel
+//! also reads them as buffers);
 //! other values share one texture per (binding, texel format), sized for its largest use and
 //! refilled right before each dispatch.
 
@@ -28,6 +29,12 @@ fn texel_bytes(format: wgpu::TextureFormat) -> u64 {
     } else {
         16
     }
+}
+
+/// Bytes `texture` occupies.
+pub(crate) fn texture_bytes(texture: &wgpu::Texture) -> u64 {
+    let size = texture.size();
+    u64::from(size.width) * u64::from(size.height) * texel_bytes(texture.format())
 }
 
 /// Texels that hold `bytes` of an operand.

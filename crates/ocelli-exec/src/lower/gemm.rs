@@ -89,8 +89,8 @@ pub(crate) fn gemm_dispatch(
         | bit(spec.bias.is_some_and(|(_, per_row)| per_row), BIAS_PER_ROW)
         | bit(spec.residual.is_some(), RESIDUAL)
         | act_bits;
-    let bias = spec.bias.map_or(a, |(v, _)| Binding::Value(v));
-    let residual = spec.residual.map_or(a, Binding::Value);
+    let bias = spec.bias.map_or(Binding::Placeholder, |(v, _)| Binding::Value(v));
+    let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
     // Operands as textures where the adapter reads those faster and both fit one.
     let a_len = (spec.a_batch_stride * spec.batch).max(spec.m * spec.k);
     let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.ldb.max(spec.n));
