@@ -4,7 +4,7 @@
 //
 // Bindings: x [N, C, H, W] (read), w [O, C/groups, KH, KW] (read), bias [O] (read), residual
 // [N, O, OH, OW] (read), y [N, O, OH, OW] (write), ConvParams. An absent bias or residual is bound
-// to x and ignored (HAS_BIAS / RESIDUAL false).
+// to a placeholder and ignored (HAS_BIAS / RESIDUAL false).
 // Grid: one invocation per work item ((n · oc_tiles + t) · OH + oy) · ox_tiles + tx, linearised
 // over gid.x + gid.y · nwg.x · WG. An item is a register block of 4 output channels (of one
 // group) × 4 consecutive output columns: per (input channel, ky, kx) it loads 4 inputs and 4

@@ -8,7 +8,8 @@
 //   WinoParams (items = C · T).
 // `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the 2×2 outputs of each
 //   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through
-//   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T).
+//   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T); an absent
+//   bias or residual is bound to a placeholder and ignored.
 // x_at and x_pair come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0 read as a
 // texture).
 // Variants: WG, HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).

@@ -24,11 +24,12 @@ pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize, cold: bool) ->
     };
     let backend = GpuBackend::new(Arc::new(Gpu::new()?));
     let mut plan = backend.compile(&graph)?;
+    let runs = if cold { 1 } else { runs.max(1) };
     if !cold {
         plan.run(&inputs)?; // warm-up
     }
     let mut best = plan.profile(&inputs)?;
-    for _ in 1..if cold { 1 } else { runs.max(1) } {
+    for _ in 1..runs {
         let p = plan.profile(&inputs)?;
         if p.wall_ms < best.wall_ms {
             best = p;

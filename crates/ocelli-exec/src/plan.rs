@@ -169,8 +169,15 @@ impl GpuPlan {
         let mem = planner::plan(&graph, &alias, &scratch, |v| device_bytes(graph.value(v)), options.reuse_buffers);
         let Allocation { buffers, buffer_of, derived, slot_base, placeholder, fixed_bytes } =
             allocate(&gpu, &graph, &lowered, &mem)?;
-        let resolve =
-            Resolver { buffer_of: &buffer_of, derived: &derived, mem: &mem, slot_base, placeholder, scratch: &scratch };
+        let resolve = Resolver {
+            buffer_of: &buffer_of,
+            derived: &derived,
+            fixed_bytes: &fixed_bytes,
+            mem: &mem,
+            slot_base,
+            placeholder,
+            scratch: &scratch,
+        };
         // Bind groups are validated here: a mistake becomes a typed error, not a panic.
         let Prepared { commands, textures, uniforms, mut read_as_buffer } =
             gpu.scoped("compile", || prepare(&gpu, &graph, &lowered, &buffers, &resolve))?;
@@ -311,8 +318,8 @@ impl Drop for GpuPlan {
 struct Allocation {
     buffers: Vec<PooledBuffer>,
     buffer_of: Vec<Option<usize>>,
-    /// For each node: the buffer and bytes of each of its derived constants.
-    derived: Vec<Vec<(usize, u64)>>,
+    /// For each node: the buffer of each of its derived constants.
+    derived: Vec<Vec<usize>>,
     /// Index of the first shared intermediate buffer.
     slot_base: usize,
     /// Index of the buffer behind [`Binding::Placeholder`] (after the intermediates).
@@ -374,7 +381,7 @@ fn allocate(gpu: &Gpu, graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) ->
             gpu.check_binding_size(&what, bytes)?;
             buffers.push(gpu.upload(&what, &t.to_bytes())?);
             fixed.push(bytes);
-            of_node.push((buffers.len() - 1, bytes));
+            of_node.push(buffers.len() - 1);
         }
         derived.push(of_node);
     }
@@ -494,7 +501,8 @@ const PLACEHOLDER_BYTES: u64 = 16;
 /// Finds the buffer (index into the plan's buffers) and byte size behind a binding.
 struct Resolver<'a> {
     buffer_of: &'a [Option<usize>],
-    derived: &'a [Vec<(usize, u64)>],
+    derived: &'a [Vec<usize>],
+    fixed_bytes: &'a [u64],
     mem: &'a MemoryPlan,
     slot_base: usize,
     placeholder: usize,
@@ -508,7 +516,10 @@ impl Resolver<'_> {
                 (self.buffer_of[id.0].expect("every value has a buffer"), device_bytes(graph.value(id)))
             }
             Binding::Scratch(k) => (self.slot_base + self.mem.scratch_slot[node][k], self.scratch[node][k]),
-            Binding::Derived(k) => self.derived[node][k],
+            Binding::Derived(k) => {
+                let i = self.derived[node][k];
+                (i, self.fixed_bytes[i])
+            }
             Binding::Placeholder => (self.placeholder, PLACEHOLDER_BYTES),
         }
     }

@@ -2,7 +2,7 @@
 
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Tensor, TensorData, UnaryOp};
 
-use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
+use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::gemm::{gemm_dispatch, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
@@ -148,14 +148,20 @@ pub(crate) fn conv2d(
     }
     let cols = if wide { 2 * BLOCK } else { BLOCK };
     constants.extend(act_constants(acts));
-    let or_x = |present: bool, i: usize| if present { io.input(i) } else { io.input(0) };
+    let optional = |present: bool, i: usize| if present { io.input(i).into() } else { Binding::Placeholder };
     let (entry, items) =
         if depthwise { ("depthwise", n * c * oh * ow.div_ceil(cols)) } else { ("conv2d", direct_items) };
     Ok(vec![Step::Dispatch(Dispatch {
         family,
         entry,
         constants,
-        bindings: bindings![io.input(0), io.input(1), or_x(has_bias, 2), or_x(residual, n_base), io.output(0)],
+        bindings: vec![
+            io.input(0).into(),
+            io.input(1).into(),
+            optional(has_bias, 2),
+            optional(residual, n_base),
+            io.output(0).into(),
+        ],
         params: params(items, cols),
         groups: linear_groups(items, WG),
     })])
@@ -174,7 +180,12 @@ pub(crate) fn conv_transpose2d(io: &Io<'_>, p: &ConvTranspose2d) -> Vec<Step> {
         family: KernelFamily::ConvTranspose,
         entry: "conv_transpose2d",
         constants: vec![("WG", f64::from(WG)), ("HAS_BIAS", f64::from(u8::from(has_bias)))],
-        bindings: bindings![io.input(0), io.input(1), if has_bias { io.input(2) } else { io.input(0) }, io.output(0)],
+        bindings: vec![
+            io.input(0).into(),
+            io.input(1).into(),
+            if has_bias { io.input(2).into() } else { Binding::Placeholder },
+            io.output(0).into(),
+        ],
         params: params.0,
         groups: linear_groups(numel, WG),
     })]

@@ -93,7 +93,7 @@ pub(crate) fn gemm_dispatch(
     let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
     // Operands as textures where the adapter reads those faster and both fit one.
     let a_len = (spec.a_batch_stride * spec.batch).max(spec.m * spec.k);
-    let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.ldb.max(spec.n));
+    let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.ldb);
     let texels = tuning.fits_texels(a_len) && tuning.fits_texels(b_len);
     let family = match (tuning.gemm_subgroups, texels) {
         (false, false) => KernelFamily::Gemm,

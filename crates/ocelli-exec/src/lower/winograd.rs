@@ -129,10 +129,9 @@ pub(crate) fn winograd(
     let mut constants =
         vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(bias.is_some())), ("RESIDUAL", flag(residual.is_some()))];
     constants.extend(act_constants(acts));
-    let x = Binding::from(io.input(0));
     let output = transform(
         "winograd_output",
-        vec![m, bias.unwrap_or(x), residual.unwrap_or(x), io.output(0).into()],
+        vec![m, bias.unwrap_or(Binding::Placeholder), residual.unwrap_or(Binding::Placeholder), io.output(0).into()],
         conv.o * t,
         constants,
     );
