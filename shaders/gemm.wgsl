@@ -29,7 +29,7 @@
 // every invocation; `gemm_subgroup` (adapters with subgroups of 8 or more) loads each once per
 // subgroup and shuffles it to the others. Edge rows/columns clamp their loads and skip their
 // stores; the last step along K reads zeros past K. The per-column bias is loaded once per
-// invocation, the per-row bias once per row.
+// invocation, the per-row bias once per row. Each dispatch covers K from k_begin to k_end.
 // Variants: WG_X, TRANS_A, TRANS_B, ALIGNED_A, ALIGNED_B, ALIGNED_BT, L1 (distances instead of
 // products), ACT0..3 (activation.wgsl) for activations other than the piecewise-linear ones.
 
@@ -68,6 +68,12 @@ struct GemmParams {
     // Elements between rows of b when not transposed: N, or N rounded up to a multiple of 4 when
     // b's rows are padded (ALIGNED_B then holds for any N).
     ldb: u32,
+    // The part of K this dispatch accumulates: k_begin is a multiple of 32, and so is k_end
+    // unless it is K. A long K runs as several dispatches, each adding its part to the
+    // previous one's result (bound as the residual), so that no invocation's K loop runs past
+    // llvmpipe's 65 535 iterations (reduce.wgsl).
+    k_begin: u32,
+    k_end: u32,
 }
 
 const HAS_BIAS: u32 = 1u;

@@ -3,15 +3,14 @@
 // `batch_norm`: inference batch norm over axis 1, one invocation per element:
 //   y = (x − mean[c]) / sqrt(var[c] + eps) · gamma[c] + beta[c], c = (i / inner) % channels.
 //   Bindings: x, gamma, beta, mean, var (read), y (write), BatchNormParams.
-// `norm_rows`: layer and group norm. The input is `rows` contiguous rows of `len` elements; each
-//   row is normalised by its own mean and biased variance (two passes, so no cancellation), then
-//   scaled by gamma[a] and shifted by beta[a] with a = ((row % affine_rows) · len + i) / affine_div
-//   (layer norm: affine_rows = 1, affine_div = 1; group norm: affine_rows = groups,
-//   affine_div = H·W). One workgroup of WG invocations per row reduces through workgroup memory.
-//   Bindings: x, gamma, beta (read), y (write), RowNormParams.
-// Grid: batch_norm linearised over gid.x + gid.y · nwg.x · WG; norm_rows over workgroups
-// wid.x + wid.y · nwg.x.
-// Variants: WG (a power of two).
+// `norm_apply`: layer and group norm over `rows` contiguous rows of `len` elements, from each
+//   row's statistics (count, mean, M2), which reduce.wgsl's fold (OP moments) has already
+//   computed: y = (x − mean) / sqrt(M2 / count + eps) · gamma[a] + beta[a] (biased variance)
+//   with a = ((row % affine_rows) · len + i) / affine_div (layer norm: affine_rows = 1,
+//   affine_div = 1; group norm: affine_rows = groups, affine_div = H·W).
+//   Bindings: x, gamma, beta, stats (read), y (write), RowNormParams.
+// Grid: one invocation per element, linearised over gid.x + gid.y · nwg.x · WG.
+// Variants: WG.
 
 override WG: u32 = 64u;
 
@@ -39,10 +38,9 @@ struct RowNormParams {
 @group(0) @binding(5) var<storage, read_write> bn_y: array<f32>;
 @group(0) @binding(6) var<uniform> bp: BatchNormParams;
 
-@group(0) @binding(3) var<storage, read_write> rn_y: array<f32>;
-@group(0) @binding(4) var<uniform> rp: RowNormParams;
-
-var<workgroup> partial: array<f32, WG>;
+@group(0) @binding(3) var<storage, read> stats: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> rn_y: array<f32>;
+@group(0) @binding(5) var<uniform> rp: RowNormParams;
 
 @compute @workgroup_size(WG)
 fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -55,45 +53,15 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     bn_y[i] = (x[i] - mean[c]) * inv * gamma[c] + beta[c];
 }
 
-// Sum of `v` over the workgroup; every invocation gets the result.
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-    partial[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-        if (lid < s) {
-            partial[lid] += partial[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
 @compute @workgroup_size(WG)
-fn norm_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
-    let row = wid.x + wid.y * nwg.x;
-    // Rows past the end still join the barriers (uniform control flow) but store nothing.
-    let live = row < rp.rows;
-    let base = min(row, rp.rows - 1u) * rp.len;
-    var s = 0.0;
-    for (var i = lid; i < rp.len; i += WG) {
-        s += x[base + i];
-    }
-    let mean_v = workgroup_sum(lid, s) / f32(rp.len);
-    var q = 0.0;
-    for (var i = lid; i < rp.len; i += WG) {
-        let d = x[base + i] - mean_v;
-        q += d * d;
-    }
-    let inv = inverseSqrt(workgroup_sum(lid, q) / f32(rp.len) + rp.eps);
-    if (!live) {
+fn norm_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let e = gid.x + gid.y * nwg.x * WG;
+    if (e >= rp.rows * rp.len) {
         return;
     }
-    let affine_base = (row % rp.affine_rows) * rp.len;
-    for (var i = lid; i < rp.len; i += WG) {
-        let a = (affine_base + i) / rp.affine_div;
-        rn_y[base + i] = (x[base + i] - mean_v) * inv * gamma[a] + beta[a];
-    }
+    let row = e / rp.len;
+    let s = stats[row];
+    let inv = inverseSqrt(s.z / s.x + rp.eps);
+    let a = ((row % rp.affine_rows) * rp.len + e % rp.len) / rp.affine_div;
+    rn_y[e] = (x[e] - s.y) * inv * gamma[a] + beta[a];
 }

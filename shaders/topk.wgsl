@@ -1,58 +1,56 @@
 // Top-k along the last axis, f32: the k largest (LARGEST) or smallest entries of every row,
 // best first, ties by lower index, with their indices.
 //
-// Bindings: x [rows, len] (read), values [rows, k] (write), indices [rows, k] (write, i32),
-// TopKParams. Grid: one invocation per row, linearised over gid.x + gid.y · nwg.x · WG; the
-// invocation keeps a sorted list of at most 32 in registers and insertion-sorts each element
-// that beats its last entry (strictly, so earlier indices win ties).
-// Variants: LARGEST, WG.
+// One invocation keeps the best `chunk` consecutive candidates of one row at most in a sorted
+// list of LIST entries (LIST = k rounded up to a power of two, at most 128): a candidate that
+// beats the list's last entry travels down the list by compare-and-swap steps, unrolled
+// (topk_source.rs) so that the list lives in registers and no loop runs per step. The first pass
+// reads the rows of x (a candidate's index is its position); with MERGE a pass reads the lists
+// of the previous one (values and indices), viewed as rows of `len` candidates. Each pass writes
+// `keep` entries per chunk: whole lists between passes, k in the last, where `chunks` is 1.
+// No invocation loops more than `chunk` times (lower/reduce.rs bounds it; see reduce.wgsl).
+// Bindings: x (read), xi (read: the candidates' indices with MERGE, else ignored), values
+// (write), indices (write, i32), TopKParams.
+// Grid: one invocation per (row, chunk), linearised over gid.x + gid.y · nwg.x · WG.
+// Entries: top_k_LIST for LIST in 1, 2, 4, ..., 128. Variants: LARGEST, MERGE, WG.
 
 override LARGEST: bool = true;
+override MERGE: bool = false;
 override WG: u32 = 64u;
 
 struct TopKParams {
     rows: u32,
     len: u32,
-    k: u32,
+    chunk: u32,
+    chunks: u32,
+    keep: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> values: array<f32>;
-@group(0) @binding(2) var<storage, read_write> indices: array<i32>;
-@group(0) @binding(3) var<uniform> p: TopKParams;
+@group(0) @binding(1) var<storage, read> xi: array<i32>;
+@group(0) @binding(2) var<storage, read_write> values: array<f32>;
+@group(0) @binding(3) var<storage, read_write> indices: array<i32>;
+@group(0) @binding(4) var<uniform> p: TopKParams;
 
-fn better(a: f32, b: f32) -> bool {
-    return select((a < b), (a > b), LARGEST);
+// The value of an empty list entry: every candidate beats it (a real ±inf by its lower index).
+fn worst() -> f32 {
+    return select(bitcast<f32>(0x7f800000u), bitcast<f32>(0xff800000u), LARGEST);
 }
 
-@compute @workgroup_size(WG)
-fn top_k(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let row = gid.x + gid.y * nwg.x * WG;
-    if (row >= p.rows) {
-        return;
+// Index of an empty entry.
+const NONE: u32 = 0xffffffffu;
+
+// Whether candidate (v, i) comes before (w, j): better value, or equal value and lower index.
+fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
+    return select((v < w), (v > w), LARGEST) || (v == w && i < j);
+}
+
+// Candidate e of the invocation's row: its value and index.
+fn candidate(row: u32, e: u32) -> vec2<u32> {
+    let at = row * p.len + e;
+    var i = e;
+    if (MERGE) {
+        i = u32(xi[at]);
     }
-    var best_v: array<f32, 32>;
-    var best_i: array<u32, 32>;
-    var count = 0u;
-    let base = row * p.len;
-    for (var i = 0u; i < p.len; i++) {
-        let v = x[base + i];
-        if (count == p.k && !better(v, best_v[p.k - 1u])) {
-            continue;
-        }
-        // Shift worse entries down and insert.
-        var j = min(count, p.k - 1u);
-        while (j > 0u && better(v, best_v[j - 1u])) {
-            best_v[j] = best_v[j - 1u];
-            best_i[j] = best_i[j - 1u];
-            j--;
-        }
-        best_v[j] = v;
-        best_i[j] = i;
-        count = min(count + 1u, p.k);
-    }
-    for (var j = 0u; j < p.k; j++) {
-        values[row * p.k + j] = best_v[j];
-        indices[row * p.k + j] = i32(best_i[j]);
-    }
+    return vec2<u32>(bitcast<u32>(x[at]), i);
 }

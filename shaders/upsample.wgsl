@@ -1,12 +1,19 @@
 // Resize [N, C, H, W] -> [N, C, OH, OW], f32 (PyTorch semantics).
 //
-// Bindings: x (read), y (write), UpsampleParams.
-// Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG.
-// Nearest: src = floor(dst · in / out). Bilinear: src = dst · (in − 1)/(out − 1) with
-// align_corners, else max((dst + 0.5) · in/out − 0.5, 0); the two neighbours clamp to the edge.
-// Area (antialiased downscale): the mean of input rows floor(o·in/out) .. ceil((o+1)·in/out)
-// and likewise for columns (PyTorch's "area").
-// Variants: MODE (0 nearest, 1 bilinear, 2 area), WG.
+// `upsample`: nearest and bilinear. Bindings: x (read), y (write), UpsampleParams.
+//   Nearest: src = floor(dst · in / out). Bilinear: src = dst · (in − 1)/(out − 1) with
+//   align_corners, else max((dst + 0.5) · in/out − 0.5, 0); the two neighbours clamp to the edge.
+// `area_axis`: area resizing (antialiased downscale, PyTorch's "area": the mean of input rows
+//   floor(o·in/out) .. ceil((o+1)·in/out), likewise for columns) along one axis, since the mean
+//   over a window of rows × columns is the mean over rows of the means over columns; the plan
+//   runs it along W, then along H. x is viewed as [outer, len, inner] and resized along `len`
+//   to `olen`. A window longer than `part` entries is split into `parts` parts, each written
+//   already divided by the window's length, as y [outer, olen, parts, inner], which reduce.wgsl
+//   then sums over the parts: no invocation loops more than `part` times (see reduce.wgsl).
+//   Bindings: x (read), y (write), AreaParams.
+// Grid: one invocation per output element (per part of one with `area_axis`), linearised over
+// gid.x + gid.y · nwg.x · WG.
+// Variants: MODE (0 nearest, 1 bilinear), WG.
 
 override MODE: u32 = 0u;
 override WG: u32 = 64u;
@@ -19,6 +26,13 @@ struct UpsampleParams {
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: UpsampleParams;
+
+struct AreaParams {
+    outer: u32, len: u32, inner: u32, olen: u32,
+    parts: u32, part: u32,
+}
+
+@group(0) @binding(2) var<uniform> ap: AreaParams;
 
 // Fractional weight and the two source indices of output position o.
 fn source(o: u32, n_in: u32, n_out: u32) -> vec3<f32> {
@@ -50,20 +64,6 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         y[i] = x[base + iy * p.w + ix];
         return;
     }
-    if (MODE == 2u) {
-        let y0 = oy * p.h / p.oh;
-        let y1 = ((oy + 1u) * p.h + p.oh - 1u) / p.oh;
-        let x0 = ox * p.w / p.ow;
-        let x1 = ((ox + 1u) * p.w + p.ow - 1u) / p.ow;
-        var sum = 0.0;
-        for (var yy = y0; yy < y1; yy++) {
-            for (var xx = x0; xx < x1; xx++) {
-                sum += x[base + yy * p.w + xx];
-            }
-        }
-        y[i] = sum / f32((y1 - y0) * (x1 - x0));
-        return;
-    }
     let sy = source(oy, p.h, p.oh);
     let sx = source(ox, p.w, p.ow);
     let y0 = u32(sy.y);
@@ -73,4 +73,26 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let top = mix(x[base + y0 * p.w + x0], x[base + y0 * p.w + x1], sx.x);
     let bot = mix(x[base + y1 * p.w + x0], x[base + y1 * p.w + x1], sx.x);
     y[i] = mix(top, bot, sy.x);
+}
+
+@compute @workgroup_size(WG)
+fn area_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= ap.outer * ap.olen * ap.parts * ap.inner) {
+        return;
+    }
+    let i = t % ap.inner;
+    let s = (t / ap.inner) % ap.parts;
+    let j = (t / (ap.inner * ap.parts)) % ap.olen;
+    let o = t / (ap.inner * ap.parts * ap.olen);
+    let k0 = j * ap.len / ap.olen;
+    let k1 = ((j + 1u) * ap.len + ap.olen - 1u) / ap.olen;
+    let begin = k0 + s * ap.part;
+    let end = min(k1, begin + ap.part);
+    let line = o * ap.len * ap.inner + i;
+    var sum = 0.0;
+    for (var k = begin; k < end; k++) {
+        sum += x[line + k * ap.inner];
+    }
+    y[t] = sum / f32(k1 - k0);
 }

@@ -9,6 +9,7 @@ mod demosaic;
 mod elementwise;
 mod f16;
 mod layout;
+mod long_axes;
 mod matmul;
 mod norm;
 mod onnx_cases;

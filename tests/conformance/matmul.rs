@@ -1,4 +1,4 @@
-use ocelli::{Backend, BinaryOp, CpuBackend, DType, GraphBuilder, Op, Plan, UnaryOp};
+use ocelli::{Backend, BinaryOp, CompileOptions, CpuBackend, DType, GraphBuilder, Op, Plan, UnaryOp};
 
 use crate::harness::{assert_close, check, check_with, gpus, operand_paths, rng, uniform, ACCUM};
 
@@ -85,7 +85,7 @@ fn l1_distances_match_reference() {
 
 /// Every kind of fused GEMM epilogue: the piecewise-linear activations gemm.wgsl applies from its
 /// uniform parameters (one pipeline for all of them), and the others through override constants,
-/// each with bias and residual, in one dispatch.
+/// each with bias and residual, in one dispatch (or one per part of a split K).
 #[test]
 fn gemm_epilogues_match_reference_in_one_dispatch() {
     let mut r = rng(3);
@@ -120,9 +120,13 @@ fn gemm_epilogues_match_reference_in_one_dispatch() {
         let graph = g.build(&[y]).unwrap();
         let want = CpuBackend.run(&graph, &inputs).unwrap();
         for gpu in gpus() {
-            for options in operand_paths() {
+            // loop_chunk 8 splits K = 37 into parts of 32 and 5: the first part adds the bias and
+            // residual, the second the activations.
+            let split = CompileOptions { loop_chunk: 8, ..Default::default() };
+            for options in operand_paths().into_iter().chain([split]) {
                 let mut plan = gpu.compile_with(&graph, options).unwrap();
-                assert_eq!(plan.dispatch_count(), 1, "{chain:?}: the epilogue fuses into the GEMM");
+                let parts = if options.loop_chunk == 8 { 2 } else { 1 };
+                assert_eq!(plan.dispatch_count(), parts, "{chain:?}: the epilogue fuses into the GEMM");
                 let got = plan.run(&inputs).unwrap();
                 let what = format!("gemm epilogue {chain:?} on {} ({:?})", gpu.name(), plan.kernels());
                 assert_close(&what, &want[0], &got[0], ACCUM);

@@ -10,9 +10,13 @@ use anyhow::Context;
 use ocelli::classify::mnist;
 use ocelli::nn::Weights;
 use ocelli::vision::load_image;
-use ocelli::{Backend, Graph, GraphBuilder, Tensor};
+use ocelli::{Backend, Graph, GraphBuilder, Plan, Tensor};
 
 use crate::classify::{assets, drop_alpha};
+
+/// Images per model run: kNN's distance matrix holds batch × [`mnist::KNN_CHUNK`] floats,
+/// which must fit one storage binding (128 MiB on many adapters), so any number of images works.
+const BATCH: usize = 250;
 
 /// One image's classes, best first: (digit, score).
 pub type Ranked = Vec<(usize, f32)>;
@@ -24,7 +28,8 @@ pub fn is_mnist_model(name: &str) -> bool {
 
 /// Classifies every image with the MNIST model `name` on `backend`, returning each image's top
 /// `top` digits: probabilities for the trained classifiers, vote shares for kNN (k = 3, L2).
-/// Each image is preprocessed by its own small graph; the model runs once on the whole batch.
+/// Each image is preprocessed by its own small graph; the model, compiled once, runs on batches
+/// of [`BATCH`] images.
 pub fn classify_digits<B>(name: &str, images: &[PathBuf], top: usize, backend: &B) -> anyhow::Result<Vec<Ranked>>
 where
     B: Backend,
@@ -39,26 +44,39 @@ where
         batch.extend_from_slice(digit.as_f32().context("digits are f32")?);
     }
     let n = images.len();
-    let batch = [Tensor::from_f32([n, 1, 28, 28], batch)?];
-    let scores: Vec<Vec<f32>> = match mnist::Classifier::from_name(name) {
+    let b = n.clamp(1, BATCH);
+    let classifier = mnist::Classifier::from_name(name);
+    let (graph, labels) = match classifier {
         Some(c) => {
             let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", c.name())))?;
-            let out = backend.run(&c.batch_graph(&weights, n)?, &batch)?;
-            out[0].as_f32().context("probabilities are f32")?.chunks(10).map(<[f32]>::to_vec).collect()
+            (c.batch_graph(&weights, b)?, Vec::new())
         }
         None => {
             let (train, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
-            let out = backend.run(&mnist::knn_graph(&train, n, 3, mnist::Metric::L2)?, &batch)?;
-            let votes = |neighbours: &Vec<usize>| {
-                let mut v = vec![0.0f32; 10];
-                for &i in neighbours {
-                    v[usize::from(labels[i])] += 1.0 / neighbours.len() as f32;
-                }
-                v
-            };
-            mnist::knn_neighbours(&out, 3).iter().map(votes).collect()
+            (mnist::knn_graph(&train, b, 3, mnist::Metric::L2)?, labels)
         }
     };
+    let votes = |neighbours: &Vec<usize>| {
+        let mut v = vec![0.0f32; 10];
+        for &i in neighbours {
+            v[usize::from(labels[i])] += 1.0 / neighbours.len() as f32;
+        }
+        v
+    };
+    let mut plan = backend.compile(&graph)?;
+    let mut scores: Vec<Vec<f32>> = Vec::with_capacity(n);
+    for chunk in batch.chunks(b * 784) {
+        // The last batch is padded with blank digits; only its first images count.
+        let mut data = chunk.to_vec();
+        data.resize(b * 784, 0.0);
+        let out = plan.run(&[Tensor::from_f32([b, 1, 28, 28], data)?])?;
+        let mut rows: Vec<Vec<f32>> = match classifier {
+            Some(_) => out[0].as_f32().context("probabilities are f32")?.chunks(10).map(<[f32]>::to_vec).collect(),
+            None => mnist::knn_neighbours(&out, 3).iter().map(votes).collect(),
+        };
+        rows.truncate(chunk.len() / 784);
+        scores.extend(rows);
+    }
     Ok(scores
         .iter()
         .map(|s| {

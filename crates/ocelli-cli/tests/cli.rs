@@ -225,3 +225,29 @@ fn classify_reads_handwritten_digits_with_every_mnist_model() {
         assert!(right >= need, "{model}: {right} of 11 right:\n{out}");
     }
 }
+
+#[test]
+fn classify_runs_knn_on_more_digits_than_one_distance_matrix_holds() {
+    // 1130 queries × 30 000 training images of distances would exceed a 128 MiB binding.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/digits");
+    let mut digits: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| !p.contains("paper"))
+        .collect();
+    digits.sort();
+    assert_eq!(digits.len(), 10);
+    let mut args = vec!["classify", "--model", "mnist_knn", "--top", "1", "--json"];
+    args.extend((0..113).flat_map(|_| digits.iter().map(String::as_str)));
+    let (ok, out, err) = ocelli(&args);
+    assert!(ok, "{err}");
+    let labels: Vec<String> = out
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["top"][0]["label"].to_string())
+        .collect();
+    assert_eq!(labels.len(), 1130);
+    // Every copy of a digit gets the label of its first copy, across batches.
+    for (i, label) in labels.iter().enumerate() {
+        assert_eq!(label, &labels[i % 10], "image {i}");
+    }
+}

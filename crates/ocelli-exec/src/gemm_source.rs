@@ -16,6 +16,9 @@ pub(crate) const ROWS: usize = 32;
 /// Lanes that share one `a` strip per block of K in `gemm_subgroup`.
 const LANES: usize = 8;
 
+/// K parts of a split GEMM start at multiples of this (one block of `gemm_subgroup`).
+pub(crate) const K_ALIGN: usize = 4 * LANES;
+
 /// The WGSL of entry `gemm` (each invocation loads its `a` strips) or, with `subgroup`,
 /// `gemm_subgroup` (lane t of each subgroup loads the strip at K offset 4t of every block of 32
 /// and shuffles it to the others: 8× fewer `a` loads; needs subgroups of at least 8 lanes).
@@ -36,12 +39,12 @@ pub(crate) fn gemm_entry(subgroup: bool) -> String {
     for i in rows.clone() {
         let _ = writeln!(s, "    let r{i} = block_row(row0, {i}u);\n    var acc{i} = mat2x4<f32>();");
     }
-    s.push_str("    var kk = 0u;\n");
+    s.push_str("    var kk = p.k_begin;\n");
     if subgroup {
         // Blocks of up to 8 sub-blocks of 4 along K; the last one may be shorter.
         let _ = writeln!(s, "    let t = lane & {}u;", LANES - 1);
-        let _ = writeln!(s, "    for (; kk < p.k; kk += {}u) {{", 4 * LANES);
-        let _ = writeln!(s, "        let subs = min({LANES}u, (p.k - kk + 3u) / 4u);");
+        let _ = writeln!(s, "    for (; kk < p.k_end; kk += {}u) {{", 4 * LANES);
+        let _ = writeln!(s, "        let subs = min({LANES}u, (p.k_end - kk + 3u) / 4u);");
         s.push_str("        let ka = kk + 4u * min(t, subs - 1u);\n");
         for i in rows.clone() {
             let _ = writeln!(s, "        let a{i} = a_strip(ab.x, r{i}, ka);");
@@ -54,7 +57,7 @@ pub(crate) fn gemm_entry(subgroup: bool) -> String {
         }
         s.push_str("        }\n    }\n");
     } else {
-        s.push_str("    for (; kk < p.k; kk += 4u) {\n");
+        s.push_str("    for (; kk < p.k_end; kk += 4u) {\n");
         s.push_str("        let bl = b_block(ab.y, kk, cols.x);\n        let bh = b_block(ab.y, kk, cols.y);\n");
         for i in rows.clone() {
             let _ = writeln!(s, "        acc{i} = step4(acc{i}, a_strip(ab.x, r{i}, kk), bl, bh);");

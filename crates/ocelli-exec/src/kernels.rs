@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use ocelli_device::Kernel;
 
 use crate::gemm_source::gemm_entry;
+use crate::topk_source::topk_entries;
 
 /// The line with which a kernel file declares the storage type of its float bindings; a family
 /// whose source has it has an f16-storage variant ([`KernelFamily::kernel_f16`]).
@@ -96,6 +97,16 @@ fn gemm_kernel(subgroup: bool, texels: bool) -> Kernel {
     table[usize::from(subgroup) + 2 * usize::from(texels)]
 }
 
+/// topk.wgsl with its generated entry points. Built once per process.
+fn topk_kernel() -> Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    *KERNEL.get_or_init(|| {
+        let source = format!("{}{}", shader!("topk.wgsl"), topk_entries());
+        // Leaked once for the 'static life of the kernel table.
+        Kernel { label: "top_k", source: Box::leak(source.into()) }
+    })
+}
+
 impl KernelFamily {
     /// Every family, for validation and warm-up.
     pub const ALL: [KernelFamily; 22] = [
@@ -151,7 +162,7 @@ impl KernelFamily {
             Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
             Self::Nms => ("nms", shader!("nms.wgsl")),
             Self::Color => ("color", shader!("color.wgsl")),
-            Self::TopK => ("top_k", shader!("topk.wgsl")),
+            Self::TopK => return topk_kernel(),
         };
         Kernel { label, source }
     }

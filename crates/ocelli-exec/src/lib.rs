@@ -13,6 +13,7 @@ mod plan;
 mod planner;
 mod profile;
 mod texels;
+mod topk_source;
 mod tuning;
 
 pub use backend::GpuBackend;

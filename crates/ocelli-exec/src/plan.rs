@@ -27,11 +27,29 @@ pub struct CompileOptions {
     /// lavapipe), copy GEMM operands into textures before each GEMM. `false` keeps every
     /// operand in its storage buffer.
     pub texel_operands: bool,
+    /// The most loop iterations a chunked kernel spends on one axis in one invocation: longer
+    /// reductions, softmax and norm rows, top-k rows and GEMM K (in blocks of 4·`loop_chunk`)
+    /// run in more passes or dispatches. Drivers may cap an invocation's loops: Mesa's llvmpipe
+    /// (lavapipe, llvmpipe GL) silently stops them after 65 535 iterations in total. The
+    /// default, [`CompileOptions::LOOP_CHUNK`], stays far below; tests lower it to run the
+    /// multi-pass paths on small shapes.
+    pub loop_chunk: usize,
+}
+
+impl CompileOptions {
+    /// Default [`CompileOptions::loop_chunk`].
+    pub const LOOP_CHUNK: usize = 4096;
 }
 
 impl Default for CompileOptions {
     fn default() -> Self {
-        Self { optimize: true, reuse_buffers: true, f16: F16Compute::Auto, texel_operands: true }
+        Self {
+            optimize: true,
+            reuse_buffers: true,
+            f16: F16Compute::Auto,
+            texel_operands: true,
+            loop_chunk: Self::LOOP_CHUNK,
+        }
     }
 }
 
@@ -156,7 +174,7 @@ impl GpuPlan {
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
         }
-        let tuning = Tuning::for_gpu(&gpu, options.texel_operands);
+        let tuning = Tuning::for_gpu(&gpu, options.texel_operands, options.loop_chunk);
         let lowered = graph.nodes().iter().map(|n| lower(n, &graph, tuning)).collect::<Result<Vec<_>, _>>()?;
         let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
         let scratch: Vec<Vec<u64>> = lowered

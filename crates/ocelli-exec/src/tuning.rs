@@ -16,6 +16,10 @@ pub(crate) struct Tuning {
     /// Texels (4 elements each) an operand texture holds: GEMMs whose operands fit read them
     /// through textures (`gemm_texels.wgsl`); 0 keeps every operand in storage buffers.
     pub texel_capacity: usize,
+    /// The most entries one invocation of a chunked kernel folds (reductions, softmax and norm
+    /// statistics, top-k, windows; GEMM K blocks of 4·loop_chunk): longer axes run in more
+    /// passes or dispatches ([`crate::CompileOptions::loop_chunk`]).
+    pub loop_chunk: usize,
 }
 
 impl Tuning {
@@ -24,7 +28,7 @@ impl Tuning {
     /// textures about 10× faster than storage buffers (FACTS in the README); GPUs get 64
     /// invocations, two or more full subgroups on every vendor, and storage buffers.
     /// `texel_operands: false` keeps storage buffers everywhere.
-    pub fn for_gpu(gpu: &Gpu, texel_operands: bool) -> Self {
+    pub fn for_gpu(gpu: &Gpu, texel_operands: bool, loop_chunk: usize) -> Self {
         let info = gpu.adapter_info();
         let cpu = info.device_type == wgpu::DeviceType::Cpu;
         // One row short of the limit: operand textures never have a power-of-two row count.
@@ -33,6 +37,7 @@ impl Tuning {
             gemm_subgroups: gpu.capabilities().subgroup && info.subgroup_min_size >= 8,
             gemm_wg: if cpu { 8 } else { 64 },
             texel_capacity: if cpu && texel_operands { rows * TEXELS_PER_ROW as usize } else { 0 },
+            loop_chunk: loop_chunk.max(2),
         }
     }
 

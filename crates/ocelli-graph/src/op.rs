@@ -530,7 +530,7 @@ impl Fused {
 
 impl Op {
     /// Largest `k` of [`Op::TopK`] (kept in registers by the kernel).
-    pub const MAX_TOP_K: usize = 32;
+    pub const MAX_TOP_K: usize = 128;
 
     /// The op's name in errors and reports.
     pub fn name(&self) -> &'static str {

@@ -4,7 +4,7 @@ use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Tensor, Tensor
 
 use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
-use crate::lower::gemm::{gemm_dispatch, GemmSpec};
+use crate::lower::gemm::{gemm_steps, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
@@ -110,7 +110,7 @@ pub(crate) fn conv2d(
     let y = Binding::from(io.output(0));
     if p.groups == 1 && pointwise && (patch_cols == oh * ow || col_bytes > MAX_IM2COL_BYTES) {
         let x = io.input(0).into();
-        return Ok(vec![gemm_dispatch(&spec(k, oh * ow), io.input(1).into(), x, y, acts, io.tuning)?]);
+        return gemm_steps(&spec(k, oh * ow), io.input(1).into(), x, y, acts, io, scratch);
     }
     if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
         scratch.push(col_bytes);
@@ -131,7 +131,9 @@ pub(crate) fn conv2d(
             params: params(items, BLOCK),
             groups: linear_groups(items, WG),
         });
-        return Ok(vec![im2col, gemm_dispatch(&spec(k_rows, patch_cols), weights, col, y, acts, io.tuning)?]);
+        let mut steps = vec![im2col];
+        steps.extend(gemm_steps(&spec(k_rows, patch_cols), weights, col, y, acts, io, scratch)?);
+        return Ok(steps);
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let depthwise = cg == 1 && og == 1;
@@ -199,7 +201,10 @@ mod tests {
     use crate::lower::{lower, Lowering};
     use crate::tuning::Tuning;
 
-    const TUNING: Tuning = Tuning { gemm_subgroups: false, gemm_wg: 8, texel_capacity: 1 << 20 };
+    const TUNING: Tuning = Tuning { gemm_subgroups: false, gemm_wg: 8, texel_capacity: 1 << 20, loop_chunk: 4096 };
+
+    /// Index of `ldb` in a GEMM dispatch's parameters.
+    const LDB: usize = 9;
 
     /// conv(x [1, c, 9, 9], w [o, c, k, k]) with `stride` (padding 1 for k = 3), the weights
     /// constant or an input.
@@ -258,7 +263,7 @@ mod tests {
         let im2col = dispatch(&steps, "im2col");
         assert_eq!(im2col.params[im2col.params.len() - 2..], [28, 28]);
         assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
-        assert_eq!(*gemm.params.last().unwrap(), 28, "ldb");
+        assert_eq!(gemm.params[LDB], 28, "ldb");
 
         let (steps, derived) = lowered(&conv_graph(3, 5, 3, 2, false));
         assert!(derived.is_empty());
@@ -292,6 +297,6 @@ mod tests {
         let gemm = dispatch(&steps, "gemm");
         assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
         assert_eq!(gemm.params[1], 81, "n");
-        assert_eq!(*gemm.params.last().unwrap(), 84, "ldb");
+        assert_eq!(gemm.params[LDB], 84, "ldb");
     }
 }

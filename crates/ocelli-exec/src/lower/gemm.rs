@@ -5,7 +5,7 @@ use ocelli_graph::UnaryOp;
 use ocelli_graph::ValueId;
 
 use crate::dispatch::{Binding, Dispatch, Params, Step};
-use crate::gemm_source::ROWS;
+use crate::gemm_source::{K_ALIGN, ROWS};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
 use crate::tuning::Tuning;
@@ -54,18 +54,65 @@ pub(crate) struct GemmSpec {
     pub l1: bool,
 }
 
-/// One GEMM dispatch: `y = acts(op(a)·op(b) + bias + residual)`, bindings a, b, y.
-pub(crate) fn gemm_dispatch(
+/// The dispatches of `y = acts(op(a)·op(b) + bias + residual)`, bindings a, b, y. A K longer
+/// than 4·[`Tuning::loop_chunk`] runs in parts, each a dispatch that adds its part of K to the
+/// previous result (bound as its residual): the first part adds the bias and residual, the last
+/// applies the activations, and the parts alternate between `y` and a scratch buffer so that
+/// the last one writes `y`.
+pub(crate) fn gemm_steps(
     spec: &GemmSpec,
     a: Binding,
     b: Binding,
     y: Binding,
     acts: &[UnaryOp],
-    tuning: Tuning,
-) -> Result<Step, ExecError> {
+    io: &Io<'_>,
+    scratch: &mut Vec<u64>,
+) -> Result<Vec<Step>, ExecError> {
     if spec.batch > 65_535 {
         return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {} exceeds 65535", spec.batch) });
     }
+    let tuning = io.tuning;
+    let part = (4 * tuning.loop_chunk / K_ALIGN).max(1) * K_ALIGN;
+    let parts = spec.k.div_ceil(part).max(1);
+    let other = (parts > 1).then(|| {
+        scratch.push((spec.batch * spec.m * spec.n) as u64 * io.elem_bytes());
+        Binding::Scratch(scratch.len() - 1)
+    });
+    let bias = spec.bias.map_or(Binding::Placeholder, |(v, _)| Binding::Value(v));
+    let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
+    let mut steps = Vec::with_capacity(parts);
+    let mut prev = None;
+    for j in 0..parts {
+        let dst = if (parts - 1 - j).is_multiple_of(2) { y } else { other.expect("a scratch buffer when K is split") };
+        let first = j == 0;
+        let epilogue = Epilogue {
+            bias: if first { spec.bias.map(|(_, per_row)| (bias, per_row)) } else { None },
+            residual: if first { spec.residual.map(|_| residual) } else { prev },
+            acts: if j + 1 == parts { acts } else { &[] },
+        };
+        let k = (j * part, ((j + 1) * part).min(spec.k));
+        steps.push(gemm_dispatch(spec, (a, b, dst), &epilogue, k, tuning));
+        prev = Some(dst);
+    }
+    Ok(steps)
+}
+
+/// What one GEMM dispatch adds to its products, and the activations it applies.
+struct Epilogue<'a> {
+    /// Bias binding and whether it is per row.
+    bias: Option<(Binding, bool)>,
+    residual: Option<Binding>,
+    acts: &'a [UnaryOp],
+}
+
+/// One GEMM dispatch over the part `k` of K of `spec`, bindings a, b, y.
+fn gemm_dispatch(
+    spec: &GemmSpec,
+    (a, b, y): (Binding, Binding, Binding),
+    epilogue: &Epilogue<'_>,
+    (k_begin, k_end): (usize, usize),
+    tuning: Tuning,
+) -> Step {
     let flag = |b: bool| f64::from(u8::from(b));
     let aligned_a = !spec.trans_a && spec.k.is_multiple_of(4) && spec.a_batch_stride.is_multiple_of(4);
     let aligned_b = !spec.trans_b && spec.ldb.is_multiple_of(4) && spec.b_batch_stride.is_multiple_of(4);
@@ -80,17 +127,17 @@ pub(crate) fn gemm_dispatch(
         ("L1", flag(spec.l1)),
     ];
     // Activations the kernel cannot apply from its parameters go to override constants.
-    let (act_bits, [slope, lo, hi]) = linear_activation(acts).unwrap_or_else(|| {
-        constants.extend(act_constants(acts));
+    let (act_bits, [slope, lo, hi]) = linear_activation(epilogue.acts).unwrap_or_else(|| {
+        constants.extend(act_constants(epilogue.acts));
         (0, [0.0; 3])
     });
     let bit = |on: bool, b: usize| if on { b } else { 0 };
-    let epilogue = bit(spec.bias.is_some(), HAS_BIAS)
-        | bit(spec.bias.is_some_and(|(_, per_row)| per_row), BIAS_PER_ROW)
-        | bit(spec.residual.is_some(), RESIDUAL)
+    let bits = bit(epilogue.bias.is_some(), HAS_BIAS)
+        | bit(epilogue.bias.is_some_and(|(_, per_row)| per_row), BIAS_PER_ROW)
+        | bit(epilogue.residual.is_some(), RESIDUAL)
         | act_bits;
-    let bias = spec.bias.map_or(Binding::Placeholder, |(v, _)| Binding::Value(v));
-    let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
+    let bias = epilogue.bias.map_or(Binding::Placeholder, |(v, _)| v);
+    let residual = epilogue.residual.unwrap_or(Binding::Placeholder);
     // Operands as textures where the adapter reads those faster and both fit one.
     let a_len = (spec.a_batch_stride * spec.batch).max(spec.m * spec.k);
     let b_len = (spec.b_batch_stride * spec.batch).max(spec.k * spec.ldb);
@@ -101,24 +148,24 @@ pub(crate) fn gemm_dispatch(
         (false, true) => KernelFamily::GemmTexels,
         (true, true) => KernelFamily::GemmSubgroupTexels,
     };
-    Ok(Step::Dispatch(Dispatch {
+    Step::Dispatch(Dispatch {
         family,
         entry: if tuning.gemm_subgroups { "gemm_subgroup" } else { "gemm" },
         constants,
         bindings: vec![a, b, bias, residual, y],
         params: Params::default()
-            .us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, epilogue])
+            .us(&[spec.m, spec.n, spec.k, spec.a_batch_stride, spec.b_batch_stride, bits])
             .f(slope)
             .f(lo)
             .f(hi)
-            .u(spec.ldb)
+            .us(&[spec.ldb, k_begin, k_end])
             .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
             spec.m.div_ceil(ROWS) as u32,
             spec.batch as u32,
         ],
-    }))
+    })
 }
 
 /// `acts(op(a)·op(b) + bias + residual)`; `n_base` inputs belong to the matmul itself.
@@ -128,6 +175,7 @@ pub(crate) fn matmul(
     trans_b: bool,
     n_base: usize,
     acts: &[UnaryOp],
+    scratch: &mut Vec<u64>,
 ) -> Result<Vec<Step>, ExecError> {
     let (a, b, y) = (io.in_shape(0).dims(), io.in_shape(1).dims(), io.out_shape(0).dims());
     let (m, n) = (y[y.len() - 2], y[y.len() - 1]);
@@ -148,11 +196,11 @@ pub(crate) fn matmul(
         l1: false,
     };
     let v = |id| Binding::Value(id);
-    Ok(vec![gemm_dispatch(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts, io.tuning)?])
+    gemm_steps(&spec, v(io.input(0)), v(io.input(1)), v(io.output(0)), acts, io, scratch)
 }
 
 /// `Op::L1Distance`: the GEMM tiling with |a − b| accumulation, b read transposed.
-pub(crate) fn l1_distance(io: &Io<'_>) -> Result<Vec<Step>, ExecError> {
+pub(crate) fn l1_distance(io: &Io<'_>, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (a, b) = (io.in_shape(0).dims(), io.in_shape(1).dims());
     let spec = GemmSpec {
         m: a[0],
@@ -168,5 +216,5 @@ pub(crate) fn l1_distance(io: &Io<'_>) -> Result<Vec<Step>, ExecError> {
         residual: None,
         l1: true,
     };
-    Ok(vec![gemm_dispatch(&spec, io.input(0).into(), io.input(1).into(), io.output(0).into(), &[], io.tuning)?])
+    gemm_steps(&spec, io.input(0).into(), io.input(1).into(), io.output(0).into(), &[], io, scratch)
 }

@@ -109,24 +109,24 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
     let mut scratch = Vec::new();
     let mut derived = Vec::new();
     let steps = match &node.op {
-        Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[])?,
-        Op::L1Distance => gemm::l1_distance(&io)?,
+        Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[], &mut scratch)?,
+        Op::L1Distance => gemm::l1_distance(&io, &mut scratch)?,
         Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch, &mut derived)?,
         Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p),
         Op::Pool2d(p) => pool::pool2d(&io, p, false),
         Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true),
         Op::MaxUnpool2d { .. } => pool::max_unpool2d(&io),
-        Op::GlobalAvgPool => reduce::global_avg_pool(&io),
-        Op::Upsample { mode, .. } => pool::upsample(&io, *mode),
+        Op::GlobalAvgPool => reduce::global_avg_pool(&io, &mut scratch),
+        Op::Upsample { mode, .. } => pool::upsample(&io, *mode, &mut scratch),
         Op::Binary(b) => elementwise::binary(&io, *b, &[])?,
         Op::Unary(u) => elementwise::unary(&io, &[*u]),
-        Op::Softmax { axis, log } => reduce::softmax(&io, *axis, *log),
+        Op::Softmax { axis, log } => reduce::softmax(&io, *axis, *log, &mut scratch),
         Op::BatchNorm { eps } => norm::batch_norm(&io, *eps),
-        Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps),
-        Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps),
-        Op::Reduce { op, axis, .. } => reduce::reduce(&io, *op, *axis),
-        Op::ArgMax { axis, .. } => reduce::argmax(&io, *axis),
-        Op::TopK { k, largest } => reduce::top_k(&io, *k, *largest),
+        Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps, &mut scratch),
+        Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps, &mut scratch),
+        Op::Reduce { op, axis, .. } => reduce::reduce(&io, *op, *axis, &mut scratch),
+        Op::ArgMax { axis, .. } => reduce::argmax(&io, *axis, &mut scratch),
+        Op::TopK { k, largest } => reduce::top_k(&io, *k, *largest, &mut scratch),
         Op::Concat { axis } => layout::concat(&io, *axis)?,
         Op::Slice { axis, start, step, .. } => layout::slice(&io, *axis, *start, *step)?,
         Op::Transpose { perm } => layout::transpose(&io, perm)?,
@@ -143,7 +143,9 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::Fused(f) => {
             let n_base = f.base_inputs(node.inputs.len());
             match (&*f.base, f.residual) {
-                (Op::MatMul { trans_a, trans_b }, _) => gemm::matmul(&io, *trans_a, *trans_b, n_base, &f.acts)?,
+                (Op::MatMul { trans_a, trans_b }, _) => {
+                    gemm::matmul(&io, *trans_a, *trans_b, n_base, &f.acts, &mut scratch)?
+                }
                 (Op::Conv2d(p), _) => conv::conv2d(&io, p, n_base, &f.acts, &mut scratch, &mut derived)?,
                 (Op::Binary(b), false) => elementwise::binary(&io, *b, &f.acts)?,
                 (Op::Unary(u), false) => {

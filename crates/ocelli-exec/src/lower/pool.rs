@@ -2,7 +2,8 @@
 
 use ocelli_graph::{Pool2d, PoolKind, UpsampleMode};
 
-use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
+use crate::lower::reduce::{fold, FoldOp};
 use crate::lower::Io;
 use crate::KernelFamily;
 
@@ -57,14 +58,14 @@ pub(crate) fn max_unpool2d(io: &Io<'_>) -> Vec<Step> {
     ]
 }
 
-pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode) -> Vec<Step> {
+pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode, scratch: &mut Vec<u64>) -> Vec<Step> {
     let (h, w) = hw(io.in_shape(0).dims());
     let (oh, ow) = hw(io.out_shape(0).dims());
     let numel = io.out_shape(0).numel();
     let (code, align) = match mode {
         UpsampleMode::Nearest => (0.0, false),
         UpsampleMode::Bilinear { align_corners } => (1.0, align_corners),
-        UpsampleMode::Area => (2.0, false),
+        UpsampleMode::Area => return area(io, scratch),
     };
     vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Upsample,
@@ -74,4 +75,59 @@ pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode) -> Vec<Step> {
         params: Params::default().us(&[h, w, oh, ow, numel, usize::from(align)]).0,
         groups: linear_groups(numel, WG),
     })]
+}
+
+/// Area resizing as passes along W, then H (each only where that side changes, at least one).
+fn area(io: &Io<'_>, scratch: &mut Vec<u64>) -> Vec<Step> {
+    let d = io.in_shape(0).dims();
+    let (planes, h, w) = (d[0] * d[1], d[2], d[3]);
+    let (oh, ow) = hw(io.out_shape(0).dims());
+    let y = Binding::from(io.output(0));
+    if h == oh {
+        return area_axis(io.input(0).into(), (planes * h, w, 1), ow, y, io, scratch);
+    }
+    let mut steps = Vec::new();
+    let mut x = Binding::from(io.input(0));
+    if w != ow {
+        scratch.push((planes * h * ow * 4) as u64);
+        let rows = Binding::Scratch(scratch.len() - 1);
+        steps = area_axis(x, (planes * h, w, 1), ow, rows, io, scratch);
+        x = rows;
+    }
+    steps.extend(area_axis(x, (planes, h, ow), oh, y, io, scratch));
+    steps
+}
+
+/// `area_axis` of upsample.wgsl from `x` viewed as (outer, len, inner) to `olen` along the
+/// middle axis, into `y`: windows longer than [`crate::tuning::Tuning::loop_chunk`] are summed
+/// in parts, which reduce.wgsl then adds up.
+fn area_axis(
+    x: Binding,
+    (outer, len, inner): (usize, usize, usize),
+    olen: usize,
+    y: Binding,
+    io: &Io<'_>,
+    scratch: &mut Vec<u64>,
+) -> Vec<Step> {
+    let part = io.tuning.loop_chunk;
+    let window = len.div_ceil(olen) + 1;
+    let parts = window.div_ceil(part);
+    let dst = if parts == 1 {
+        y
+    } else {
+        scratch.push((outer * olen * parts * inner * 4) as u64);
+        Binding::Scratch(scratch.len() - 1)
+    };
+    let mut steps = vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Upsample,
+        entry: "area_axis",
+        constants: vec![("WG", f64::from(WG))],
+        bindings: vec![x, dst],
+        params: Params::default().us(&[outer, len, inner, olen, parts, part]).0,
+        groups: linear_groups(outer * olen * parts * inner, WG),
+    })];
+    if parts > 1 {
+        steps.extend(fold(dst, (outer * olen, parts, inner), FoldOp::Sum, Some(y), io.tuning, scratch).0);
+    }
+    steps
 }

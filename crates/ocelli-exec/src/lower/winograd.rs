@@ -5,7 +5,7 @@ use ocelli_graph::{Tensor, UnaryOp};
 
 use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
-use crate::lower::gemm::{gemm_dispatch, GemmSpec};
+use crate::lower::gemm::{gemm_steps, GemmSpec};
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
@@ -124,7 +124,7 @@ pub(crate) fn winograd(
         residual: None,
         l1: false,
     };
-    let gemm = gemm_dispatch(&spec, u, v, m, &[], io.tuning)?;
+    let gemm = gemm_steps(&spec, u, v, m, &[], io, scratch)?;
     let flag = |b: bool| f64::from(u8::from(b));
     let mut constants =
         vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(bias.is_some())), ("RESIDUAL", flag(residual.is_some()))];
@@ -135,6 +135,8 @@ pub(crate) fn winograd(
         conv.o * t,
         constants,
     );
-    steps.extend([input, gemm, output]);
+    steps.push(input);
+    steps.extend(gemm);
+    steps.push(output);
     Ok(steps)
 }
