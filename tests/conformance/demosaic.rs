@@ -1,4 +1,4 @@
-use ocelli::vision::{demosaic_graph, load_image, mosaic, psnr, RawFrame};
+use ocelli::vision::{demosaic_bands, demosaic_graph, demosaic_in_bands, load_image, mosaic, psnr, RawFrame};
 use ocelli::{Backend, BayerPattern, CpuBackend, Demosaic, DemosaicMethod};
 use rand::Rng;
 
@@ -91,4 +91,33 @@ fn crop(t: &ocelli::Tensor, h: usize, w: usize) -> ocelli::Tensor {
         }
     }
     ocelli::Tensor::from_f32([1, 3, h, w], out).unwrap()
+}
+
+/// Frames larger than one binding run in bands with two rows of context: the bands, forced
+/// down to a few rows here, give the whole frame's reference result (odd band counts, 8 and 16
+/// bits, both methods, every pattern's phase kept by even band starts).
+#[test]
+fn demosaic_in_bands_equals_the_whole_frame() {
+    let mut r = rng(92);
+    for (w, h, band_rows) in [(34, 50, 8), (10, 22, 2), (12, 10, 4)] {
+        for bits in [8, 16] {
+            for method in METHODS {
+                let pattern = BayerPattern::ALL[(w + bits as usize) % 4];
+                let frame = random_frame(&mut r, w, h, bits);
+                let p = Demosaic::new(h, w, bits, pattern, method);
+                let want = CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).unwrap().remove(0);
+                // Output bytes of band_rows rows plus 2 + 2 rows of context.
+                let max = 12 * w * (band_rows + 4);
+                let bands = demosaic_bands(h, w, max).unwrap();
+                assert_eq!(bands.len(), h.div_ceil(band_rows), "{w}x{h}: {bands:?}");
+                let what = format!("demosaic {w}x{h} {bits}-bit {method:?} in bands of {band_rows}");
+                let cpu = demosaic_in_bands(&CpuBackend, &frame, p, max).unwrap();
+                assert_close(&format!("{what} on the cpu"), &want, &cpu, Tol { rel: 0.0, abs: 0.0 });
+                for gpu in gpus() {
+                    let got = demosaic_in_bands(gpu, &frame, p, max).unwrap();
+                    assert_close(&format!("{what} on {}", gpu.name()), &want, &got, Tol { rel: 1e-5, abs: 1e-6 });
+                }
+            }
+        }
+    }
 }

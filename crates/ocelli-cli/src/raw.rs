@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use ocelli::vision::{demosaic_graph, load_image, mosaic, read_raw, save_image, RawFrame};
-use ocelli::{Backend, BayerPattern, CpuBackend, Demosaic, DemosaicMethod, Gpu, GpuBackend, Tensor};
+use ocelli::vision::{demosaic_in_bands, load_image, mosaic, read_raw, save_image, RawFrame};
+use ocelli::{BayerPattern, CpuBackend, Demosaic, DemosaicMethod, Gpu, GpuBackend, Tensor};
 
 use crate::bench::Which;
 
@@ -59,6 +59,9 @@ pub struct DemosaicArgs {
     output: PathBuf,
 }
 
+/// Output bytes per band of the CPU reference: the usual storage-binding limit.
+const CPU_BAND_BYTES: usize = 128 << 20;
+
 fn pattern(name: &str) -> anyhow::Result<BayerPattern> {
     BayerPattern::from_name(name).with_context(|| format!("unknown Bayer pattern '{name}' (rggb, bggr, grbg, gbrg)"))
 }
@@ -83,11 +86,16 @@ pub fn demosaic(a: DemosaicArgs) -> anyhow::Result<()> {
     p.white = a.white.unwrap_or(p.white);
     p.wb = [r, g, b];
     p.srgb = a.srgb;
-    let graph = demosaic_graph(&frame, p)?;
-    let inputs = [frame.packed()];
+    // Frames whose RGB output exceeds one storage binding run in bands (on the CPU reference
+    // too, which keeps its memory bounded the same way).
     let rgb: Tensor = match a.backend {
-        Which::Gpu => GpuBackend::new(Arc::new(Gpu::new()?)).run(&graph, &inputs)?.remove(0),
-        Which::Cpu => CpuBackend.run(&graph, &inputs)?.remove(0),
+        Which::Gpu => {
+            let gpu = Arc::new(Gpu::new()?);
+            let limits = gpu.limits();
+            let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+            demosaic_in_bands(&GpuBackend::new(gpu), &frame, p, usize::try_from(max).unwrap_or(usize::MAX))?
+        }
+        Which::Cpu => demosaic_in_bands(&CpuBackend, &frame, p, CPU_BAND_BYTES)?,
     };
     save_image(&rgb, &a.output, frame.bits > 8)?;
     println!(

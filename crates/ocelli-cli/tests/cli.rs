@@ -251,3 +251,21 @@ fn classify_runs_knn_on_more_digits_than_one_distance_matrix_holds() {
         assert_eq!(label, &labels[i % 10], "image {i}");
     }
 }
+
+#[test]
+fn demosaic_runs_the_readme_example_larger_than_one_binding() {
+    // 4000×3000 as f32 RGB is 144 MB, past a 128 MiB binding: the frame runs in bands.
+    let tmp = tempfile::tempdir().unwrap();
+    let (raw, out) = (tmp.path().join("frame.raw"), tmp.path().join("out.png"));
+    let samples: Vec<u8> = (0..4000u32 * 3000).flat_map(|i| (i.wrapping_mul(7919) as u16).to_le_bytes()).collect();
+    std::fs::write(&raw, samples).unwrap();
+    let (raw, out_s) = (raw.display().to_string(), out.display().to_string());
+    let args =
+        ["demosaic", &raw, "--width", "4000", "--height", "3000", "--bits", "16", "--pattern", "bggr", "-o", &out_s];
+    let (ok, stdout, err) = ocelli(&args);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("4000x3000 16-bit bggr"), "{stdout}");
+    // The PNG header: width and height, big-endian, at bytes 16..24.
+    let png = std::fs::read(&out).unwrap();
+    assert_eq!(png[16..24], [0, 0, 0x0f, 0xa0, 0, 0, 0x0b, 0xb8]);
+}

@@ -1,12 +1,14 @@
 //! `ocelli-vision`: images in and out of tensors, raw Bayer frames (PGM/PNM and headerless raw),
 //! mosaicking RGB images into test frames, and image quality metrics.
 
+mod bands;
 mod error;
 mod image_io;
 mod metrics;
 pub mod ops;
 mod raw;
 
+pub use bands::{demosaic_bands, demosaic_in_bands};
 pub use error::VisionError;
 pub use image_io::{load_image, permute_channels, save_image, tensor_from_rgb8, Image};
 pub use metrics::psnr;
