@@ -11,11 +11,17 @@
 //   already divided by the window's length, as y [outer, olen, parts, inner], which reduce.wgsl
 //   then sums over the parts: no invocation loops more than `part` times (see reduce.wgsl).
 //   Bindings: x (read), y (write), AreaParams.
+// `resize_pixels`: `upsample` straight from an image's packed 8- or 16-bit interleaved samples
+//   (4 or 2 per u32 word), divided by the largest value of BITS: the image goes to the device
+//   at a quarter (half) of its f32 size and never exists there as f32. The words may span up to
+//   four bindings (segments of seg_words words), so an image larger than one binding still goes
+//   up whole. Bindings: s0..s3 (read; unused ones are placeholders), y (write), PixelParams.
 // Grid: one invocation per output element (per part of one with `area_axis`), linearised over
 // gid.x + gid.y · nwg.x · WG.
-// Variants: MODE (0 nearest, 1 bilinear), WG.
+// Variants: MODE (0 nearest, 1 bilinear), BITS (resize_pixels: 8 or 16), WG.
 
 override MODE: u32 = 0u;
+override BITS: u32 = 8u;
 override WG: u32 = 64u;
 
 struct UpsampleParams {
@@ -27,6 +33,18 @@ struct UpsampleParams {
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: UpsampleParams;
 
+struct PixelParams {
+    h: u32, w: u32, c: u32, oh: u32,
+    ow: u32, seg_words: u32, align_corners: u32,
+}
+
+@group(0) @binding(0) var<storage, read> s0: array<u32>;
+@group(0) @binding(1) var<storage, read> s1: array<u32>;
+@group(0) @binding(2) var<storage, read> s2: array<u32>;
+@group(0) @binding(3) var<storage, read> s3: array<u32>;
+@group(0) @binding(4) var<storage, read_write> py: array<f32>;
+@group(0) @binding(5) var<uniform> pp: PixelParams;
+
 struct AreaParams {
     outer: u32, len: u32, inner: u32, olen: u32,
     parts: u32, part: u32,
@@ -35,9 +53,9 @@ struct AreaParams {
 @group(0) @binding(2) var<uniform> ap: AreaParams;
 
 // Fractional weight and the two source indices of output position o.
-fn source(o: u32, n_in: u32, n_out: u32) -> vec3<f32> {
+fn source(o: u32, n_in: u32, n_out: u32, align_corners: bool) -> vec3<f32> {
     var s = 0.0;
-    if (p.align_corners != 0u) {
+    if (align_corners) {
         if (n_out > 1u) {
             s = f32(o) * f32(n_in - 1u) / f32(n_out - 1u);
         }
@@ -64,8 +82,8 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         y[i] = x[base + iy * p.w + ix];
         return;
     }
-    let sy = source(oy, p.h, p.oh);
-    let sx = source(ox, p.w, p.ow);
+    let sy = source(oy, p.h, p.oh, p.align_corners != 0u);
+    let sx = source(ox, p.w, p.ow, p.align_corners != 0u);
     let y0 = u32(sy.y);
     let y1 = u32(sy.z);
     let x0 = u32(sx.y);
@@ -95,4 +113,48 @@ fn area_axis(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         sum += x[line + k * ap.inner];
     }
     y[t] = sum / f32(k1 - k0);
+}
+
+// Word q of the packed samples, from its segment.
+fn pixel_word(q: u32) -> u32 {
+    let s = q / pp.seg_words;
+    let o = q - s * pp.seg_words;
+    switch s {
+        case 0u: { return s0[o]; }
+        case 1u: { return s1[o]; }
+        case 2u: { return s2[o]; }
+        default: { return s3[o]; }
+    }
+}
+
+// Sample `ch` of pixel (yy, xx) in [0, 1].
+fn pixel(yy: u32, xx: u32, ch: u32) -> f32 {
+    let e = (yy * pp.w + xx) * pp.c + ch;
+    let per = 32u / BITS;
+    let mask = (1u << BITS) - 1u;
+    return f32((pixel_word(e / per) >> ((e % per) * BITS)) & mask) / f32(mask);
+}
+
+@compute @workgroup_size(WG)
+fn resize_pixels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= pp.c * pp.oh * pp.ow) {
+        return;
+    }
+    let ox = i % pp.ow;
+    let oy = (i / pp.ow) % pp.oh;
+    let ch = i / (pp.ow * pp.oh);
+    if (MODE == 0u) {
+        py[i] = pixel(min((oy * pp.h) / pp.oh, pp.h - 1u), min((ox * pp.w) / pp.ow, pp.w - 1u), ch);
+        return;
+    }
+    let sy = source(oy, pp.h, pp.oh, pp.align_corners != 0u);
+    let sx = source(ox, pp.w, pp.ow, pp.align_corners != 0u);
+    let y0 = u32(sy.y);
+    let y1 = u32(sy.z);
+    let x0 = u32(sx.y);
+    let x1 = u32(sx.z);
+    let top = mix(pixel(y0, x0, ch), pixel(y0, x1, ch), sx.x);
+    let bot = mix(pixel(y1, x0, ch), pixel(y1, x1, ch), sx.x);
+    py[i] = mix(top, bot, sy.x);
 }

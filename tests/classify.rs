@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ocelli::classify::{top_k, Model};
 use ocelli::nn::{NnError, Weights};
-use ocelli::vision::load_image;
+use ocelli::vision::load_packed;
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
 
 fn assets() -> PathBuf {
@@ -30,16 +30,16 @@ fn matches_the_numpy_reference_on_both_backends(model: Model) {
     let gold = golden(model);
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
     for name in ["astronaut.png", "chelsea.png", "coffee.png"] {
-        let img = load_image(&assets().join("images").join(name)).unwrap().tensor;
-        let d = img.shape().dims().to_vec();
-        let graph = model.image_graph(&weights, d[2], d[3]).unwrap();
+        let img = load_packed(&assets().join("images").join(name)).unwrap();
+        let graph = model.image_graph(&weights, &img.layout).unwrap();
+        let img = img.segments();
         let want: Vec<f64> = gold[name].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let want_t = Tensor::from_f32([1, 1000], want.iter().map(|&v| v as f32).collect()).unwrap();
         let want_top: Vec<usize> = top_k(&want_t, 5).iter().map(|t| t.0).collect();
         let want_p = softmax(&want);
-        let mut runs = vec![("cpu".to_string(), CpuBackend.run(&graph, std::slice::from_ref(&img)).unwrap())];
+        let mut runs = vec![("cpu".to_string(), CpuBackend.run(&graph, &img).unwrap())];
         let mut plan = gpu.compile(&graph).unwrap();
-        runs.push((gpu.name(), plan.run(std::slice::from_ref(&img)).unwrap()));
+        runs.push((gpu.name(), plan.run(&img).unwrap()));
         for (backend, out) in runs {
             let logits = out[0].to_f64_vec();
             let worst = logits.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
@@ -193,4 +193,32 @@ fn mnist_cnn_matches_jax_on_both_backends_and_reaches_99_percent() {
     let accuracy = correct as f64 / labels.len() as f64;
     eprintln!("mnist_cnn accuracy on the GPU: {accuracy:.4} (JAX measured {})", gold["test_accuracy"]);
     assert!(accuracy >= 0.99, "accuracy {accuracy}");
+}
+
+/// Photos larger than one storage binding as f32 (4000×3000: 144 MB; 8000×6000: 576 MB, and
+/// 144 MB even as packed 8-bit samples, which then go up in three segments) classify on the GPU
+/// with the CPU reference's top-5.
+#[test]
+fn twelve_and_forty_eight_megapixel_jpegs_classify_on_the_gpu_like_the_cpu_reference() {
+    let photo = image::open(assets().join("images/coffee.png")).unwrap().to_rgb8();
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = Weights::load(&assets().join("models/mobilenet_v2.safetensors")).unwrap();
+    let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
+    for (w, h) in [(4000, 3000), (8000, 6000)] {
+        let path = tmp.path().join(format!("coffee_{w}x{h}.jpg"));
+        image::imageops::resize(&photo, w, h, image::imageops::FilterType::Triangle).save(&path).unwrap();
+        let img = load_packed(&path).unwrap();
+        assert_eq!((img.layout.width, img.layout.height, img.layout.bits), (w as usize, h as usize, 8));
+        let graph = Model::MobileNetV2.image_graph(&weights, &img.layout).unwrap();
+        let inputs = img.segments();
+        let cpu = CpuBackend.run(&graph, &inputs).unwrap();
+        let on_gpu = gpu.run(&graph, &inputs).unwrap();
+        let (want, got) = (top_k(&cpu[1], 5), top_k(&on_gpu[1], 5));
+        eprintln!("{w}x{h} in {} segments: cpu {want:?}, gpu {got:?}", inputs.len());
+        let ids = |t: &[(usize, f32)]| t.iter().map(|p| p.0).collect::<Vec<_>>();
+        assert_eq!(ids(&got), ids(&want), "{w}x{h}: top-5");
+        for ((_, p), (_, q)) in got.iter().zip(&want) {
+            assert!((p - q).abs() < 1e-4, "{w}x{h}: probabilities {got:?} against {want:?}");
+        }
+    }
 }

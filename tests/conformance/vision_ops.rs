@@ -89,3 +89,48 @@ fn the_ops_do_what_their_names_say() {
     let stretched = cpu(|g, x| ops::contrast_stretch(g, x, 0.0, 100.0).unwrap(), two);
     assert!(stretched[0] < 1.0 / 64.0 && stretched[3] == 1.0, "{stretched:?}");
 }
+
+/// Packed 8- and 16-bit samples (grey, RGB, RGBA) unpacked and resized on the device, from one
+/// segment and from up to four (segments forced small here), against the CPU reference.
+#[test]
+fn resize_pixels_from_packed_segments_matches_reference() {
+    use ocelli::vision::{PackedImage, PixelLayout};
+    use ocelli::{Op, ResizePixels};
+    use rand::Rng;
+    let mut r = crate::harness::rng(71);
+    let modes = [
+        UpsampleMode::Nearest,
+        UpsampleMode::Bilinear { align_corners: false },
+        UpsampleMode::Bilinear { align_corners: true },
+    ];
+    for (h, w, channels, bits, out) in
+        [(7, 5, 3, 8, (4, 3)), (9, 6, 4, 16, (13, 7)), (13, 11, 1, 8, (5, 9)), (64, 48, 3, 8, (31, 17))]
+    {
+        let layout = PixelLayout { height: h, width: w, channels, bits };
+        let max = (1u32 << bits) - 1;
+        let samples: Vec<u16> = (0..h * w * channels).map(|_| r.random_range(0..=max) as u16).collect();
+        let img = PackedImage::new(layout, &samples);
+        for mode in modes {
+            let whole = layout.resize_op(out.0, out.1, mode);
+            let words = whole.words().unwrap();
+            for segment_words in [whole.segment_words, words.div_ceil(4), words.div_ceil(3)] {
+                let op = ResizePixels { segment_words, ..whole };
+                let inputs: Vec<Tensor> = img
+                    .words
+                    .chunks(segment_words)
+                    .map(|c| Tensor::new([c.len()], ocelli::TensorData::U32(c.to_vec())).unwrap())
+                    .collect();
+                let mut g = GraphBuilder::new();
+                let xs: Vec<ValueId> = inputs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| g.input(&format!("s{k}"), t.shape().clone(), DType::U32).unwrap())
+                    .collect();
+                let y = g.op(Op::ResizePixels(op), &xs).unwrap();
+                let graph = g.build(&[y]).unwrap();
+                let what = format!("resize_pixels {w}x{h}x{channels} {bits}-bit {mode:?} in {} segments", xs.len());
+                check(&what, &graph, &inputs, ACCUM);
+            }
+        }
+    }
+}

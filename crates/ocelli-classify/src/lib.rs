@@ -7,7 +7,7 @@ pub mod mobilenet_v2;
 
 use ocelli_graph::{DType, Graph, GraphBuilder, GraphError, Op, Tensor, UpsampleMode, ValueId};
 use ocelli_nn::Weights;
-use ocelli_vision::ops;
+use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
 /// The ImageNet classifiers Ocelli ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,13 +67,27 @@ impl Model {
         self.finish(g, weights, x)
     }
 
-    /// The whole pipeline on one `[1, 3, height, width]` image in [0, 1]: bilinear resize of the
-    /// short side to 256, centre crop 224, normalisation, the network; outputs logits and
-    /// probabilities `[1, 1000]` and the embedding `[1, 1280]`.
-    pub fn image_graph(self, weights: &Weights, height: usize, width: usize) -> Result<Graph, ocelli_nn::NnError> {
+    /// The whole pipeline on one decoded image of `layout` (RGB or RGBA, whose alpha is
+    /// ignored), fed as its packed samples ([`ocelli_vision::PackedImage::segments`]): on the
+    /// device, bilinear resize of the short side to 256 straight from the samples, centre crop
+    /// 224, normalisation, the network; outputs logits and probabilities `[1, 1000]` and the
+    /// embedding `[1, 1280]`. Images larger than one storage binding work: only the packed
+    /// samples (a quarter of the f32 size at 8 bits, in segments) and the resized image go up.
+    pub fn image_graph(self, weights: &Weights, layout: &PixelLayout) -> Result<Graph, ocelli_nn::NnError> {
+        if layout.channels < 3 {
+            return Err(GraphError::InvalidParam {
+                op: "image_graph",
+                why: format!("a colour image is needed, got {} channel(s)", layout.channels),
+            }
+            .into());
+        }
         let mut g = GraphBuilder::new();
-        let image = g.input("image", [1, 3, height, width], DType::F32)?;
-        let x = imagenet_preprocess(&mut g, image, 256, 224, self.normalization())?;
+        let (oh, ow) = short_side(layout.height, layout.width, 256);
+        let x = resize_pixels(&mut g, layout, oh, ow, UpsampleMode::Bilinear { align_corners: false })?;
+        let x = if layout.channels > 3 { g.op(Op::Slice { axis: 1, start: 0, end: 3, step: 1 }, &[x])? } else { x };
+        let x = ops::center_crop(&mut g, x, 224, 224)?;
+        let (mean, std) = self.normalization();
+        let x = ops::normalize(&mut g, x, &mean, &std)?;
         self.finish(g, weights, x)
     }
 
@@ -85,25 +99,13 @@ impl Model {
     }
 }
 
-/// Preprocessing of a `[1, 3, H, W]` image in [0, 1]: bilinear resize of the short side to
-/// `resize`, centre crop `crop`×`crop`, then `(x − mean) / std` per channel.
-pub fn imagenet_preprocess(
-    g: &mut GraphBuilder,
-    x: ValueId,
-    resize: usize,
-    crop: usize,
-    (mean, std): ([f32; 3], [f32; 3]),
-) -> Result<ValueId, GraphError> {
-    let d = g.shape(x)?.dims().to_vec();
-    let (h, w) = (d[2], d[3]);
-    let (oh, ow) = if h <= w {
-        (resize, ((w * resize) as f64 / h as f64).round() as usize)
+/// The size whose short side is `side`, keeping the aspect ratio of `h`×`w` (rounded).
+fn short_side(h: usize, w: usize, side: usize) -> (usize, usize) {
+    if h <= w {
+        (side, ((w * side) as f64 / h as f64).round() as usize)
     } else {
-        (((h * resize) as f64 / w as f64).round() as usize, resize)
-    };
-    let y = ops::resize(g, x, oh, ow, UpsampleMode::Bilinear { align_corners: false })?;
-    let y = ops::center_crop(g, y, crop, crop)?;
-    ops::normalize(g, y, &mean, &std)
+        (((h * side) as f64 / w as f64).round() as usize, side)
+    }
 }
 
 /// The `k` largest entries of a `[1, classes]` (or `[classes]`) tensor: (index, value), largest

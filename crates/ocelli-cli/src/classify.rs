@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use ocelli::classify::{top_k, Model};
 use ocelli::nn::Weights;
-use ocelli::vision::load_image;
+use ocelli::vision::{load_packed, PackedImage};
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
 
 use crate::bench::Which;
@@ -81,12 +81,11 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
         Which::Cpu => None,
     };
     for path in &a.images {
-        let rgb = colour_image(path)?;
-        let d = rgb.shape().dims().to_vec();
-        let graph = m.image_graph(&w, d[2], d[3])?;
+        let img = colour_image(path)?;
+        let graph = m.image_graph(&w, &img.layout)?;
         let out = match &gpu {
-            Some(g) => g.run(&graph, &[rgb])?,
-            None => CpuBackend.run(&graph, &[rgb])?,
+            Some(g) => g.run(&graph, &img.segments())?,
+            None => CpuBackend.run(&graph, &img.segments())?,
         };
         print_top(&a, path, &top_k(&out[1], a.top), &names);
     }
@@ -136,11 +135,10 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
     let mut width = 0;
     for path in &a.images {
         let img = colour_image(path)?;
-        let d = img.shape().dims().to_vec();
-        let graph = m.image_graph(&w, d[2], d[3])?;
+        let graph = m.image_graph(&w, &img.layout)?;
         let out = match &gpu {
-            Some(g) => g.run(&graph, &[img])?,
-            None => CpuBackend.run(&graph, &[img])?,
+            Some(g) => g.run(&graph, &img.segments())?,
+            None => CpuBackend.run(&graph, &img.segments())?,
         };
         width = out[2].shape().dims()[1];
         rows.extend(out[2].as_f32().context("embeddings are f32")?);
@@ -165,10 +163,10 @@ pub fn drop_alpha(img: &Tensor) -> anyhow::Result<Tensor> {
     Ok(Tensor::from_f32([1, keep, d[2], d[3]], data[..keep * d[2] * d[3]].to_vec())?)
 }
 
-/// The RGB image at `path` (alpha dropped); a grey one is an error.
-fn colour_image(path: &Path) -> anyhow::Result<Tensor> {
-    let img = drop_alpha(&load_image(path)?.tensor)?;
-    if img.shape().dims()[1] != 3 {
+/// The RGB or RGBA image at `path` as packed samples; a grey one is an error.
+fn colour_image(path: &Path) -> anyhow::Result<PackedImage> {
+    let img = load_packed(path)?;
+    if img.layout.channels < 3 {
         bail!("{}: a colour image is needed", path.display());
     }
     Ok(img)

@@ -202,6 +202,17 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
             };
             one(demosaic::demosaic(words, d))
         }
+        Op::ResizePixels(r) => {
+            let words: Vec<u32> = args
+                .iter()
+                .flat_map(|t| match t.data() {
+                    ocelli_graph::TensorData::U32(v) => v.iter().copied(),
+                    _ => unreachable!("inference checks u32 words"),
+                })
+                .collect();
+            let (planar, shape) = pool::unpack_pixels(&words, r);
+            one(pool::upsample(&planar, &shape, r.mode, out[0]))
+        }
         Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::NonMaxSuppression(p) => {

@@ -1,4 +1,4 @@
-use ocelli_graph::{Pool2d, PoolKind, Shape, UpsampleMode};
+use ocelli_graph::{Pool2d, PoolKind, ResizePixels, Shape, UpsampleMode};
 
 use crate::conv::dims4;
 
@@ -59,6 +59,20 @@ pub(crate) fn max_unpool2d(x: &[f32], sx: &Shape, idx: &[i32], out: &Shape) -> V
         }
     }
     y
+}
+
+/// The samples of an [`Op::ResizePixels`](ocelli_graph::Op::ResizePixels) image as a planar
+/// `[1, C, H, W]` f32 image in [0, 1].
+pub(crate) fn unpack_pixels(words: &[u32], r: &ResizePixels) -> (Vec<f32>, Shape) {
+    let (hw, c) = (r.height * r.width, r.channels);
+    let per = (32 / r.bits) as usize;
+    let max = ((1u32 << r.bits) - 1) as f32;
+    let mut planar = vec![0f32; hw * c];
+    for e in 0..hw * c {
+        let v = (words[e / per] >> ((e % per) as u32 * r.bits)) & ((1u32 << r.bits) - 1);
+        planar[(e % c) * hw + e / c] = v as f32 / max;
+    }
+    (planar, Shape(vec![1, c, r.height, r.width]))
 }
 
 /// Nearest or bilinear resize (PyTorch semantics).

@@ -1,7 +1,7 @@
 //! Shape and dtype rules of every op. Errors name the op and the shapes.
 
-use crate::op::{Conv2d, Padding, Pool2d, RoiAlign, RoiPool};
-use crate::{DType, GraphError, Op, PoolKind, Result, Shape};
+use crate::op::{Conv2d, Padding, Pool2d, ResizePixels, RoiAlign, RoiPool};
+use crate::{DType, GraphError, Op, PoolKind, Result, Shape, UpsampleMode};
 
 type Io<'a> = (&'a Shape, DType);
 
@@ -472,6 +472,43 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 ));
             }
             f32_out(Shape(vec![1, 3, d.height, d.width]))
+        }
+        Op::ResizePixels(r) => {
+            if r.bits != 8 && r.bits != 16 {
+                return Err(invalid(op, format!("{} bits per sample: 8 and 16 are supported", r.bits)));
+            }
+            if !(1..=4).contains(&r.channels) {
+                return Err(invalid(op, format!("{} channels: 1 to 4 are supported", r.channels)));
+            }
+            if matches!(r.mode, UpsampleMode::Area) {
+                return Err(invalid(op, "area resizing from pixels: resize to the size needed, then use Upsample"));
+            }
+            positive(op, "image size", &[r.height, r.width])?;
+            positive(op, "output size", &[r.out_h, r.out_w])?;
+            // Sample indices are 32-bit on the device.
+            let lens = r
+                .segment_lens()
+                .filter(|_| r.height * r.width * r.channels <= u32::MAX as usize)
+                .ok_or_else(|| invalid(op, format!("a {}x{}x{} image is too large", r.width, r.height, r.channels)))?;
+            if lens.is_empty() || lens.len() > ResizePixels::MAX_SEGMENTS {
+                return Err(invalid(
+                    op,
+                    format!(
+                        "{} segments of {} words: 1 to {} are supported",
+                        lens.len(),
+                        r.segment_words,
+                        ResizePixels::MAX_SEGMENTS
+                    ),
+                ));
+            }
+            arity(op, inputs, lens.len(), lens.len())?;
+            for (k, len) in lens.iter().enumerate() {
+                want_dtype(op, inputs, k, &[DType::U32])?;
+                if inputs[k].0.dims() != [*len] {
+                    return Err(mismatch(op, inputs, format!("segment {k} holds [{len}] words")));
+                }
+            }
+            f32_out(Shape(vec![1, r.channels, r.out_h, r.out_w]))
         }
         Op::RoiAlign(RoiAlign { out_h, out_w, .. }) | Op::RoiPool(RoiPool { out_h, out_w, .. }) => {
             arity(op, inputs, 3, 3)?;

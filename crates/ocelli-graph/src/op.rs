@@ -325,6 +325,14 @@ pub enum Op {
     /// (4 per word at 8 bits, 2 at 16), shape `[ceil(height·width·bits/32)]`. Output
     /// `[1, 3, height, width]` f32 in [0, 1].
     Demosaic(Demosaic),
+    /// Decoded image pixels -> a resized f32 image: the interleaved (HWC) 8- or 16-bit samples
+    /// of a `height`×`width` image packed little-endian into u32 words (4 per word at 8 bits, 2
+    /// at 16), split into 1 to [`ResizePixels::MAX_SEGMENTS`] inputs of `segment_words` words
+    /// (the last one shorter) so that an image larger than one storage binding still goes to
+    /// the device whole, at a quarter (half) of its f32 size. Output `[1, channels, out_h,
+    /// out_w]` f32 in [0, 1]: samples over the largest value of `bits`, resized like
+    /// [`Op::Upsample`] (nearest or bilinear).
+    ResizePixels(ResizePixels),
     /// ONNX RoiAlign: bilinear samples averaged (or maxed) over each bin of each region. Inputs:
     /// x `[N, C, H, W]`, rois `[R, 4]` as (x1, y1, x2, y2) in input coordinates before
     /// `spatial_scale`, batch indices `[R]` (i32). Output `[R, C, out_h, out_w]`.
@@ -439,6 +447,44 @@ impl Demosaic {
     /// u32 words holding the packed frame.
     pub fn words(&self) -> usize {
         (self.height * self.width * self.bits as usize).div_ceil(32)
+    }
+}
+
+/// Parameters of [`Op::ResizePixels`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResizePixels {
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// Samples per pixel, interleaved (1 to 4).
+    pub channels: usize,
+    /// Bits per sample: 8 or 16.
+    pub bits: u32,
+    /// Output height.
+    pub out_h: usize,
+    /// Output width.
+    pub out_w: usize,
+    /// Nearest or bilinear.
+    pub mode: UpsampleMode,
+    /// Words per input segment.
+    pub segment_words: usize,
+}
+
+impl ResizePixels {
+    /// Most inputs (segments) one op reads.
+    pub const MAX_SEGMENTS: usize = 4;
+
+    /// u32 words holding the packed samples, or `None` when the count overflows.
+    pub fn words(&self) -> Option<usize> {
+        let bits = self.height.checked_mul(self.width)?.checked_mul(self.channels)?.checked_mul(self.bits as usize)?;
+        Some(bits.div_ceil(32))
+    }
+
+    /// The inputs' lengths in words: segments of `segment_words`, the last one shorter.
+    pub fn segment_lens(&self) -> Option<Vec<usize>> {
+        let (words, seg) = (self.words()?, self.segment_words);
+        (seg > 0).then(|| (0..words.div_ceil(seg)).map(|i| seg.min(words - i * seg)).collect())
     }
 }
 
@@ -563,6 +609,7 @@ impl Op {
             Op::Cast { .. } => "cast",
             Op::Fused(_) => "fused",
             Op::Demosaic(_) => "demosaic",
+            Op::ResizePixels(_) => "resize_pixels",
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",
             Op::NonMaxSuppression(_) => "non_max_suppression",

@@ -18,14 +18,19 @@ fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
     VisionError::Image { path: path.to_path_buf(), message: e.to_string() }
 }
 
-/// Decodes PNG, JPEG, BMP, TIFF or PNM (8- or 16-bit; gray, RGB or RGBA).
-pub fn load_image(path: &Path) -> Result<Image> {
-    let img = image::ImageReader::open(path)
+/// Decodes the image file at `path`, by its contents.
+pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
+    image::ImageReader::open(path)
         .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
         .with_guessed_format()
         .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
         .decode()
-        .map_err(|e| image_err(path, e))?;
+        .map_err(|e| image_err(path, e))
+}
+
+/// Decodes PNG, JPEG, BMP, TIFF or PNM (8- or 16-bit; gray, RGB or RGBA).
+pub fn load_image(path: &Path) -> Result<Image> {
+    let img = decode(path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let color = img.color();
     let channels = usize::from(color.channel_count());

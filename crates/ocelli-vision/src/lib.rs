@@ -6,12 +6,14 @@ mod error;
 mod image_io;
 mod metrics;
 pub mod ops;
+mod pixels;
 mod raw;
 
 pub use bands::{demosaic_bands, demosaic_in_bands};
 pub use error::VisionError;
 pub use image_io::{load_image, permute_channels, save_image, tensor_from_rgb8, Image};
 pub use metrics::psnr;
+pub use pixels::{load_packed, resize_pixels, PackedImage, PixelLayout, SEGMENT_BYTES};
 pub use raw::{demosaic_graph, mosaic, read_raw, RawFrame};
 
 /// Result type of this crate.

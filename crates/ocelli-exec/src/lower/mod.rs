@@ -135,6 +135,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::Cast { to } if *to == graph.value(node.inputs[0]).dtype => return Ok(Lowering::Alias),
         Op::Cast { to } => cast::cast(&io, *to),
         Op::Demosaic(d) => demosaic::demosaic(&io, d),
+        Op::ResizePixels(r) => pool::resize_pixels(&io, r),
         Op::ColorSpace { to_hsv } => color::color_space(&io, *to_hsv),
         Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
         Op::RoiAlign(p) => roi::roi_align(&io, p),

@@ -1,6 +1,6 @@
 //! Pooling, unpooling and resizing -> `shaders/pool.wgsl`, `shaders/upsample.wgsl`.
 
-use ocelli_graph::{Pool2d, PoolKind, UpsampleMode};
+use ocelli_graph::{Pool2d, PoolKind, ResizePixels, UpsampleMode};
 
 use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::reduce::{fold, FoldOp};
@@ -73,6 +73,29 @@ pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode, scratch: &mut Vec<u64>) 
         constants: vec![("MODE", code), ("WG", f64::from(WG))],
         bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().us(&[h, w, oh, ow, numel, usize::from(align)]).0,
+        groups: linear_groups(numel, WG),
+    })]
+}
+
+/// `Op::ResizePixels`: its segments at bindings 0..4 (placeholders past the last).
+pub(crate) fn resize_pixels(io: &Io<'_>, r: &ResizePixels) -> Vec<Step> {
+    let (code, align) = match r.mode {
+        UpsampleMode::Nearest => (0.0, false),
+        UpsampleMode::Bilinear { align_corners } => (1.0, align_corners),
+        UpsampleMode::Area => unreachable!("inference rejects area resizing from pixels"),
+    };
+    let mut bindings: Vec<Binding> = io.node.inputs.iter().map(|&v| v.into()).collect();
+    bindings.resize(ResizePixels::MAX_SEGMENTS, Binding::Placeholder);
+    bindings.push(io.output(0).into());
+    let numel = io.out_shape(0).numel();
+    vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Upsample,
+        entry: "resize_pixels",
+        constants: vec![("MODE", code), ("BITS", f64::from(r.bits)), ("WG", f64::from(WG))],
+        bindings,
+        params: Params::default()
+            .us(&[r.height, r.width, r.channels, r.out_h, r.out_w, r.segment_words, usize::from(align)])
+            .0,
         groups: linear_groups(numel, WG),
     })]
 }

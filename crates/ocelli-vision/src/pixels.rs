@@ -1,0 +1,127 @@
+//! Images as packed samples: the way pixels go to the device. An 8-bit image travels as four
+//! samples per u32 word (16-bit: two), a quarter (half) of its f32 size, in up to four segments
+//! so that one larger than a storage binding still goes up whole; `Op::ResizePixels` unpacks,
+//! converts and resizes it on the device (a 12-megapixel photo is 36 MB there instead of 144 MB
+//! of f32, and never exists there as f32).
+
+use std::path::Path;
+
+use ocelli_graph::{DType, GraphBuilder, GraphError, Op, ResizePixels, Tensor, TensorData, UpsampleMode, ValueId};
+
+use crate::image_io::decode;
+use crate::Result;
+
+/// Bytes of one segment of packed samples, unless an image needs larger ones to fit in
+/// [`ResizePixels::MAX_SEGMENTS`]: half the 128 MiB storage binding every WebGPU device has.
+pub const SEGMENT_BYTES: usize = 64 << 20;
+
+/// Size and sample format of a packed image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelLayout {
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+    /// Samples per pixel: 1 (grey), 3 (RGB) or 4 (RGBA).
+    pub channels: usize,
+    /// Bits per sample: 8 or 16.
+    pub bits: u32,
+}
+
+impl PixelLayout {
+    /// The op that unpacks this image into `[1, channels, out_h, out_w]` f32 in [0, 1].
+    pub fn resize_op(&self, out_h: usize, out_w: usize, mode: UpsampleMode) -> ResizePixels {
+        let mut op = ResizePixels {
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
+            bits: self.bits,
+            out_h,
+            out_w,
+            mode,
+            segment_words: 1,
+        };
+        let words = op.words().unwrap_or(usize::MAX);
+        op.segment_words = (SEGMENT_BYTES / 4).max(words.div_ceil(ResizePixels::MAX_SEGMENTS));
+        op
+    }
+
+    /// Words per segment ([`SEGMENT_BYTES`], or more for images too large for four).
+    pub fn segment_words(&self) -> usize {
+        self.resize_op(1, 1, UpsampleMode::Nearest).segment_words
+    }
+}
+
+/// A decoded image: its layout and samples, interleaved, packed little-endian into u32 words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedImage {
+    /// Size and sample format.
+    pub layout: PixelLayout,
+    /// The packed samples.
+    pub words: Vec<u32>,
+}
+
+impl PackedImage {
+    /// Packs interleaved samples (each below 2^bits).
+    pub fn new(layout: PixelLayout, samples: &[u16]) -> Self {
+        let per = (32 / layout.bits) as usize;
+        let words = samples
+            .chunks(per)
+            .map(|c| c.iter().enumerate().fold(0u32, |w, (k, &s)| w | (u32::from(s) << (k as u32 * layout.bits))))
+            .collect();
+        Self { layout, words }
+    }
+
+    /// The inputs of [`resize_pixels`]'s graph: the words in segments of
+    /// [`PixelLayout::segment_words`].
+    pub fn segments(&self) -> Vec<Tensor> {
+        self.words
+            .chunks(self.layout.segment_words())
+            .map(|c| Tensor::new([c.len()], TensorData::U32(c.to_vec())).expect("length matches"))
+            .collect()
+    }
+}
+
+/// Decodes PNG, JPEG, BMP, TIFF or PNM into packed samples (8 or 16 bits as in the file; grey,
+/// RGB or RGBA; grey with alpha becomes grey).
+pub fn load_packed(path: &Path) -> Result<PackedImage> {
+    let img = decode(path)?;
+    let (width, height) = (img.width() as usize, img.height() as usize);
+    let color = img.color();
+    let channels = usize::from(color.channel_count());
+    let sixteen = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count()) > 8;
+    let wide = |v: Vec<u8>| v.into_iter().map(u16::from).collect::<Vec<u16>>();
+    let (channels, samples) = match (channels, sixteen) {
+        (1 | 2, false) => (1, wide(img.to_luma8().into_raw())),
+        (1 | 2, true) => (1, img.to_luma16().into_raw()),
+        (3, false) => (3, wide(img.to_rgb8().into_raw())),
+        (3, true) => (3, img.to_rgb16().into_raw()),
+        (_, false) => (4, wide(img.to_rgba8().into_raw())),
+        (_, true) => (4, img.to_rgba16().into_raw()),
+    };
+    let layout = PixelLayout { height, width, channels, bits: if sixteen { 16 } else { 8 } };
+    Ok(PackedImage::new(layout, &samples))
+}
+
+/// Graph inputs `pixels0`, `pixels1`, ... for the segments of an image of `layout`, resized on
+/// the device to `out_h`×`out_w` (nearest or bilinear): `[1, channels, out_h, out_w]` f32 in
+/// [0, 1]. Feed it [`PackedImage::segments`].
+pub fn resize_pixels(
+    g: &mut GraphBuilder,
+    layout: &PixelLayout,
+    out_h: usize,
+    out_w: usize,
+    mode: UpsampleMode,
+) -> std::result::Result<ValueId, GraphError> {
+    let op = layout.resize_op(out_h, out_w, mode);
+    let lens = op.segment_lens().ok_or_else(|| GraphError::InvalidParam {
+        op: "resize_pixels",
+        why: format!("a {}x{}x{} image is too large", layout.width, layout.height, layout.channels),
+    })?;
+    let inputs: Vec<ValueId> = lens
+        .iter()
+        .enumerate()
+        .map(|(k, &len)| g.input(&format!("pixels{k}"), [len], DType::U32))
+        .collect::<std::result::Result<_, _>>()?;
+    g.op(Op::ResizePixels(op), &inputs)
+}
