@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ocelli::classify::{top_k, Model};
 use ocelli::nn::{NnError, Weights};
 use ocelli::vision::load_packed;
-use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, GpuOptions, Plan, Tensor};
 
 fn assets() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets"))
@@ -204,10 +204,26 @@ fn twelve_and_forty_eight_megapixel_jpegs_classify_on_the_gpu_like_the_cpu_refer
     let tmp = tempfile::tempdir().unwrap();
     let weights = Weights::load(&assets().join("models/mobilenet_v2.safetensors")).unwrap();
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")));
+    // A device opened with 16 MiB bindings, as a small GPU might have: 4000×3000 then goes up
+    // in three segments.
+    let small = GpuOptions { max_binding_bytes: Some(16 << 20), ..GpuOptions::default() };
+    let small = GpuBackend::new(Arc::new(Gpu::with_options(&small).unwrap()));
     for (w, h) in [(4000, 3000), (8000, 6000)] {
         let path = tmp.path().join(format!("coffee_{w}x{h}.jpg"));
         image::imageops::resize(&photo, w, h, image::imageops::FilterType::Triangle).save(&path).unwrap();
-        let img = load_packed(&path).unwrap();
+        let mut img = load_packed(&path).unwrap();
+        if w == 4000 {
+            assert_eq!(small.max_binding_bytes(), Some(16 << 20));
+            let mut fits = img.clone();
+            fits.layout.segment_bytes = 16 << 20;
+            let graph = Model::MobileNetV2.image_graph(&weights, &fits.layout).unwrap();
+            assert_eq!(fits.segments().len(), 3);
+            let want = top_k(&CpuBackend.run(&graph, &fits.segments()).unwrap()[1], 5);
+            let got = top_k(&small.run(&graph, &fits.segments()).unwrap()[1], 5);
+            let ids = |t: &[(usize, f32)]| t.iter().map(|p| p.0).collect::<Vec<_>>();
+            assert_eq!(ids(&got), ids(&want), "{w}x{h} with 16 MiB bindings: top-5");
+        }
+        img.layout.segment_bytes = ocelli::vision::SEGMENT_BYTES;
         assert_eq!((img.layout.width, img.layout.height, img.layout.bits), (w as usize, h as usize, 8));
         let graph = Model::MobileNetV2.image_graph(&weights, &img.layout).unwrap();
         let inputs = img.segments();

@@ -121,3 +121,22 @@ fn demosaic_in_bands_equals_the_whole_frame() {
         }
     }
 }
+
+/// On a device opened with 16 MiB bindings, a 1600×1000 frame (19.2 MB of f32 RGB) runs in two
+/// bands and gives the reference result.
+#[test]
+fn demosaic_bands_follow_a_device_with_small_bindings() {
+    use ocelli::{Gpu, GpuBackend, GpuOptions};
+    let options = GpuOptions { max_binding_bytes: Some(16 << 20), ..GpuOptions::from_env() };
+    let gpu = GpuBackend::new(std::sync::Arc::new(Gpu::with_options(&options).unwrap()));
+    let max = gpu.max_binding_bytes().unwrap() as usize;
+    assert_eq!(max, 16 << 20);
+    let (w, h) = (1600, 1000);
+    let frame = random_frame(&mut rng(93), w, h, 16);
+    let p = Demosaic::new(h, w, 16, BayerPattern::Grbg, DemosaicMethod::Mhc);
+    assert!(gpu.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).is_err(), "the whole frame does not fit");
+    assert_eq!(demosaic_bands(h, w, max).unwrap().len(), 2);
+    let want = CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).unwrap().remove(0);
+    let got = demosaic_in_bands(&gpu, &frame, p, max).unwrap();
+    assert_close("demosaic 1600x1000 with 16 MiB bindings", &want, &got, Tol { rel: 1e-5, abs: 1e-6 });
+}

@@ -106,7 +106,7 @@ fn resize_pixels_from_packed_segments_matches_reference() {
     for (h, w, channels, bits, out) in
         [(7, 5, 3, 8, (4, 3)), (9, 6, 4, 16, (13, 7)), (13, 11, 1, 8, (5, 9)), (64, 48, 3, 8, (31, 17))]
     {
-        let layout = PixelLayout { height: h, width: w, channels, bits };
+        let layout = PixelLayout { height: h, width: w, channels, bits, segment_bytes: ocelli::vision::SEGMENT_BYTES };
         let max = (1u32 << bits) - 1;
         let samples: Vec<u16> = (0..h * w * channels).map(|_| r.random_range(0..=max) as u16).collect();
         let img = PackedImage::new(layout, &samples);

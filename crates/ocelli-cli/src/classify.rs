@@ -81,7 +81,7 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
         Which::Cpu => None,
     };
     for path in &a.images {
-        let img = colour_image(path)?;
+        let img = colour_image(path, gpu.as_ref())?;
         let graph = m.image_graph(&w, &img.layout)?;
         let out = match &gpu {
             Some(g) => g.run(&graph, &img.segments())?,
@@ -134,7 +134,7 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
     let mut rows: Vec<f32> = Vec::new();
     let mut width = 0;
     for path in &a.images {
-        let img = colour_image(path)?;
+        let img = colour_image(path, gpu.as_ref())?;
         let graph = m.image_graph(&w, &img.layout)?;
         let out = match &gpu {
             Some(g) => g.run(&graph, &img.segments())?,
@@ -163,9 +163,13 @@ pub fn drop_alpha(img: &Tensor) -> anyhow::Result<Tensor> {
     Ok(Tensor::from_f32([1, keep, d[2], d[3]], data[..keep * d[2] * d[3]].to_vec())?)
 }
 
-/// The RGB or RGBA image at `path` as packed samples; a grey one is an error.
-fn colour_image(path: &Path) -> anyhow::Result<PackedImage> {
-    let img = load_packed(path)?;
+/// The RGB or RGBA image at `path` as packed samples in segments that fit `gpu`'s bindings; a
+/// grey one is an error.
+fn colour_image(path: &Path, gpu: Option<&GpuBackend>) -> anyhow::Result<PackedImage> {
+    let mut img = load_packed(path)?;
+    if let Some(max) = gpu.and_then(Backend::max_binding_bytes) {
+        img.layout.segment_bytes = img.layout.segment_bytes.min(usize::try_from(max).unwrap_or(usize::MAX));
+    }
     if img.layout.channels < 3 {
         bail!("{}: a colour image is needed", path.display());
     }

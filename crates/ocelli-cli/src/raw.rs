@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use ocelli::vision::{demosaic_in_bands, load_image, mosaic, read_raw, save_image, RawFrame};
-use ocelli::{BayerPattern, CpuBackend, Demosaic, DemosaicMethod, Gpu, GpuBackend, Tensor};
+use ocelli::{Backend, BayerPattern, CpuBackend, Demosaic, DemosaicMethod, Gpu, GpuBackend, Tensor};
 
 use crate::bench::Which;
 
@@ -90,10 +90,9 @@ pub fn demosaic(a: DemosaicArgs) -> anyhow::Result<()> {
     // too, which keeps its memory bounded the same way).
     let rgb: Tensor = match a.backend {
         Which::Gpu => {
-            let gpu = Arc::new(Gpu::new()?);
-            let limits = gpu.limits();
-            let max = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
-            demosaic_in_bands(&GpuBackend::new(gpu), &frame, p, usize::try_from(max).unwrap_or(usize::MAX))?
+            let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
+            let max = gpu.max_binding_bytes().map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+            demosaic_in_bands(&gpu, &frame, p, max)?
         }
         Which::Cpu => demosaic_in_bands(&CpuBackend, &frame, p, CPU_BAND_BYTES)?,
     };

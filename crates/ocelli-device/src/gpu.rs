@@ -15,6 +15,10 @@ pub struct GpuOptions {
     pub adapter_name: Option<String>,
     /// Preference between integrated and discrete adapters.
     pub power_preference: wgpu::PowerPreference,
+    /// Open the device with at most this `max_storage_buffer_binding_size` (and
+    /// `max_buffer_size`), below the adapter's own: tests use it to run the paths that split
+    /// large tensors on any machine. `None` takes the adapter's limits.
+    pub max_binding_bytes: Option<u64>,
 }
 
 impl Default for GpuOptions {
@@ -23,6 +27,7 @@ impl Default for GpuOptions {
             backends: wgpu::Backends::all(),
             adapter_name: None,
             power_preference: wgpu::PowerPreference::HighPerformance,
+            max_binding_bytes: None,
         }
     }
 }
@@ -35,6 +40,7 @@ impl GpuOptions {
             backends: wgpu::Backends::from_env().unwrap_or(default.backends),
             adapter_name: std::env::var("WGPU_ADAPTER_NAME").ok().filter(|s| !s.is_empty()),
             power_preference: wgpu::PowerPreference::from_env().unwrap_or(default.power_preference),
+            max_binding_bytes: None,
         }
     }
 
@@ -114,11 +120,16 @@ impl Gpu {
             | wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES
             | wgpu::Features::SUBGROUP;
         let features = adapter.features() & wanted;
+        let mut limits = adapter.limits();
+        if let Some(max) = options.max_binding_bytes {
+            limits.max_storage_buffer_binding_size = limits.max_storage_buffer_binding_size.min(max);
+            limits.max_buffer_size = limits.max_buffer_size.min(max);
+        }
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("ocelli"),
                 required_features: features,
-                required_limits: adapter.limits(),
+                required_limits: limits,
                 ..Default::default()
             })
             .await

@@ -43,4 +43,9 @@ impl Backend for GpuBackend {
     fn compile(&self, graph: &Graph) -> Result<GpuPlan, ExecError> {
         self.compile_with(graph, CompileOptions::default())
     }
+
+    fn max_binding_bytes(&self) -> Option<u64> {
+        let limits = self.gpu.limits();
+        Some(limits.max_storage_buffer_binding_size.min(limits.max_buffer_size))
+    }
 }

@@ -23,6 +23,13 @@ pub trait Backend {
     /// Does the per-graph work once: passes, kernel selection, buffers, weight uploads.
     fn compile(&self, graph: &Graph) -> Result<Self::Plan, Self::Error>;
 
+    /// The largest tensor, in bytes, one value may occupy (a GPU's storage binding limit), or
+    /// `None` when there is no such limit (the CPU reference). Callers that can split their
+    /// work (image bands, query batches) size it by this.
+    fn max_binding_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Compiles and runs once. Prefer [`Backend::compile`] when running a graph repeatedly.
     fn run(&self, graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Tensor>, Self::Error> {
         self.compile(graph)?.run(inputs)

@@ -26,6 +26,10 @@ pub struct PixelLayout {
     pub channels: usize,
     /// Bits per sample: 8 or 16.
     pub bits: u32,
+    /// Bytes of one segment of packed samples: [`SEGMENT_BYTES`] as loaded; lower it to a
+    /// device's binding limit when that is smaller ([`ocelli_graph::Backend::max_binding_bytes`]).
+    /// An image too large for four segments of this size gets larger ones.
+    pub segment_bytes: usize,
 }
 
 impl PixelLayout {
@@ -42,11 +46,11 @@ impl PixelLayout {
             segment_words: 1,
         };
         let words = op.words().unwrap_or(usize::MAX);
-        op.segment_words = (SEGMENT_BYTES / 4).max(words.div_ceil(ResizePixels::MAX_SEGMENTS));
+        op.segment_words = (self.segment_bytes / 4).max(1).max(words.div_ceil(ResizePixels::MAX_SEGMENTS));
         op
     }
 
-    /// Words per segment ([`SEGMENT_BYTES`], or more for images too large for four).
+    /// Words per segment (`segment_bytes / 4`, or more for images too large for four).
     pub fn segment_words(&self) -> usize {
         self.resize_op(1, 1, UpsampleMode::Nearest).segment_words
     }
@@ -99,7 +103,8 @@ pub fn load_packed(path: &Path) -> Result<PackedImage> {
         (_, false) => (4, wide(img.to_rgba8().into_raw())),
         (_, true) => (4, img.to_rgba16().into_raw()),
     };
-    let layout = PixelLayout { height, width, channels, bits: if sixteen { 16 } else { 8 } };
+    let layout =
+        PixelLayout { height, width, channels, bits: if sixteen { 16 } else { 8 }, segment_bytes: SEGMENT_BYTES };
     Ok(PackedImage::new(layout, &samples))
 }
 
