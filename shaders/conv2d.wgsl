@@ -50,6 +50,10 @@ struct ConvParams {
     pad_left: u32, dil_h: u32, dil_w: u32, cg: u32,
     og: u32, oc_tiles_per_group: u32, ox_tiles: u32, items: u32,
     k_rows: u32, patch_cols: u32,
+    // `conv2d` sums input channels ic_begin .. ic_end of each group: many channels run as
+    // several dispatches, each adding its part to the previous one's result (bound as the
+    // residual), so that no invocation's loops pass llvmpipe's 65 535 iterations (reduce.wgsl).
+    ic_begin: u32, ic_end: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<elem>;
@@ -131,7 +135,7 @@ fn conv2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     }
     let ksize = p.kh * p.kw;
     var acc: array<vec4<f32>, 4>;
-    for (var ic = 0u; ic < p.cg; ic++) {
+    for (var ic = p.ic_begin; ic < p.ic_end; ic++) {
         let x_plane = (n * p.c + g * p.cg + ic) * p.h * p.w;
         let w_off = ic * ksize;
         for (var ky = 0u; ky < p.kh; ky++) {

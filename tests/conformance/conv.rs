@@ -1,4 +1,4 @@
-use ocelli::{BinaryOp, Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding, UnaryOp};
+use ocelli::{BinaryOp, CompileOptions, Conv2d, ConvTranspose2d, DType, GraphBuilder, Op, Padding, UnaryOp};
 
 use crate::harness::{check_with, operand_paths, rng, uniform, ACCUM};
 
@@ -26,7 +26,11 @@ fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bo
         }
         let what = format!("{op:?} x{x:?} w{w_shape:?} bias{bias} constant weights {constant_weights}");
         let y = g.op(op.clone(), &ins).unwrap();
-        check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &operand_paths());
+        // loop_chunk 3: direct and transposed convolutions take one input channel per
+        // dispatch, GEMMs parts of 32 along K, all chained through their residual.
+        let split = CompileOptions { loop_chunk: 3, ..Default::default() };
+        let options: Vec<CompileOptions> = operand_paths().into_iter().chain([split]).collect();
+        check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &options);
     }
 }
 
@@ -73,6 +77,20 @@ fn winograd_conv_with_fused_epilogue() {
         uniform(&mut r, &[o], -1.0, 1.0),
     ];
     check_with("winograd conv + bias + residual + relu6", &graph, &data, ACCUM, &operand_paths());
+    // The same epilogue on a grouped (direct) convolution, also split into one dispatch per
+    // input channel: bias and residual in the first, ReLU6 in the last.
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", x_shape, DType::F32).unwrap();
+    let w = g.input("w", [o, 4, 3, 3], DType::F32).unwrap();
+    let b = g.input("b", [o], DType::F32).unwrap();
+    let grouped = Conv2d { padding: Padding::Same, groups: 3, ..Default::default() };
+    let y = g.op(Op::Conv2d(grouped), &[x, w, b]).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
+    let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let data = vec![data[0].clone(), uniform(&mut r, &[o, 4, 3, 3], -0.5, 0.5), data[2].clone()];
+    let split = CompileOptions { loop_chunk: 3, ..Default::default() };
+    check_with("grouped conv + bias + residual + relu6", &graph, &data, ACCUM, &[CompileOptions::default(), split]);
 }
 
 #[test]

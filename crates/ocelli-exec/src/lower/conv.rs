@@ -74,11 +74,11 @@ pub(crate) fn conv2d(
     let k_rows = if pad_patches { k.next_multiple_of(4) } else { k };
     let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
     // Parameters for `items` work items of `cols` output columns each.
-    let params = |items: usize, cols: usize| {
+    let params = |items: usize, cols: usize, (ic_begin, ic_end): (usize, usize)| {
         Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
             .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items, k_rows])
-            .u(patch_cols)
+            .us(&[patch_cols, ic_begin, ic_end])
             .0
     };
     // The input through a texture where the adapter reads those faster.
@@ -128,7 +128,7 @@ pub(crate) fn conv2d(
             entry: "im2col",
             constants: vec![("WG", f64::from(WG))],
             bindings: vec![io.input(0).into(), col],
-            params: params(items, BLOCK),
+            params: params(items, BLOCK, (0, cg)),
             groups: linear_groups(items, WG),
         });
         let mut steps = vec![im2col];
@@ -137,7 +137,7 @@ pub(crate) fn conv2d(
     }
     let flag = |b: bool| f64::from(u8::from(b));
     let depthwise = cg == 1 && og == 1;
-    let mut constants = vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(has_bias)), ("RESIDUAL", flag(residual))];
+    let mut constants = vec![("WG", f64::from(WG))];
     // Depthwise rows through 16-input windows where x is a texture and the taps of 4 (WIDE: 8)
     // output columns fit one.
     let span = |cols: usize| 3 + (cols - 1) * p.stride[1] + (kw - 1) * p.dilation[1] + 1;
@@ -149,48 +149,121 @@ pub(crate) fn conv2d(
         constants.push(("WIDE", flag(wide)));
     }
     let cols = if wide { 2 * BLOCK } else { BLOCK };
-    constants.extend(act_constants(acts));
+    // Loop iterations per input channel and tap row, counted generously (the tap loop and its
+    // 4-column strips).
+    let per_channel = kh * (1 + 5 * kw);
+    if per_channel > io.tuning.loop_chunk.max(MAX_WINDOW) {
+        return Err(ExecError::Unsupported {
+            op: "conv2d",
+            why: format!("a {kh}x{kw} kernel needs more loop iterations per invocation than drivers allow"),
+        });
+    }
     let optional = |present: bool, i: usize| if present { io.input(i).into() } else { Binding::Placeholder };
-    let (entry, items) =
-        if depthwise { ("depthwise", n * c * oh * ow.div_ceil(cols)) } else { ("conv2d", direct_items) };
-    Ok(vec![Step::Dispatch(Dispatch {
-        family,
-        entry,
-        constants,
-        bindings: vec![
-            io.input(0).into(),
-            io.input(1).into(),
-            optional(has_bias, 2),
-            optional(residual, n_base),
-            io.output(0).into(),
-        ],
-        params: params(items, cols),
-        groups: linear_groups(items, WG),
-    })])
+    let (entry, items, parts) = if depthwise {
+        ("depthwise", n * c * oh * ow.div_ceil(cols), 1)
+    } else {
+        // Input channels per dispatch: about 4·loop_chunk iterations per invocation.
+        let per_part = (4 * io.tuning.loop_chunk / per_channel).clamp(1, cg);
+        ("conv2d", direct_items, cg.div_ceil(per_part))
+    };
+    let per_part = cg.div_ceil(parts);
+    let other = (parts > 1).then(|| {
+        scratch.push(io.out_shape(0).numel() as u64 * io.elem_bytes());
+        Binding::Scratch(scratch.len() - 1)
+    });
+    let mut steps = Vec::with_capacity(parts);
+    let mut prev = None;
+    for j in 0..parts {
+        // The parts alternate between y and the scratch buffer, the last one writing y; the
+        // first adds bias and residual, the last applies the activations.
+        let dst = if (parts - 1 - j).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+        let (first, last) = (j == 0, j + 1 == parts);
+        let mut constants = constants.clone();
+        constants.push(("HAS_BIAS", flag(first && has_bias)));
+        constants.push(("RESIDUAL", flag(!first || residual)));
+        if last {
+            constants.extend(act_constants(acts));
+        }
+        let residual_binding = if first { optional(residual, n_base) } else { prev.expect("previous part") };
+        steps.push(Step::Dispatch(Dispatch {
+            family,
+            entry,
+            constants,
+            bindings: vec![
+                io.input(0).into(),
+                io.input(1).into(),
+                optional(first && has_bias, 2),
+                residual_binding,
+                dst,
+            ],
+            params: params(items, cols, (j * per_part, ((j + 1) * per_part).min(cg))),
+            groups: linear_groups(items, WG),
+        }));
+        prev = Some(dst);
+    }
+    Ok(steps)
 }
 
-pub(crate) fn conv_transpose2d(io: &Io<'_>, p: &ConvTranspose2d) -> Vec<Step> {
+/// Loop iterations per invocation that kernels with a fixed window (a convolution's taps, a
+/// pooling window) may spend without splitting, whatever `loop_chunk` is: far below llvmpipe's
+/// 65 535 (see reduce.wgsl).
+pub(crate) const MAX_WINDOW: usize = 16_384;
+
+pub(crate) fn conv_transpose2d(
+    io: &Io<'_>,
+    p: &ConvTranspose2d,
+    scratch: &mut Vec<u64>,
+) -> Result<Vec<Step>, ExecError> {
     let [n, c, h, w] = dims4(io.in_shape(0).dims());
     let [_, og, kh, kw] = dims4(io.in_shape(1).dims());
     let [_, o, oh, ow] = dims4(io.out_shape(0).dims());
+    let cg = c / p.groups;
     let numel = n * o * oh * ow;
     let has_bias = io.node.inputs.len() == 3;
-    let params = Params::default()
-        .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], p.padding[0], p.padding[1]])
-        .us(&[p.dilation[0], p.dilation[1], c / p.groups, og, numel]);
-    vec![Step::Dispatch(Dispatch {
-        family: KernelFamily::ConvTranspose,
-        entry: "conv_transpose2d",
-        constants: vec![("WG", f64::from(WG)), ("HAS_BIAS", f64::from(u8::from(has_bias)))],
-        bindings: vec![
-            io.input(0).into(),
-            io.input(1).into(),
-            if has_bias { io.input(2).into() } else { Binding::Placeholder },
-            io.output(0).into(),
-        ],
-        params: params.0,
-        groups: linear_groups(numel, WG),
-    })]
+    // Loop iterations per input channel: one per tap, plus the tap loops themselves.
+    let taps = kh * (1 + kw);
+    if taps > io.tuning.loop_chunk.max(MAX_WINDOW) {
+        return Err(ExecError::Unsupported {
+            op: "conv_transpose2d",
+            why: format!("a {kh}x{kw} kernel needs more loop iterations per invocation than drivers allow"),
+        });
+    }
+    let parts = cg.div_ceil((4 * io.tuning.loop_chunk / (kh * kw).max(1)).clamp(1, cg));
+    let per_part = cg.div_ceil(parts);
+    let other = (parts > 1).then(|| {
+        scratch.push((numel * 4) as u64);
+        Binding::Scratch(scratch.len() - 1)
+    });
+    let mut steps = Vec::with_capacity(parts);
+    let mut prev = None;
+    for j in 0..parts {
+        // As the direct convolution's parts: alternating with the scratch buffer, ending in y.
+        let dst = if (parts - 1 - j).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+        let bias = j == 0 && has_bias;
+        let params = Params::default()
+            .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], p.padding[0], p.padding[1]])
+            .us(&[p.dilation[0], p.dilation[1], cg, og, numel, j * per_part, ((j + 1) * per_part).min(cg)]);
+        steps.push(Step::Dispatch(Dispatch {
+            family: KernelFamily::ConvTranspose,
+            entry: "conv_transpose2d",
+            constants: vec![
+                ("WG", f64::from(WG)),
+                ("HAS_BIAS", f64::from(u8::from(bias))),
+                ("ACCUMULATE", f64::from(u8::from(j > 0))),
+            ],
+            bindings: vec![
+                io.input(0).into(),
+                io.input(1).into(),
+                if bias { io.input(2).into() } else { Binding::Placeholder },
+                prev.unwrap_or(Binding::Placeholder),
+                dst,
+            ],
+            params: params.0,
+            groups: linear_groups(numel, WG),
+        }));
+        prev = Some(dst);
+    }
+    Ok(steps)
 }
 
 #[cfg(test)]
