@@ -6,9 +6,15 @@
 // `max_unpool`: scatters x[i] to y[plane · OH · OW + idx[i]]; the host clears y first.
 //   Bindings: x (read), idx (read), y (write), PoolParams (h, w = input; oh, ow = output).
 //   Overlapping windows may store the same input twice: both stores write the same value.
-// Grid: one invocation per output element (per input element for unpool), linearised over
-// gid.x + gid.y · nwg.x · WG. Windows are clipped to input + padding, then to the input;
-// `count_include_pad` divides by the first, otherwise by the second.
+// `pool_parts`: windows too large for one invocation (see reduce.wgsl: llvmpipe leaves an
+//   invocation's loops after 65 535 iterations) in `parts` parts of part_rows × part_cols, each
+//   writing a record [outputs, parts] that reduce.wgsl's fold then combines: average, the part's
+//   sum already divided by the window's divisor (summed over the parts); max, (max, flat index
+//   of its first occurrence), the index as u32 bits (max over the parts, or argmax for indices).
+//   Bindings: x (read), records (write), PoolParams.
+// Grid: one invocation per output element (per input element for unpool, per part of one for
+// pool_parts), linearised over gid.x + gid.y · nwg.x · WG. Windows are clipped to input +
+// padding, then to the input; `count_include_pad` divides by the first, otherwise by the second.
 // Variants: KIND (0 max, 1 average), WG.
 
 alias elem = f32; // storage type of float bindings: f16 in the f16 kernels (kernels.rs)
@@ -21,6 +27,8 @@ struct PoolParams {
     kh: u32, kw: u32, stride_h: u32, stride_w: u32,
     pad_top: u32, pad_left: u32, pad_bottom: u32, pad_right: u32,
     numel: u32, count_include_pad: u32,
+    // pool_parts: rows and columns of a part, parts per window row band, parts per window.
+    part_rows: u32, part_cols: u32, col_parts: u32, parts: u32,
 }
 
 // `x` is shared by all entries; the rest are per entry (inputs, outputs, then parameters).
@@ -33,6 +41,9 @@ struct PoolParams {
 @group(0) @binding(2) var<storage, read_write> midx: array<i32>;
 @group(0) @binding(3) var<uniform> mp: PoolParams;
 
+@group(0) @binding(1) var<storage, read_write> parts: array<u32>;
+@group(0) @binding(2) var<uniform> pp: PoolParams;
+
 @group(0) @binding(1) var<storage, read> uidx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> uy: array<elem>;
 @group(0) @binding(3) var<uniform> upp: PoolParams;
@@ -40,38 +51,87 @@ struct PoolParams {
 struct Window {
     value: f32,
     index: i32,
+    sum: f32,
 }
 
-// Max or mean of the window of output element i, and the flat index of its first maximum.
-fn window(q: PoolParams, i: u32, is_max: bool) -> Window {
+// Rows y0 .. y1 and columns x0 .. x1 of output i's window, clipped to input + padding
+// (coordinates in the input, negative inside the top/left padding), and its plane.
+struct Bounds {
+    y0: i32, y1: i32, x0: i32, x1: i32, plane: u32,
+}
+
+fn bounds(q: PoolParams, i: u32) -> Bounds {
     let ox = i % q.ow;
     let oy = (i / q.ow) % q.oh;
-    let plane = i / (q.ow * q.oh);
     let y0 = i32(oy * q.stride_h) - i32(q.pad_top);
     let x0 = i32(ox * q.stride_w) - i32(q.pad_left);
     let y1 = min(y0 + i32(q.kh), i32(q.h + q.pad_bottom));
     let x1 = min(x0 + i32(q.kw), i32(q.w + q.pad_right));
-    let padded = f32((y1 - y0) * (x1 - x0));
+    return Bounds(y0, y1, x0, x1, i / (q.ow * q.oh));
+}
+
+// What an average divides by: the window clipped to input + padding, or to the input.
+fn divisor(q: PoolParams, b: Bounds) -> f32 {
+    if (q.count_include_pad != 0u) {
+        return f32((b.y1 - b.y0) * (b.x1 - b.x0));
+    }
+    let rows = min(b.y1, i32(q.h)) - max(b.y0, 0);
+    let cols = min(b.x1, i32(q.w)) - max(b.x0, 0);
+    return f32(rows * cols);
+}
+
+// Max (with the flat index iy·W + ix of its first occurrence, −1 if none) and sum of the input
+// inside `b`.
+fn scan(q: PoolParams, b: Bounds) -> Window {
     var best = 0.0;
     var best_i = -1;
     var sum = 0.0;
-    var count = 0.0;
-    for (var iy = max(y0, 0); iy < min(y1, i32(q.h)); iy++) {
-        for (var ix = max(x0, 0); ix < min(x1, i32(q.w)); ix++) {
+    for (var iy = max(b.y0, 0); iy < min(b.y1, i32(q.h)); iy++) {
+        for (var ix = max(b.x0, 0); ix < min(b.x1, i32(q.w)); ix++) {
             let j = iy * i32(q.w) + ix;
-            let v = f32(x[plane * q.h * q.w + u32(j)]);
+            let v = f32(x[b.plane * q.h * q.w + u32(j)]);
             if (best_i < 0 || v > best) {
                 best = v;
                 best_i = j;
             }
             sum += v;
-            count += 1.0;
         }
     }
+    return Window(best, best_i, sum);
+}
+
+// Max or mean of the window of output element i, and the flat index of its first maximum.
+fn window(q: PoolParams, i: u32, is_max: bool) -> Window {
+    let b = bounds(q, i);
+    let r = scan(q, b);
     if (is_max) {
-        return Window(best, best_i);
+        return r;
     }
-    return Window(sum / select(count, padded, q.count_include_pad != 0u), best_i);
+    return Window(r.sum / divisor(q, b), r.index, r.sum);
+}
+
+@compute @workgroup_size(WG)
+fn pool_parts(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= pp.numel * pp.parts) {
+        return;
+    }
+    let i = t / pp.parts;
+    let s = t % pp.parts;
+    let b = bounds(pp, i);
+    let top = b.y0 + i32((s / pp.col_parts) * pp.part_rows);
+    let left = b.x0 + i32((s % pp.col_parts) * pp.part_cols);
+    let part = Bounds(top, min(b.y1, top + i32(pp.part_rows)), left, min(b.x1, left + i32(pp.part_cols)), b.plane);
+    let r = scan(pp, part);
+    var rec = vec2<u32>(bitcast<u32>(r.sum / divisor(pp, b)), 0u);
+    if (KIND == 0u) {
+        // An empty part loses to any value.
+        rec = select(vec2<u32>(bitcast<u32>(r.value), u32(r.index)), vec2<u32>(0xff800000u, 0xffffffffu), r.index < 0);
+    }
+    parts[4u * t] = rec.x;
+    parts[4u * t + 1u] = rec.y;
+    parts[4u * t + 2u] = 0u;
+    parts[4u * t + 3u] = 0u;
 }
 
 @compute @workgroup_size(WG)

@@ -177,6 +177,23 @@ fn gemm_and_l1_distances_with_k_300000() {
 }
 
 #[test]
+fn pooling_windows_of_90000() {
+    use ocelli::{Pool2d, PoolKind};
+    let mut r = rng(139);
+    for kind in [PoolKind::Avg, PoolKind::Max] {
+        let p = Pool2d::new(kind, 300, 150);
+        let graph = unary_graph(&[1, 2, 600, 451], Op::Pool2d(p));
+        // Integers: exact sums, and equal maxima whose first must win.
+        let x = integers(&mut r, &[1, 2, 600, 451]);
+        check_with(&format!("{kind:?} pool 300x300"), &graph, &[x.clone()], EXACT, &[CompileOptions::default()]);
+        if kind == PoolKind::Max {
+            let graph = unary_graph(&[1, 2, 600, 451], Op::MaxPool2dWithIndices(p));
+            check_with("max pool 300x300 with indices", &graph, &[x], EXACT, &[CompileOptions::default()]);
+        }
+    }
+}
+
+#[test]
 fn area_resize_of_2000000_by_1() {
     let mut r = rng(138);
     for (shape, out) in [([1, 1, 2_000_000, 1], (7, 1)), ([1, 2, 300_000, 3], (3, 2)), ([1, 1, 9, 31], (2, 3))] {

@@ -3,9 +3,9 @@
 use ocelli_graph::{Pool2d, PoolKind, ResizePixels, UpsampleMode};
 
 use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
-use crate::lower::reduce::{fold, FoldOp};
+use crate::lower::reduce::{fold, fold_records, FoldOp};
 use crate::lower::Io;
-use crate::KernelFamily;
+use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
 
@@ -13,38 +13,78 @@ fn hw(d: &[usize]) -> (usize, usize) {
     (d[2], d[3])
 }
 
-pub(crate) fn pool2d(io: &Io<'_>, p: &Pool2d, with_indices: bool) -> Vec<Step> {
+/// Pooling: one invocation per output, or, for windows that need more than 4·loop_chunk loop
+/// iterations, `pool_parts` over parts of the window and reduce.wgsl's fold over the parts.
+pub(crate) fn pool2d(
+    io: &Io<'_>,
+    p: &Pool2d,
+    with_indices: bool,
+    scratch: &mut Vec<u64>,
+) -> Result<Vec<Step>, ExecError> {
     let (h, w) = hw(io.in_shape(0).dims());
     let (oh, ow) = hw(io.out_shape(0).dims());
     let numel = io.out_shape(0).numel();
+    let [kh, kw] = p.kernel;
+    let budget = 4 * io.tuning.loop_chunk;
+    let (part_rows, part_cols) = if kw < budget { ((budget / (kw + 1)).max(1), kw) } else { (1, budget - 1) };
+    let (row_parts, col_parts) = (kh.div_ceil(part_rows), kw.div_ceil(part_cols));
+    let parts = if kh * (kw + 1) <= budget { 1 } else { row_parts * col_parts };
     let params = Params::default()
-        .us(&[h, w, oh, ow, p.kernel[0], p.kernel[1], p.stride[0], p.stride[1]])
+        .us(&[h, w, oh, ow, kh, kw, p.stride[0], p.stride[1]])
         .us(&p.padding)
-        .us(&[numel, usize::from(p.count_include_pad)]);
-    let (entry, bindings) = if with_indices {
-        ("max_pool_indices", bindings![io.input(0), io.output(0), io.output(1)])
-    } else {
-        ("pool", bindings![io.input(0), io.output(0)])
-    };
+        .us(&[numel, usize::from(p.count_include_pad), part_rows, part_cols, col_parts, parts])
+        .0;
     let kind = match p.kind {
         PoolKind::Max => 0.0,
         PoolKind::Avg => 1.0,
     };
-    vec![Step::Dispatch(Dispatch {
+    let constants = vec![("KIND", kind), ("WG", f64::from(WG))];
+    if parts == 1 {
+        let (entry, bindings) = if with_indices {
+            ("max_pool_indices", bindings![io.input(0), io.output(0), io.output(1)])
+        } else {
+            ("pool", bindings![io.input(0), io.output(0)])
+        };
+        return Ok(vec![Step::Dispatch(Dispatch {
+            family: KernelFamily::Pool,
+            entry,
+            constants,
+            bindings,
+            params,
+            groups: linear_groups(numel, WG),
+        })]);
+    }
+    if io.elem_bytes() != 4 {
+        return Err(ExecError::Unsupported {
+            op: "pool2d",
+            why: format!("a {kh}x{kw} window over f16 values (convert to f32 first)"),
+        });
+    }
+    scratch.push((numel * parts * 16) as u64);
+    let records = Binding::Scratch(scratch.len() - 1);
+    let mut steps = vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Pool,
-        entry,
-        constants: vec![("KIND", kind), ("WG", f64::from(WG))],
-        bindings,
-        params: params.0,
-        groups: linear_groups(numel, WG),
-    })]
+        entry: "pool_parts",
+        constants,
+        bindings: vec![io.input(0).into(), records],
+        params,
+        groups: linear_groups(numel * parts, WG),
+    })];
+    let view = (numel, parts, 1);
+    let (values, tuning) = (Some(io.output(0).into()), io.tuning);
+    let op = if p.kind == PoolKind::Max { FoldOp::Max } else { FoldOp::Sum };
+    steps.extend(fold_records(records, view, op, values, tuning, scratch));
+    if with_indices {
+        steps.extend(fold_records(records, view, FoldOp::ArgMax, Some(io.output(1).into()), tuning, scratch));
+    }
+    Ok(steps)
 }
 
 pub(crate) fn max_unpool2d(io: &Io<'_>) -> Vec<Step> {
     let (h, w) = hw(io.in_shape(0).dims());
     let (oh, ow) = hw(io.out_shape(0).dims());
     let numel = io.in_shape(0).numel();
-    let params = Params::default().us(&[h, w, oh, ow]).us(&[0; 8]).us(&[numel, 0]);
+    let params = Params::default().us(&[h, w, oh, ow]).us(&[0; 8]).us(&[numel, 0]).us(&[0; 4]);
     vec![
         Step::Clear(io.output(0)),
         Step::Dispatch(Dispatch {

@@ -34,6 +34,30 @@ const RECORD_BYTES: usize = 16;
 /// pass wrote. Intermediate records alternate between two scratch buffers.
 pub(crate) fn fold(
     x: Binding,
+    view: (usize, usize, usize),
+    op: FoldOp,
+    result: Option<Binding>,
+    tuning: Tuning,
+    scratch: &mut Vec<u64>,
+) -> (Vec<Step>, Binding) {
+    fold_from(x, true, view, op, result, tuning, scratch)
+}
+
+/// [`fold`] over records a kernel wrote (reduce.wgsl's record layout) instead of f32 entries.
+pub(crate) fn fold_records(
+    records: Binding,
+    view: (usize, usize, usize),
+    op: FoldOp,
+    result: Option<Binding>,
+    tuning: Tuning,
+    scratch: &mut Vec<u64>,
+) -> Vec<Step> {
+    fold_from(records, false, view, op, result, tuning, scratch).0
+}
+
+fn fold_from(
+    x: Binding,
+    first: bool,
     (outer, len, inner): (usize, usize, usize),
     op: FoldOp,
     result: Option<Binding>,
@@ -44,7 +68,7 @@ pub(crate) fn fold(
     let chunk = tuning.loop_chunk;
     let mut steps = Vec::new();
     let mut slots: [Option<usize>; 2] = [None, None];
-    let (mut src, mut n, mut first) = (x, len, true);
+    let (mut src, mut n, mut first) = (x, len, first);
     for pass in 0.. {
         let chunks = n.div_ceil(chunk);
         let last = chunks == 1;
