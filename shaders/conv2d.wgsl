@@ -17,12 +17,14 @@
 //   on CPU drivers still runs the whole body masked.
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
-//   weights. One invocation per row of OW patch elements (n, patch row, oy): the index
-//   arithmetic, integer divisions included (a scalar loop per lane on CPU drivers), happens once
-//   per row instead of once per element. The plan pads the matrix for the GEMM's aligned
+//   weights. One invocation per row of OW patch elements (n, patch row, oy), or per segment of
+//   one when ox_tiles splits wide rows into that many (so that no invocation loops past
+//   llvmpipe's 65 535 iterations, see reduce.wgsl): the index arithmetic, integer divisions
+//   included (a scalar loop per lane on CPU drivers), happens once per row instead of once per
+//   element. The plan pads the matrix for the GEMM's aligned
 //   variant: each patch row holds patch_cols ≥ OH·OW elements (zeros past OH·OW), and rows from
 //   C·KH·KW up to k_rows are zeros (against zero-padded constant weights). Bindings: x (read),
-//   col (write), ConvParams (items = N·k_rows·OH).
+//   col (write), ConvParams (items = N·k_rows·OH·ox_tiles).
 // The input x and the weights w are read through `x_at` and `w_at`, which one of two binding
 // files defines: conv2d_storage.wgsl (storage buffers) or conv2d_texels.wgsl (the same bytes
 // copied into textures, which CPU drivers read about 10× faster; `im2col` reads x only).
@@ -228,9 +230,13 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         return;
     }
     let ksize = ip.c * ip.kh * ip.kw;
-    let oy = item % ip.oh;
-    let r = (item / ip.oh) % ip.k_rows;
-    let n = item / (ip.oh * ip.k_rows);
+    let segs = ip.ox_tiles;
+    let seg = item % segs;
+    let row = item / segs;
+    let oy = row % ip.oh;
+    let r = (row / ip.oh) % ip.k_rows;
+    let n = row / (ip.oh * ip.k_rows);
+    let seg_len = (ip.ow + segs - 1u) / segs;
     let kx = r % ip.kw;
     let ky = (r / ip.kw) % ip.kh;
     let ic = r / (ip.kh * ip.kw);
@@ -239,7 +245,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let out = row_start + oy * ip.ow;
     let inside = r < ksize && iy >= 0 && iy < i32(ip.h);
     let x_row = ((n * ip.c + ic) * ip.h + u32(max(iy, 0))) * ip.w;
-    for (var ox = 0u; ox < ip.ow; ox++) {
+    for (var ox = seg * seg_len; ox < min(ip.ow, (seg + 1u) * seg_len); ox++) {
         let ix = i32(ox * ip.stride_w + kx * ip.dil_w) - i32(ip.pad_left);
         var v = 0.0;
         if (inside && ix >= 0 && ix < i32(ip.w)) {
@@ -247,8 +253,8 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         }
         col[out + ox] = elem(v);
     }
-    // The last row of outputs also zeroes the padding past OH·OW.
-    if (oy == ip.oh - 1u) {
+    // The last segment of the last row of outputs also zeroes the padding past OH·OW.
+    if (oy == ip.oh - 1u && seg == segs - 1u) {
         for (var t = ip.oh * ip.ow; t < ip.patch_cols; t++) {
             col[row_start + t] = elem(0.0);
         }

@@ -50,6 +50,8 @@ fn conv2d_plain_strided_padded_and_dilated() {
     // 1×1 over 7×7 planes: x copied into rows padded to 52 for the aligned GEMM.
     run_conv(26, [2, 12, 7, 7], 10, [1, 1], Conv2d::default(), true);
     run_conv(7, [2, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
+    // 40 output columns: im2col rows in segments when loop_chunk is forced down.
+    run_conv(27, [1, 3, 5, 40], 5, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     // 3×3 stride 1 with 8 or more channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
     run_conv(8, [1, 8, 9, 11], 12, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(9, [2, 16, 7, 6], 8, [3, 3], c([1, 1], [0, 2, 1, 0], [1, 1]), false);

@@ -200,6 +200,20 @@ fn pooling_windows_of_90000() {
 }
 
 #[test]
+fn convolution_over_a_row_of_70001_pixels() {
+    use ocelli::{Conv2d, Padding};
+    let mut r = rng(140);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 3, 1, 70_001], DType::F32).unwrap();
+    let w = g.input("w", [4, 3, 1, 3], DType::F32).unwrap();
+    let p = Conv2d { padding: Padding::Explicit([0, 1, 0, 1]), ..Default::default() };
+    let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let data = [integers(&mut r, &[1, 3, 1, 70_001]), integers(&mut r, &[4, 3, 1, 3])];
+    check_with("conv 1x3 over 70001 columns", &graph, &data, EXACT, &[CompileOptions::default()]);
+}
+
+#[test]
 fn area_resize_of_2000000_by_1() {
     let mut r = rng(138);
     for (shape, out) in [([1, 1, 2_000_000, 1], (7, 1)), ([1, 2, 300_000, 3], (3, 2)), ([1, 1, 9, 31], (2, 3))] {

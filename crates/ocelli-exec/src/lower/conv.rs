@@ -122,13 +122,15 @@ pub(crate) fn conv2d(
             }
             _ => io.input(1).into(),
         };
-        let items = n * k_rows * oh;
+        // Rows of at most 4·loop_chunk elements per invocation.
+        let segment = ow.min(4 * io.tuning.loop_chunk);
+        let items = n * k_rows * oh * ow.div_ceil(segment);
         let im2col = Step::Dispatch(Dispatch {
             family,
             entry: "im2col",
             constants: vec![("WG", f64::from(WG))],
             bindings: vec![io.input(0).into(), col],
-            params: params(items, BLOCK, (0, cg)),
+            params: params(items, segment, (0, cg)),
             groups: linear_groups(items, WG),
         });
         let mut steps = vec![im2col];
@@ -279,6 +281,9 @@ mod tests {
     /// Index of `ldb` in a GEMM dispatch's parameters.
     const LDB: usize = 9;
 
+    /// Index of `k_rows` (then `patch_cols`) in a convolution's parameters.
+    const K_ROWS: usize = 20;
+
     /// conv(x [1, c, 9, 9], w [o, c, k, k]) with `stride` (padding 1 for k = 3), the weights
     /// constant or an input.
     fn conv_graph(c: usize, o: usize, k: usize, stride: usize, constant: bool) -> Graph {
@@ -331,10 +336,10 @@ mod tests {
         assert_eq!(gemm.bindings[0], Binding::Derived(0));
         assert_eq!(constant(&gemm, "ALIGNED_A"), 1.0);
         assert_eq!(gemm.params[2], 28, "k");
-        // im2col writes 28 patch rows of 5·5 outputs padded to 28 (the last words: k_rows and
-        // patch_cols), which the GEMM reads as aligned rows.
+        // im2col writes 28 patch rows of 5·5 outputs padded to 28 (k_rows and patch_cols), which
+        // the GEMM reads as aligned rows.
         let im2col = dispatch(&steps, "im2col");
-        assert_eq!(im2col.params[im2col.params.len() - 2..], [28, 28]);
+        assert_eq!(im2col.params[K_ROWS..K_ROWS + 2], [28, 28]);
         assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
         assert_eq!(gemm.params[LDB], 28, "ldb");
 
@@ -366,7 +371,7 @@ mod tests {
         // 9×9 = 81 outputs per channel: im2col copies x into rows of 84 for the aligned GEMM.
         let (steps, _) = lowered(&conv_graph(8, 6, 1, 1, false));
         let im2col = dispatch(&steps, "im2col");
-        assert_eq!(im2col.params[im2col.params.len() - 2..], [8, 84]);
+        assert_eq!(im2col.params[K_ROWS..K_ROWS + 2], [8, 84]);
         let gemm = dispatch(&steps, "gemm");
         assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
         assert_eq!(gemm.params[1], 81, "n");
