@@ -10,15 +10,19 @@
 // `nms_select`: one workgroup per segment walks the sorted candidates in blocks of WG: every
 //   invocation tests its candidate against the boxes kept so far (in parallel), then the first
 //   invocation settles the block in order against boxes kept within it. Output rows
-//   (batch, class, box) in selection order, −1 rows after. Bindings: boxes, scores, keys (read),
-//   out (write), NmsParams. IoU is computed as the ONNX reference does, in f32, suppressing
-//   above the threshold.
+//   (batch, class, box) in selection order, −1 rows after. One dispatch walks blocks k .. j and
+//   keeps its count of kept boxes in `state` for the next: the plan bounds the blocks per
+//   dispatch so that no invocation's loops pass llvmpipe's 65 535 iterations (reduce.wgsl).
+//   Bindings: boxes, scores, keys (read), out, state (read_write), NmsParams. IoU is computed
+//   as the ONNX reference does, in f32, suppressing above the threshold.
 // Grid: nms_keys and bitonic one invocation per slot (gid.x + gid.y · nwg.x · WG); nms_select
 // one workgroup per segment (wid.x + wid.y · nwg.x).
 // `soft_select`: Gaussian soft-NMS, one workgroup per segment: repeatedly a workgroup reduction
 //   finds the best remaining score (ties: lowest index), keeps it while it is above the score
-//   threshold, and every invocation decays the others by exp(−IoU² / σ). Bindings: boxes,
-//   scores (read), work scores (scratch), out rows, kept scores (write), NmsParams.
+//   threshold, and every invocation decays the others by exp(−IoU² / σ). One dispatch makes
+//   selections k .. j (bounded as nms_select's blocks); whether a segment has stopped carries
+//   over in `state`. Bindings: boxes, scores (read), work scores (scratch), out rows, kept
+//   scores (write), state (read_write), NmsParams.
 // Variants: CENTER (boxes as x_center, y_center, width, height), AGNOSTIC, WG.
 
 override CENTER: bool = false;
@@ -50,12 +54,14 @@ struct NmsParams {
 @group(0) @binding(1) var<storage, read> scores: array<f32>;
 @group(0) @binding(2) var<storage, read> keys: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;
-@group(0) @binding(4) var<uniform> p: NmsParams;
+@group(0) @binding(4) var<storage, read_write> nms_state: array<u32>;
+@group(0) @binding(5) var<uniform> p: NmsParams;
 
 // soft_select shares boxes, scores and out with nms_select.
 @group(0) @binding(2) var<storage, read_write> work: array<f32>;
 @group(0) @binding(4) var<storage, read_write> soft_kept: array<f32>;
-@group(0) @binding(5) var<uniform> q: NmsParams;
+@group(0) @binding(5) var<storage, read_write> soft_state: array<u32>;
+@group(0) @binding(6) var<uniform> q: NmsParams;
 
 var<workgroup> suppressed: array<u32, WG>;
 var<workgroup> kept: u32;
@@ -187,17 +193,19 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
     let seg = min(g, segments(p) - 1u);
     let b = select(seg / p.classes, seg, AGNOSTIC);
     let rows = seg * p.max_out;
-    if (live) {
+    let first = p.k == 0u;
+    if (live && first) {
         clear_rows(rows, p.max_out, lid);
     }
     if (lid == 0u) {
-        kept = 0u;
+        kept = select(nms_state[seg], 0u, first);
     }
     storageBarrier();
     workgroupBarrier();
-    for (var base = 0u; base < p.n; base += WG) {
+    for (var blk = p.k; blk < p.j; blk++) {
+        let base = blk * WG;
         let count = workgroupUniformLoad(&kept);
-        if (count >= p.max_out || !live) {
+        if (count >= p.max_out || !live || base >= p.n) {
             break;
         }
         let slot = (seg * p.padded + base + lid) * 2u;
@@ -240,6 +248,9 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
         }
         storageBarrier();
         workgroupBarrier();
+    }
+    if (lid == 0u && live) {
+        nms_state[seg] = kept;
     }
 }
 
@@ -295,7 +306,8 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     let b = select(seg / q.classes, seg, AGNOSTIC);
     let rows = seg * q.max_out;
     let has_threshold = q.has_threshold != 0u;
-    if (live) {
+    let first = q.k == 0u;
+    if (live && first) {
         clear_rows(rows, q.max_out, lid);
         for (var r = lid; r < q.max_out; r += WG) {
             soft_kept[rows + r] = 0.0;
@@ -306,9 +318,15 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
             work[seg * q.n + i] = select(NONE, s, ok);
         }
     }
+    if (lid == 0u) {
+        stop = select(soft_state[seg], 0u, first);
+    }
     storageBarrier();
     workgroupBarrier();
-    for (var k = 0u; k < q.max_out; k++) {
+    for (var k = q.k; k < min(q.j, q.max_out); k++) {
+        if (workgroupUniformLoad(&stop) != 0u) {
+            break;
+        }
         var best = NONE;
         var best_i = 0xffffffffu;
         if (live) {
@@ -361,5 +379,8 @@ fn soft_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
         }
         storageBarrier();
         workgroupBarrier();
+    }
+    if (lid == 0u && live) {
+        soft_state[seg] = stop;
     }
 }

@@ -130,6 +130,52 @@ fn nms_scales_to_20000_boxes() {
     check("nms 20k", &nms_graph(1, 1, 20_000, p), &[boxes, scores], EXACT);
 }
 
+/// 5000 disjoint boxes, all kept: the selection's loops (every candidate against every kept
+/// box) run far past llvmpipe's 65 535 iterations per invocation unless split into dispatches;
+/// also under a forced-small loop_chunk, and soft-NMS keeping 300 of 3000.
+#[test]
+fn nms_keeps_thousands_of_disjoint_boxes() {
+    use ocelli::CompileOptions;
+    let n = 5000;
+    let boxes: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let (y, x) = ((i / 100) as f32 * 10.0, (i % 100) as f32 * 10.0);
+            [y, x, y + 5.0, x + 5.0]
+        })
+        .collect();
+    let boxes = Tensor::from_f32([1, n, 4], boxes).unwrap();
+    let scores = Tensor::from_f32([1, 1, n], (0..n).map(|i| ((i * 7919) % n) as f32 / n as f32).collect()).unwrap();
+    let p = Nms {
+        max_per_class: n,
+        iou_threshold: 0.5,
+        score_threshold: None,
+        center_point_box: false,
+        class_agnostic: false,
+        soft_sigma: None,
+    };
+    let options = [CompileOptions::default(), CompileOptions { loop_chunk: 3, ..Default::default() }];
+    crate::harness::check_with(
+        "nms keeping 5000",
+        &nms_graph(1, 1, n, p),
+        &[boxes.clone(), scores.clone()],
+        EXACT,
+        &options,
+    );
+    let m = 3000;
+    let soft = Nms { max_per_class: 300, soft_sigma: Some(0.5), ..p };
+    let mut g = GraphBuilder::new();
+    let bx = g.input("boxes", [1, m, 4], DType::F32).unwrap();
+    let sc = g.input("scores", [1, 1, m], DType::F32).unwrap();
+    let outs = g.apply(Op::NonMaxSuppression(soft), &[bx, sc]).unwrap();
+    let graph = g.build(&outs).unwrap();
+    let sub = |t: &Tensor, len: usize| {
+        let v = t.as_f32().unwrap()[..len].to_vec();
+        Tensor::from_f32(if len == m * 4 { vec![1, m, 4] } else { vec![1, 1, m] }, v).unwrap()
+    };
+    let data = [sub(&boxes, m * 4), sub(&scores, m)];
+    crate::harness::check_with("soft-nms keeping 300 of 3000", &graph, &data, ACCUM, &options);
+}
+
 #[test]
 fn soft_nms_matches_reference() {
     let mut r = rng(104);

@@ -5,6 +5,11 @@ use ocelli_device::Gpu;
 
 use crate::texels::TEXELS_PER_ROW;
 
+/// Loop iterations one invocation may spend on work that cannot be split further (a
+/// convolution's taps for one channel, NMS's work per block of candidates), whatever
+/// `loop_chunk` is: far below llvmpipe's 65 535 (see reduce.wgsl); more is a typed error.
+pub(crate) const MAX_WINDOW: usize = 16_384;
+
 /// Kernel choices for one adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tuning {

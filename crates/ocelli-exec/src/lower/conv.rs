@@ -7,6 +7,7 @@ use crate::lower::epilogue::act_constants;
 use crate::lower::gemm::{gemm_steps, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
 use crate::lower::Io;
+use crate::tuning::MAX_WINDOW;
 use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
@@ -205,11 +206,6 @@ pub(crate) fn conv2d(
     }
     Ok(steps)
 }
-
-/// Loop iterations per invocation that kernels with a fixed window (a convolution's taps, a
-/// pooling window) may spend without splitting, whatever `loop_chunk` is: far below llvmpipe's
-/// 65 535 (see reduce.wgsl).
-pub(crate) const MAX_WINDOW: usize = 16_384;
 
 pub(crate) fn conv_transpose2d(
     io: &Io<'_>,

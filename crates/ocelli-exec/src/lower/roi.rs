@@ -5,7 +5,8 @@ use ocelli_graph::{Nms, PoolKind, RoiAlign, RoiPool};
 
 use crate::dispatch::{bindings, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::Io;
-use crate::KernelFamily;
+use crate::tuning::MAX_WINDOW;
+use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
 
@@ -43,13 +44,11 @@ pub(crate) fn roi_pool(io: &Io<'_>, p: &RoiPool) -> Vec<Step> {
 }
 
 /// Keys, a bitonic sort of every segment (one dispatch per step), then the greedy selection.
-pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Vec<Step> {
+pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (b, n) = (io.in_shape(0).dims()[0], io.in_shape(0).dims()[1]);
     let classes = io.in_shape(1).dims()[1];
     let segments = if p.class_agnostic { b } else { b * classes };
     let padded = n.next_power_of_two();
-    scratch.push((segments * padded * 8) as u64);
-    let keys = Binding::Scratch(scratch.len() - 1);
     let flag = |v: bool| f64::from(u8::from(v));
     let constants =
         vec![("CENTER", flag(p.center_point_box)), ("AGNOSTIC", flag(p.class_agnostic)), ("WG", f64::from(WG))];
@@ -73,13 +72,37 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Vec<Step> {
             groups,
         })
     };
+    // What one invocation loops over per block of WG candidates (nms_select) or per selection
+    // (soft_select); dispatches take as many as fit 4·loop_chunk iterations.
+    let wg = WG as usize;
+    let agnostic = if p.class_agnostic { classes } else { 0 };
+    let max_out = p.max_per_class.min(n);
+    let per_unit =
+        if p.soft_sigma.is_some() { 2 * n.div_ceil(wg) + 16 + agnostic } else { max_out + wg * (wg + 1 + agnostic) };
+    let setup = max_out.div_ceil(wg) + n.div_ceil(wg) * (1 + agnostic);
+    if per_unit.max(setup) > MAX_WINDOW {
+        return Err(ExecError::Unsupported {
+            op: "non_max_suppression",
+            why: format!("{n} boxes, {classes} classes and {max_out} per class need more loop iterations per invocation than drivers allow"),
+        });
+    }
+    let per_dispatch = (4 * io.tuning.loop_chunk / per_unit).max(1);
+    scratch.push((segments * 4) as u64);
+    let state = Binding::Scratch(scratch.len() - 1);
+    let groups = linear_groups(segments, 1);
     if p.soft_sigma.is_some() {
         // Soft-NMS decays scores instead of sorting once: the scratch holds working scores.
-        scratch.pop();
         scratch.push((segments * n * 4) as u64);
-        let bindings = vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into(), io.output(1).into()];
-        return vec![step("soft_select", bindings, params(0, 0), linear_groups(segments, 1))];
+        let work = Binding::Scratch(scratch.len() - 1);
+        let bindings =
+            vec![io.input(0).into(), io.input(1).into(), work, io.output(0).into(), io.output(1).into(), state];
+        return Ok((0..max_out.max(1))
+            .step_by(per_dispatch)
+            .map(|k| step("soft_select", bindings.clone(), params(k, k + per_dispatch), groups))
+            .collect());
     }
+    scratch.push((segments * padded * 8) as u64);
+    let keys = Binding::Scratch(scratch.len() - 1);
     let mut steps = vec![step("nms_keys", vec![io.input(1).into(), keys], params(0, 0), slots)];
     let mut k = 2;
     while k <= padded {
@@ -90,7 +113,9 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Vec<Step> {
         }
         k *= 2;
     }
-    let select = vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into()];
-    steps.push(step("nms_select", select, params(0, 0), linear_groups(segments, 1)));
-    steps
+    let select = vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into(), state];
+    for blk in (0..n.div_ceil(wg).max(1)).step_by(per_dispatch) {
+        steps.push(step("nms_select", select.clone(), params(blk, blk + per_dispatch), groups));
+    }
+    Ok(steps)
 }
