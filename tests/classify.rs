@@ -111,12 +111,12 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train).unwrap();
     let (test, test_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test).unwrap();
     let (k, batch) = (3, 8);
-    let l1 = mnist::knn_graph(&train, batch, k, mnist::Metric::L1).unwrap();
-    let graph = mnist::knn_graph(&train, batch, k, mnist::Metric::L2).unwrap();
+    let l1 = mnist::knn_graph(&train, batch, k, mnist::Metric::L1, mnist::KNN_CHUNK).unwrap();
+    let graph = mnist::knn_graph(&train, batch, k, mnist::Metric::L2, mnist::KNN_CHUNK).unwrap();
     let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
     let gpu = GpuBackend::new(Arc::new(Gpu::new().expect("a GPU adapter")));
-    let on_gpu = mnist::knn_neighbours(&gpu.run(&graph, std::slice::from_ref(&queries)).unwrap(), k);
-    let on_cpu = mnist::knn_neighbours(&CpuBackend.run(&graph, &[queries]).unwrap(), k);
+    let on_gpu = mnist::knn_neighbours(&gpu.run(&graph, std::slice::from_ref(&queries)).unwrap(), k, mnist::KNN_CHUNK);
+    let on_cpu = mnist::knn_neighbours(&CpuBackend.run(&graph, &[queries]).unwrap(), k, mnist::KNN_CHUNK);
     assert_eq!(on_gpu, on_cpu);
     // Independent check of the nearest neighbour by brute force.
     let px = train.as_f32().unwrap();
@@ -133,9 +133,20 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     assert!(correct >= 7, "{predicted:?} vs {:?}", &test_labels[..batch]);
     // L1: the GPU's neighbours are the reference's too.
     let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
-    let l1_gpu = mnist::knn_neighbours(&gpu.run(&l1, std::slice::from_ref(&queries)).unwrap(), k);
-    let l1_cpu = mnist::knn_neighbours(&CpuBackend.run(&l1, &[queries]).unwrap(), k);
+    let l1_gpu = mnist::knn_neighbours(&gpu.run(&l1, std::slice::from_ref(&queries)).unwrap(), k, mnist::KNN_CHUNK);
+    let l1_cpu = mnist::knn_neighbours(&CpuBackend.run(&l1, &[queries.clone()]).unwrap(), k, mnist::KNN_CHUNK);
     assert_eq!(l1_gpu, l1_cpu);
+    // A device with 16 MiB bindings takes chunks of 5349 training images (12 of them) and
+    // finds the same neighbours.
+    let small = GpuOptions { max_binding_bytes: Some(16 << 20), ..GpuOptions::default() };
+    let small = GpuBackend::new(Arc::new(Gpu::with_options(&small).unwrap()));
+    let chunk = mnist::knn_chunk(small.max_binding_bytes());
+    assert_eq!((chunk, mnist::knn_batch(small.max_binding_bytes(), chunk)), (5349, 250));
+    let graph = mnist::knn_graph(&train, batch, k, mnist::Metric::L2, chunk).unwrap();
+    let whole = mnist::knn_graph(&train, batch, k, mnist::Metric::L2, mnist::KNN_CHUNK).unwrap();
+    assert!(small.compile(&whole).is_err(), "30 000 training images exceed a 16 MiB binding");
+    let chunked = mnist::knn_neighbours(&small.run(&graph, &[queries]).unwrap(), k, chunk);
+    assert_eq!(chunked, on_cpu);
 }
 
 #[test]

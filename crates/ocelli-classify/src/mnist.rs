@@ -184,9 +184,30 @@ fn classifier_outputs(mut g: GraphBuilder, logits: ValueId) -> Result<Graph, oce
     Ok(g.build(&[probs, classes, logits])?)
 }
 
-/// Training images per distance GEMM: keeps each chunk (and its distance matrix) well inside the
-/// 128 MiB storage-binding limit.
+/// Most training images per distance GEMM: keeps each chunk (and its distance matrix) well
+/// inside a 128 MiB storage binding.
 pub const KNN_CHUNK: usize = 30_000;
+
+/// Most queries per kNN run.
+pub const KNN_BATCH: usize = 250;
+
+/// Bytes of one 28×28 f32 image.
+const IMAGE_BYTES: u64 = 784 * 4;
+
+/// Training images per distance GEMM on a backend whose tensors may take `max_binding_bytes`
+/// ([`ocelli_graph::Backend::max_binding_bytes`]; `None`: no limit): [`KNN_CHUNK`] or fewer.
+pub fn knn_chunk(max_binding_bytes: Option<u64>) -> usize {
+    let fits = max_binding_bytes.map_or(usize::MAX, |b| usize::try_from(b / IMAGE_BYTES).unwrap_or(usize::MAX));
+    KNN_CHUNK.min(fits).max(1)
+}
+
+/// Queries per kNN run whose distances to a chunk of `chunk` training images fit
+/// `max_binding_bytes`: [`KNN_BATCH`] or fewer, so any number of queries runs in batches.
+pub fn knn_batch(max_binding_bytes: Option<u64>, chunk: usize) -> usize {
+    let row = (chunk as u64).max(1) * 4;
+    let fits = max_binding_bytes.map_or(usize::MAX, |b| usize::try_from(b / row).unwrap_or(usize::MAX));
+    KNN_BATCH.min(fits).max(1)
+}
 
 /// Distance of the nearest-neighbour classifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,13 +218,14 @@ pub enum Metric {
     L2,
 }
 
-/// k-nearest-neighbour search, entirely on the GPU: per chunk of the training set one GEMM-tiled
+/// k-nearest-neighbour search, entirely on the GPU: per chunk of `chunk` training images (see
+/// [`knn_chunk`]) one GEMM-tiled
 /// kernel scores every pair — L2 as `2·q·t − |t|²` (the order of −|q − t|²), L1 as the distance
 /// itself — and a top-k keeps the best `k`; a second top-k merges the chunks. Input `images`
 /// `[batch, 1, 28, 28]`; outputs the merged positions `[batch, k]` (i32, into the concatenation
 /// of the chunks' candidates) and then each chunk's candidate indices `[batch, k]`. Use
 /// [`knn_neighbours`] to read them.
-pub fn knn_graph(train: &Tensor, batch: usize, k: usize, metric: Metric) -> Result<Graph, GraphError> {
+pub fn knn_graph(train: &Tensor, batch: usize, k: usize, metric: Metric, chunk: usize) -> Result<Graph, GraphError> {
     let n = train.shape().dims()[0];
     let pixels =
         train.as_f32().ok_or(GraphError::InvalidParam { op: "knn", why: "training images must be f32".into() })?;
@@ -213,8 +235,8 @@ pub fn knn_graph(train: &Tensor, batch: usize, k: usize, metric: Metric) -> Resu
     let two = g.constant(Tensor::from_f32([1], vec![2.0])?)?;
     let q2 = g.op(Op::Binary(BinaryOp::Mul), &[q, two])?;
     let (mut scores, mut candidates) = (Vec::new(), Vec::new());
-    for start in (0..n).step_by(KNN_CHUNK) {
-        let end = (start + KNN_CHUNK).min(n);
+    for start in (0..n).step_by(chunk.max(1)) {
+        let end = (start + chunk.max(1)).min(n);
         let chunk = &pixels[start * 784..end * 784];
         let t = g.constant(Tensor::from_f32([end - start, 784], chunk.to_vec())?)?;
         let s = match metric {
@@ -237,8 +259,8 @@ pub fn knn_graph(train: &Tensor, batch: usize, k: usize, metric: Metric) -> Resu
 }
 
 /// The training-set indices of each query's `k` nearest neighbours, nearest first, from the
-/// outputs of a [`knn_graph`] run.
-pub fn knn_neighbours(outputs: &[Tensor], k: usize) -> Vec<Vec<usize>> {
+/// outputs of a [`knn_graph`] run with chunks of `chunk`.
+pub fn knn_neighbours(outputs: &[Tensor], k: usize, chunk: usize) -> Vec<Vec<usize>> {
     let ints = |t: &Tensor| match t.data() {
         TensorData::I32(v) => v.clone(),
         _ => Vec::new(),
@@ -252,7 +274,7 @@ pub fn knn_neighbours(outputs: &[Tensor], k: usize) -> Vec<Vec<usize>> {
             row.iter()
                 .map(|&pos| {
                     let (c, j) = (pos as usize / k, pos as usize % k);
-                    c * KNN_CHUNK + chunks[c][q * k + j] as usize
+                    c * chunk.max(1) + chunks[c][q * k + j] as usize
                 })
                 .collect()
         })

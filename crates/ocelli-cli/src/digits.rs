@@ -14,10 +14,6 @@ use ocelli::{Backend, Graph, GraphBuilder, Plan, Tensor};
 
 use crate::classify::{assets, drop_alpha};
 
-/// Images per model run: kNN's distance matrix holds batch × [`mnist::KNN_CHUNK`] floats,
-/// which must fit one storage binding (128 MiB on many adapters), so any number of images works.
-const BATCH: usize = 250;
-
 /// One image's classes, best first: (digit, score).
 pub type Ranked = Vec<(usize, f32)>;
 
@@ -29,7 +25,7 @@ pub fn is_mnist_model(name: &str) -> bool {
 /// Classifies every image with the MNIST model `name` on `backend`, returning each image's top
 /// `top` digits: probabilities for the trained classifiers, vote shares for kNN (k = 3, L2).
 /// Each image is preprocessed by its own small graph; the model, compiled once, runs on batches
-/// of [`BATCH`] images.
+/// of up to [`mnist::KNN_BATCH`] images, fewer where the backend's bindings need it.
 pub fn classify_digits<B>(name: &str, images: &[PathBuf], top: usize, backend: &B) -> anyhow::Result<Vec<Ranked>>
 where
     B: Backend,
@@ -44,7 +40,8 @@ where
         batch.extend_from_slice(digit.as_f32().context("digits are f32")?);
     }
     let n = images.len();
-    let b = n.clamp(1, BATCH);
+    let chunk = mnist::knn_chunk(backend.max_binding_bytes());
+    let b = n.clamp(1, mnist::knn_batch(backend.max_binding_bytes(), chunk));
     let classifier = mnist::Classifier::from_name(name);
     let (graph, labels) = match classifier {
         Some(c) => {
@@ -53,7 +50,7 @@ where
         }
         None => {
             let (train, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
-            (mnist::knn_graph(&train, b, 3, mnist::Metric::L2)?, labels)
+            (mnist::knn_graph(&train, b, 3, mnist::Metric::L2, chunk)?, labels)
         }
     };
     let votes = |neighbours: &Vec<usize>| {
@@ -72,7 +69,7 @@ where
         let out = plan.run(&[Tensor::from_f32([b, 1, 28, 28], data)?])?;
         let mut rows: Vec<Vec<f32>> = match classifier {
             Some(_) => out[0].as_f32().context("probabilities are f32")?.chunks(10).map(<[f32]>::to_vec).collect(),
-            None => mnist::knn_neighbours(&out, 3).iter().map(votes).collect(),
+            None => mnist::knn_neighbours(&out, 3, chunk).iter().map(votes).collect(),
         };
         rows.truncate(chunk.len() / 784);
         scores.extend(rows);

@@ -66,7 +66,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let batch = a.batch.clamp(1, n.max(1)).min(cap);
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
-        (mnist::knn_graph(&train, batch, a.k, metric)?, train_labels)
+        (mnist::knn_graph(&train, batch, a.k, metric, mnist::KNN_CHUNK)?, train_labels)
     } else {
         let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
         (classifier.expect("checked above").batch_graph(&weights, batch)?, Vec::new())
@@ -92,7 +92,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         data.resize(batch * per, 0.0);
         let out = plan(&[Tensor::from_f32([batch, 1, 28, 28], data)?])?;
         let pred: Vec<u8> = if knn {
-            mnist::knn_neighbours(&out, a.k).iter().map(|nb| mnist::vote(nb, &train_labels)).collect()
+            mnist::knn_neighbours(&out, a.k, mnist::KNN_CHUNK).iter().map(|nb| mnist::vote(nb, &train_labels)).collect()
         } else {
             let TensorData::I32(p) = out[1].data() else { bail!("predictions are i32") };
             p.iter().map(|&c| c as u8).collect()
