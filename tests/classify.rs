@@ -134,7 +134,8 @@ fn mnist_knn_on_the_gpu_finds_the_reference_neighbours() {
     // L1: the GPU's neighbours are the reference's too.
     let queries = Tensor::from_f32([batch, 1, 28, 28], test.as_f32().unwrap()[..batch * 784].to_vec()).unwrap();
     let l1_gpu = mnist::knn_neighbours(&gpu.run(&l1, std::slice::from_ref(&queries)).unwrap(), k, mnist::KNN_CHUNK);
-    let l1_cpu = mnist::knn_neighbours(&CpuBackend.run(&l1, &[queries.clone()]).unwrap(), k, mnist::KNN_CHUNK);
+    let l1_cpu =
+        mnist::knn_neighbours(&CpuBackend.run(&l1, std::slice::from_ref(&queries)).unwrap(), k, mnist::KNN_CHUNK);
     assert_eq!(l1_gpu, l1_cpu);
     // A device with 16 MiB bindings takes chunks of 5349 training images (12 of them) and
     // finds the same neighbours.

@@ -62,16 +62,16 @@ where
     };
     let mut plan = backend.compile(&graph)?;
     let mut scores: Vec<Vec<f32>> = Vec::with_capacity(n);
-    for chunk in batch.chunks(b * 784) {
+    for part in batch.chunks(b * 784) {
         // The last batch is padded with blank digits; only its first images count.
-        let mut data = chunk.to_vec();
+        let mut data = part.to_vec();
         data.resize(b * 784, 0.0);
         let out = plan.run(&[Tensor::from_f32([b, 1, 28, 28], data)?])?;
         let mut rows: Vec<Vec<f32>> = match classifier {
             Some(_) => out[0].as_f32().context("probabilities are f32")?.chunks(10).map(<[f32]>::to_vec).collect(),
             None => mnist::knn_neighbours(&out, 3, chunk).iter().map(votes).collect(),
         };
-        rows.truncate(chunk.len() / 784);
+        rows.truncate(part.len() / 784);
         scores.extend(rows);
     }
     Ok(scores
