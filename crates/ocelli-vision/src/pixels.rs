@@ -65,15 +65,19 @@ pub struct PackedImage {
     pub words: Vec<u32>,
 }
 
+/// Interleaved samples packed little-endian, `bits` each, into u32 words.
+fn pack<T: Copy + Into<u32>>(samples: &[T], bits: u32) -> Vec<u32> {
+    let per = (32 / bits) as usize;
+    samples
+        .chunks(per)
+        .map(|c| c.iter().enumerate().fold(0u32, |w, (k, &s)| w | (s.into() << (k as u32 * bits))))
+        .collect()
+}
+
 impl PackedImage {
     /// Packs interleaved samples (each below 2^bits).
     pub fn new(layout: PixelLayout, samples: &[u16]) -> Self {
-        let per = (32 / layout.bits) as usize;
-        let words = samples
-            .chunks(per)
-            .map(|c| c.iter().enumerate().fold(0u32, |w, (k, &s)| w | (u32::from(s) << (k as u32 * layout.bits))))
-            .collect();
-        Self { layout, words }
+        Self { layout, words: pack(samples, layout.bits) }
     }
 
     /// The inputs of [`resize_pixels`]'s graph: the words in segments of
@@ -94,18 +98,21 @@ pub fn load_packed(path: &Path) -> Result<PackedImage> {
     let color = img.color();
     let channels = usize::from(color.channel_count());
     let sixteen = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count()) > 8;
-    let wide = |v: Vec<u8>| v.into_iter().map(u16::from).collect::<Vec<u16>>();
-    let (channels, samples) = match (channels, sixteen) {
-        (1 | 2, false) => (1, wide(img.to_luma8().into_raw())),
-        (1 | 2, true) => (1, img.to_luma16().into_raw()),
-        (3, false) => (3, wide(img.to_rgb8().into_raw())),
-        (3, true) => (3, img.to_rgb16().into_raw()),
-        (_, false) => (4, wide(img.to_rgba8().into_raw())),
-        (_, true) => (4, img.to_rgba16().into_raw()),
+    let bits = if sixteen { 16 } else { 8 };
+    // Packed from the decoder's own buffer: no wider copy of a large image on the host.
+    let (channels, words) = match (channels, sixteen) {
+        (1 | 2, false) => (1, pack(&img.to_luma8().into_raw(), bits)),
+        (1 | 2, true) => (1, pack(&img.to_luma16().into_raw(), bits)),
+        (3, false) => match img.as_rgb8() {
+            Some(rgb) => (3, pack(rgb.as_raw(), bits)),
+            None => (3, pack(&img.to_rgb8().into_raw(), bits)),
+        },
+        (3, true) => (3, pack(&img.to_rgb16().into_raw(), bits)),
+        (_, false) => (4, pack(&img.to_rgba8().into_raw(), bits)),
+        (_, true) => (4, pack(&img.to_rgba16().into_raw(), bits)),
     };
-    let layout =
-        PixelLayout { height, width, channels, bits: if sixteen { 16 } else { 8 }, segment_bytes: SEGMENT_BYTES };
-    Ok(PackedImage::new(layout, &samples))
+    let layout = PixelLayout { height, width, channels, bits, segment_bytes: SEGMENT_BYTES };
+    Ok(PackedImage { layout, words })
 }
 
 /// Graph inputs `pixels0`, `pixels1`, ... for the segments of an image of `layout`, resized on
