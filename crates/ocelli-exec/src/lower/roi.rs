@@ -77,8 +77,14 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<St
     let wg = WG as usize;
     let agnostic = if p.class_agnostic { classes } else { 0 };
     let max_out = p.max_per_class.min(n);
-    let per_unit =
-        if p.soft_sigma.is_some() { 2 * n.div_ceil(wg) + 16 + agnostic } else { max_out + wg * (wg + 1 + agnostic) };
+    // nms_select's block: every lane's test against the boxes kept so far (at most max_out),
+    // then the first lane's settling of the block (candidate t against at most t boxes kept
+    // within it, and its class).
+    let per_unit = if p.soft_sigma.is_some() {
+        2 * n.div_ceil(wg) + 16 + agnostic
+    } else {
+        max_out + wg * (wg + 1) / 2 + wg * (1 + agnostic) + 16
+    };
     let setup = max_out.div_ceil(wg) + n.div_ceil(wg) * (1 + agnostic);
     if per_unit.max(setup) > MAX_WINDOW {
         return Err(ExecError::Unsupported {
