@@ -10,7 +10,15 @@
 // `roi_pool`: corners rounded half away from zero, bins floor/ceil-divided, maximum per bin, 0
 //   for an empty bin.
 // A region whose batch index is outside [0, N) pools to zeros.
-// Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG.
+// No invocation loops past llvmpipe's 65 535 iterations (reduce.wgsl), whatever the regions:
+// roi_align visits only the grid rows and columns whose samples can fall inside the map (a
+// span the map's size bounds: at most 2H + 5 rows with adaptive grids, whose sample step is
+// over half a pixel), roi_pool's bins are clipped to the map, and where even that is too much
+// for one invocation the plan splits each bin's rows among `parts` invocations (rows
+// s, s + parts, ...), which write records [outputs, parts] (reduce.wgsl's layout: the part's
+// sum already divided by the grid, or its max) for reduce.wgsl's fold.
+// Grid: one invocation per output element (per part of one), linearised over
+// gid.x + gid.y · nwg.x · WG.
 // Variants: MODE, WG.
 
 override MODE: u32 = 0u;
@@ -19,7 +27,7 @@ override WG: u32 = 64u;
 struct RoiParams {
     n: u32, c: u32, h: u32, w: u32,
     rois: u32, oh: u32, ow: u32, sampling_ratio: u32,
-    half_pixel: u32, spatial_scale: f32,
+    half_pixel: u32, spatial_scale: f32, parts: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -83,18 +91,46 @@ fn sample(plane: u32, yy: f32, xx: f32) -> vec2<f32> {
     return vec2<f32>(v.x + v.y + v.z + v.w, max(max(v.x, v.y), max(v.z, v.w)));
 }
 
+// Writes invocation t's result: output t itself, or with parts the record of part t.
+fn store(t: u32, v: f32) {
+    if (p.parts == 1u) {
+        y[t] = v;
+        return;
+    }
+    y[4u * t] = v;
+    y[4u * t + 1u] = 0.0;
+    y[4u * t + 2u] = 0.0;
+    y[4u * t + 3u] = 0.0;
+}
+
+// The grid indices 0 .. grid whose samples base + (k + 0.5) · step can lie in [−1, n] (one
+// index of margin each side against rounding; `sample` still tests each one).
+fn sample_span(base: f32, step: f32, n: u32, grid: u32) -> vec2<u32> {
+    if (grid == 0u || step == 0.0) {
+        return vec2<u32>(0u, grid);
+    }
+    let t1 = (-1.0 - base) / step - 0.5;
+    let t2 = (f32(n) - base) / step - 0.5;
+    let top = f32(grid);
+    let lo = clamp(floor(min(t1, t2)) - 1.0, 0.0, top);
+    let hi = clamp(ceil(max(t1, t2)) + 2.0, 0.0, top);
+    return vec2<u32>(u32(lo), max(u32(lo), u32(hi)));
+}
+
 @compute @workgroup_size(WG)
 fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= p.rois * p.c * p.oh * p.ow) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= p.rois * p.c * p.oh * p.ow * p.parts) {
         return;
     }
-    let t = output_bin(i);
-    if (!t.valid) {
-        y[i] = 0.0;
+    let i = t / p.parts;
+    let part = t % p.parts;
+    let bin = output_bin(i);
+    if (!bin.valid) {
+        store(t, 0.0);
         return;
     }
-    let roi = region(t.r) - vec4<f32>(select(0.0, 0.5, p.half_pixel != 0u));
+    let roi = region(bin.r) - vec4<f32>(select(0.0, 0.5, p.half_pixel != 0u));
     let x1 = roi.x;
     let y1 = roi.y;
     let x2 = roi.z;
@@ -113,24 +149,35 @@ fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
         grid_h = u32(ceil(rh / f32(p.oh)));
         grid_w = u32(ceil(rw / f32(p.ow)));
     }
+    let base_y = y1 + f32(bin.ph) * bin_h;
+    let base_x = x1 + f32(bin.pw) * bin_w;
+    let step_y = bin_h / f32(max(grid_h, 1u));
+    let step_x = bin_w / f32(max(grid_w, 1u));
+    let rows = sample_span(base_y, step_y, p.h, grid_h);
+    let cols = sample_span(base_x, step_x, p.w, grid_w);
     var sum = 0.0;
-    var best = 0.0;
-    var first = true;
-    for (var iy = 0u; iy < grid_h; iy++) {
-        let yy = y1 + f32(t.ph) * bin_h + (f32(iy) + 0.5) * bin_h / f32(grid_h);
-        for (var ix = 0u; ix < grid_w; ix++) {
-            let xx = x1 + f32(t.pw) * bin_w + (f32(ix) + 0.5) * bin_w / f32(grid_w);
-            let s = sample(t.plane, yy, xx);
+    var best = bitcast<f32>(0xff800000u);
+    for (var iy = rows.x + part; iy < rows.y; iy += p.parts) {
+        let yy = base_y + (f32(iy) + 0.5) * step_y;
+        for (var ix = cols.x; ix < cols.y; ix++) {
+            let xx = base_x + (f32(ix) + 0.5) * step_x;
+            let s = sample(bin.plane, yy, xx);
             sum += s.x;
-            best = select(max(best, s.y), s.y, first);
-            first = false;
+            best = max(best, s.y);
         }
     }
+    let samples = grid_h * grid_w;
     if (MODE == 0u) {
-        y[i] = sum / f32(max(grid_h * grid_w, 1u));
-    } else {
-        y[i] = best;
+        store(t, sum / f32(max(samples, 1u)));
+        return;
     }
+    // Samples left out lie outside the map and weigh 0, as does an empty grid; the first part
+    // stands for them.
+    let visited = (rows.y - rows.x) * (cols.y - cols.x);
+    if (part == 0u && (visited < samples || samples == 0u)) {
+        best = max(best, 0.0);
+    }
+    store(t, best);
 }
 
 fn round_away(v: f32) -> i32 {
@@ -139,13 +186,15 @@ fn round_away(v: f32) -> i32 {
 
 @compute @workgroup_size(WG)
 fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= p.rois * p.c * p.oh * p.ow) {
+    let u = gid.x + gid.y * nwg.x * WG;
+    if (u >= p.rois * p.c * p.oh * p.ow * p.parts) {
         return;
     }
+    let i = u / p.parts;
+    let part = u % p.parts;
     let t = output_bin(i);
     if (!t.valid) {
-        y[i] = 0.0;
+        store(u, 0.0);
         return;
     }
     let roi = region(t.r);
@@ -160,14 +209,14 @@ fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let ws = clamp(i32(floor(f32(t.pw) * bin_w)) + qx1, 0, i32(p.w));
     let we = clamp(i32(ceil(f32(t.pw + 1u) * bin_w)) + qx1, 0, i32(p.w));
     if (he <= hs || we <= ws) {
-        y[i] = 0.0;
+        store(u, 0.0);
         return;
     }
-    var m = x[t.plane + u32(hs) * p.w + u32(ws)];
-    for (var yy = hs; yy < he; yy++) {
+    var m = bitcast<f32>(0xff800000u);
+    for (var yy = hs + i32(part); yy < he; yy += i32(p.parts)) {
         for (var xx = ws; xx < we; xx++) {
             m = max(m, x[t.plane + u32(yy) * p.w + u32(xx)]);
         }
     }
-    y[i] = m;
+    store(u, m);
 }

@@ -46,8 +46,44 @@ fn roi_align_and_roi_pool_match_reference() {
             let bi = g.input("batch", [9], DType::I32).unwrap();
             let y = g.op(op.clone(), &[xi, ri, bi]).unwrap();
             let graph = g.build(&[y]).unwrap();
-            check(&format!("{op:?}"), &graph, &[x.clone(), boxes.clone(), batch.clone()], ACCUM);
+            // loop_chunk 3: every bin's rows split among parts combined by the fold.
+            let options =
+                [ocelli::CompileOptions::default(), ocelli::CompileOptions { loop_chunk: 3, ..Default::default() }];
+            let data = [x.clone(), boxes.clone(), batch.clone()];
+            crate::harness::check_with(&format!("{op:?}"), &graph, &data, ACCUM, &options);
         }
+    }
+}
+
+/// A region far larger than the map with adaptive sampling: 4300² samples for the one bin,
+/// of which only those inside the map are visited (and split among parts), the rest weigh 0;
+/// and RoIPool over a whole 300×300 map.
+#[test]
+fn region_pooling_of_regions_far_larger_than_the_map() {
+    let mut r = rng(105);
+    let x_shape = [1, 2, 300, 300];
+    let x = uniform(&mut r, &x_shape, -1.0, 1.0);
+    let boxes = Tensor::from_f32([2, 4], vec![-2000.0, -2000.0, 2300.0, 2300.0, 0.0, 0.0, 299.0, 299.0]).unwrap();
+    let batch = Tensor::from_i32([2], vec![0, 0]).unwrap();
+    let mut ops = vec![Op::RoiPool(RoiPool { out_h: 1, out_w: 1, spatial_scale: 1.0 })];
+    for mode in [PoolKind::Avg, PoolKind::Max] {
+        ops.push(Op::RoiAlign(RoiAlign {
+            out_h: 1,
+            out_w: 1,
+            sampling_ratio: 0,
+            spatial_scale: 1.0,
+            mode,
+            half_pixel: true,
+        }));
+    }
+    for op in ops {
+        let mut g = GraphBuilder::new();
+        let xi = g.input("x", x_shape, DType::F32).unwrap();
+        let ri = g.input("rois", [2, 4], DType::F32).unwrap();
+        let bi = g.input("batch", [2], DType::I32).unwrap();
+        let y = g.op(op.clone(), &[xi, ri, bi]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        check(&format!("{op:?} of a huge region"), &graph, &[x.clone(), boxes.clone(), batch.clone()], ACCUM);
     }
 }
 
