@@ -9,7 +9,7 @@ use clap::Args;
 use ocelli::classify::{top_k, Model};
 use ocelli::nn::Weights;
 use ocelli::vision::{load_packed, PackedImage};
-use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan};
 
 use crate::bench::Which;
 use crate::digits;
@@ -153,14 +153,6 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
     safetensors::tensor::serialize_to_file([("embeddings", view)], Some(meta), &a.output)?;
     println!("{} embeddings of width {width} ({}) -> {}", a.images.len(), a.model, a.output.display());
     Ok(())
-}
-
-/// Grey and RGB images pass; RGBA and grey+alpha lose their alpha channel.
-pub fn drop_alpha(img: &Tensor) -> anyhow::Result<Tensor> {
-    let d = img.shape().dims();
-    let keep = if d[1] >= 3 { 3 } else { 1 };
-    let data = img.as_f32().context("images decode to f32")?;
-    Ok(Tensor::from_f32([1, keep, d[2], d[3]], data[..keep * d[2] * d[3]].to_vec())?)
 }
 
 /// The RGB or RGBA image at `path` as packed samples in segments that fit `gpu`'s bindings; a

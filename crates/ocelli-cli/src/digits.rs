@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use ocelli::classify::mnist;
 use ocelli::nn::Weights;
-use ocelli::vision::load_image;
-use ocelli::{Backend, Graph, GraphBuilder, Plan, Tensor};
+use ocelli::vision::{load_packed, resize_pixels, PixelLayout};
+use ocelli::{Backend, Graph, GraphBuilder, Op, Plan, Tensor, UpsampleMode};
 
-use crate::classify::{assets, drop_alpha};
+use crate::classify::assets;
 
 /// One image's classes, best first: (digit, score).
 pub type Ranked = Vec<(usize, f32)>;
@@ -33,10 +33,12 @@ where
 {
     let mut batch = Vec::with_capacity(images.len() * 784);
     for path in images {
-        let img = drop_alpha(&load_image(path)?.tensor)?;
-        let d = img.shape().dims().to_vec();
-        let invert = mean(&img)? > 0.5;
-        let digit = backend.run(&digit_graph((d[1], d[2], d[3]), invert)?, &[img])?.remove(0);
+        let mut img = load_packed(path)?;
+        if let Some(max) = backend.max_binding_bytes() {
+            img.layout.segment_bytes = img.layout.segment_bytes.min(usize::try_from(max).unwrap_or(usize::MAX));
+        }
+        let invert = img.mean(img.layout.channels.min(3)) > 0.5;
+        let digit = backend.run(&digit_graph(&img.layout, invert)?, &img.segments())?.remove(0);
         batch.extend_from_slice(digit.as_f32().context("digits are f32")?);
     }
     let n = images.len();
@@ -84,15 +86,25 @@ where
         .collect())
 }
 
-/// The preprocessing of one image.
-fn digit_graph((c, h, w): (usize, usize, usize), invert: bool) -> anyhow::Result<Graph> {
+/// Longest side of the image the area resize to 28×28 starts from: larger photos are first
+/// resized (bilinear, straight from their packed samples) to this, so they never exist on the
+/// device as f32 at full size.
+const MAX_SIDE: usize = 1024;
+
+/// The preprocessing of one image: its samples unpacked (and alpha dropped), then
+/// [`mnist::digit_input`].
+fn digit_graph(layout: &PixelLayout, invert: bool) -> anyhow::Result<Graph> {
+    let (h, w) = (layout.height, layout.width);
+    let scale = (MAX_SIDE as f64 / h.max(w) as f64).min(1.0);
+    let size = |side: usize| ((side as f64 * scale).round() as usize).max(1);
     let mut g = GraphBuilder::new();
-    let image = g.input("image", [1, c, h, w], ocelli::DType::F32)?;
+    let image = resize_pixels(&mut g, layout, size(h), size(w), UpsampleMode::Bilinear { align_corners: false })?;
+    let keep = if layout.channels >= 3 { 3 } else { 1 };
+    let image = if layout.channels == keep {
+        image
+    } else {
+        g.op(Op::Slice { axis: 1, start: 0, end: keep, step: 1 }, &[image])?
+    };
     let x = mnist::digit_input(&mut g, image, invert)?;
     Ok(g.build(&[x])?)
-}
-
-fn mean(img: &Tensor) -> anyhow::Result<f64> {
-    let v = img.as_f32().context("images decode to f32")?;
-    Ok(v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len().max(1) as f64)
 }

@@ -269,3 +269,21 @@ fn demosaic_runs_the_readme_example_larger_than_one_binding() {
     let png = std::fs::read(&out).unwrap();
     assert_eq!(png[16..24], [0, 0, 0x0f, 0xa0, 0, 0, 0x0b, 0xb8]);
 }
+
+#[test]
+fn classify_reads_a_digit_photographed_at_12_megapixels() {
+    // The paper digit blown up to 4000×3000: 144 MB as f32, past a 128 MiB binding.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/digits");
+    let small = image::open(format!("{dir}/paper_test3_digit0.png")).unwrap().to_rgb8();
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("digit0_12mp.png");
+    image::imageops::resize(&small, 4000, 3000, image::imageops::FilterType::Nearest).save(&big).unwrap();
+    let big = big.display().to_string();
+    for backend in ["gpu", "cpu"] {
+        let (ok, out, err) =
+            ocelli(&["classify", "--model", "mnist_cnn", "--top", "1", "--json", "--backend", backend, &big]);
+        assert!(ok, "{backend}: {err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["top"][0]["label"], "0", "{backend}: {out}");
+    }
+}

@@ -80,6 +80,22 @@ impl PackedImage {
         Self { layout, words: pack(samples, layout.bits) }
     }
 
+    /// Mean of the first `channels` samples of every pixel, in [0, 1].
+    pub fn mean(&self, channels: usize) -> f64 {
+        let l = &self.layout;
+        let (per, mask) = ((32 / l.bits) as usize, (1u64 << l.bits) - 1);
+        let pixels = l.height * l.width;
+        let keep = channels.min(l.channels);
+        let mut sum = 0u64;
+        for p in 0..pixels {
+            for c in 0..keep {
+                let e = p * l.channels + c;
+                sum += (u64::from(self.words[e / per]) >> ((e % per) as u32 * l.bits)) & mask;
+            }
+        }
+        sum as f64 / (mask as f64 * (pixels * keep).max(1) as f64)
+    }
+
     /// The inputs of [`resize_pixels`]'s graph: the words in segments of
     /// [`PixelLayout::segment_words`].
     pub fn segments(&self) -> Vec<Tensor> {
