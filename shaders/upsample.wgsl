@@ -67,6 +67,28 @@ fn source(o: u32, n_in: u32, n_out: u32, align_corners: bool) -> vec3<f32> {
     return vec3<f32>(s - f32(i0), f32(i0), f32(i1));
 }
 
+// Source index of output position o for nearest resizing of n to out.
+fn nearest(o: u32, n: u32, out: u32) -> u32 {
+    return min((o * n) / out, n - 1u);
+}
+
+// The two source rows and columns of a bilinear output and their weights.
+struct Taps {
+    y0: u32, y1: u32, x0: u32, x1: u32, fy: f32, fx: f32,
+}
+
+// Taps of output (oy, ox) resizing (h, w) to (oh, ow).
+fn taps(o: vec2<u32>, n: vec2<u32>, out: vec2<u32>, align_corners: bool) -> Taps {
+    let sy = source(o.x, n.x, out.x, align_corners);
+    let sx = source(o.y, n.y, out.y, align_corners);
+    return Taps(u32(sy.y), u32(sy.z), u32(sx.y), u32(sx.z), sy.x, sx.x);
+}
+
+// The bilinear blend of the values at taps (y0, x0), (y0, x1), (y1, x0), (y1, x1).
+fn blend(t: Taps, v00: f32, v01: f32, v10: f32, v11: f32) -> f32 {
+    return mix(mix(v00, v01, t.fx), mix(v10, v11, t.fx), t.fy);
+}
+
 @compute @workgroup_size(WG)
 fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -77,20 +99,14 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let oy = (i / p.ow) % p.oh;
     let base = (i / (p.ow * p.oh)) * p.h * p.w;
     if (MODE == 0u) {
-        let iy = min((oy * p.h) / p.oh, p.h - 1u);
-        let ix = min((ox * p.w) / p.ow, p.w - 1u);
-        y[i] = x[base + iy * p.w + ix];
+        y[i] = x[base + nearest(oy, p.h, p.oh) * p.w + nearest(ox, p.w, p.ow)];
         return;
     }
-    let sy = source(oy, p.h, p.oh, p.align_corners != 0u);
-    let sx = source(ox, p.w, p.ow, p.align_corners != 0u);
-    let y0 = u32(sy.y);
-    let y1 = u32(sy.z);
-    let x0 = u32(sx.y);
-    let x1 = u32(sx.z);
-    let top = mix(x[base + y0 * p.w + x0], x[base + y0 * p.w + x1], sx.x);
-    let bot = mix(x[base + y1 * p.w + x0], x[base + y1 * p.w + x1], sx.x);
-    y[i] = mix(top, bot, sy.x);
+    let t = taps(vec2<u32>(oy, ox), vec2<u32>(p.h, p.w), vec2<u32>(p.oh, p.ow), p.align_corners != 0u);
+    let v00 = x[base + t.y0 * p.w + t.x0];
+    let v01 = x[base + t.y0 * p.w + t.x1];
+    let v10 = x[base + t.y1 * p.w + t.x0];
+    y[i] = blend(t, v00, v01, v10, x[base + t.y1 * p.w + t.x1]);
 }
 
 @compute @workgroup_size(WG)
@@ -145,16 +161,9 @@ fn resize_pixels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let oy = (i / pp.ow) % pp.oh;
     let ch = i / (pp.ow * pp.oh);
     if (MODE == 0u) {
-        py[i] = pixel(min((oy * pp.h) / pp.oh, pp.h - 1u), min((ox * pp.w) / pp.ow, pp.w - 1u), ch);
+        py[i] = pixel(nearest(oy, pp.h, pp.oh), nearest(ox, pp.w, pp.ow), ch);
         return;
     }
-    let sy = source(oy, pp.h, pp.oh, pp.align_corners != 0u);
-    let sx = source(ox, pp.w, pp.ow, pp.align_corners != 0u);
-    let y0 = u32(sy.y);
-    let y1 = u32(sy.z);
-    let x0 = u32(sx.y);
-    let x1 = u32(sx.z);
-    let top = mix(pixel(y0, x0, ch), pixel(y0, x1, ch), sx.x);
-    let bot = mix(pixel(y1, x0, ch), pixel(y1, x1, ch), sx.x);
-    py[i] = mix(top, bot, sy.x);
+    let t = taps(vec2<u32>(oy, ox), vec2<u32>(pp.h, pp.w), vec2<u32>(pp.oh, pp.ow), pp.align_corners != 0u);
+    py[i] = blend(t, pixel(t.y0, t.x0, ch), pixel(t.y0, t.x1, ch), pixel(t.y1, t.x0, ch), pixel(t.y1, t.x1, ch));
 }
