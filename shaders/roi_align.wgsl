@@ -1,7 +1,7 @@
 // Region pooling, f32: ONNX RoiAlign (opset 16) and Fast R-CNN RoIPool.
 //
 // Bindings: x [N, C, H, W] (read), rois [R, 4] (read; x1, y1, x2, y2), batch indices [R] (read,
-// i32), y [R, C, OH, OW] (write), RoiParams.
+// i32), prev [R, C, OH, OW] (read, with ACCUMULATE), y [R, C, OH, OW] (write), RoiParams.
 // `roi_align`: each output bin averages (MODE 0) or maxes (MODE 1) a grid of bilinear samples;
 //   the grid is sampling_ratio² or, when 0, ceil(region / bins) per side. Coordinates are
 //   scaled by spatial_scale and shifted by −0.5 with half_pixel; without it (ONNX's
@@ -14,27 +14,28 @@
 // roi_align visits only the grid rows and columns whose samples can fall inside the map (a
 // span the map's size bounds: at most 2H + 5 rows with adaptive grids, whose sample step is
 // over half a pixel), roi_pool's bins are clipped to the map, and where even that is too much
-// for one invocation the plan splits each bin's rows among `parts` invocations (rows
-// s, s + parts, ...), which write records [outputs, parts] (reduce.wgsl's layout: the part's
-// sum already divided by the grid, or its max) for reduce.wgsl's fold.
-// Grid: one invocation per output element (per part of one), linearised over
-// gid.x + gid.y · nwg.x · WG.
-// Variants: MODE, WG.
+// for one invocation the plan splits each bin's rows among `parts` dispatches: dispatch `part`
+// visits rows part, part + parts, ... and adds its share (the average's sum over the whole
+// grid) to, or takes the max with, the previous dispatch's result `prev`.
+// Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG.
+// Variants: MODE, ACCUMULATE, WG.
 
 override MODE: u32 = 0u;
+override ACCUMULATE: bool = false;
 override WG: u32 = 64u;
 
 struct RoiParams {
     n: u32, c: u32, h: u32, w: u32,
     rois: u32, oh: u32, ow: u32, sampling_ratio: u32,
-    half_pixel: u32, spatial_scale: f32, parts: u32,
+    half_pixel: u32, spatial_scale: f32, parts: u32, part: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> rois: array<f32>;
 @group(0) @binding(2) var<storage, read> batch: array<i32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<uniform> p: RoiParams;
+@group(0) @binding(3) var<storage, read> prev: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<uniform> p: RoiParams;
 
 struct Bin {
     r: u32,
@@ -91,16 +92,15 @@ fn sample(plane: u32, yy: f32, xx: f32) -> vec2<f32> {
     return vec2<f32>(v.x + v.y + v.z + v.w, max(max(v.x, v.y), max(v.z, v.w)));
 }
 
-// Writes invocation t's result: output t itself, or with parts the record of part t.
-fn store(t: u32, v: f32) {
-    if (p.parts == 1u) {
-        y[t] = v;
-        return;
+// Writes output i: this part's share `v` combined with the previous parts' result.
+fn store(i: u32, v: f32) {
+    if (!ACCUMULATE) {
+        y[i] = v;
+    } else if (MODE == 0u) {
+        y[i] = prev[i] + v;
+    } else {
+        y[i] = max(prev[i], v);
     }
-    y[4u * t] = v;
-    y[4u * t + 1u] = 0.0;
-    y[4u * t + 2u] = 0.0;
-    y[4u * t + 3u] = 0.0;
 }
 
 // The grid indices 0 .. grid whose samples base + (k + 0.5) · step can lie in [−1, n] (one
@@ -119,15 +119,14 @@ fn sample_span(base: f32, step: f32, n: u32, grid: u32) -> vec2<u32> {
 
 @compute @workgroup_size(WG)
 fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let t = gid.x + gid.y * nwg.x * WG;
-    if (t >= p.rois * p.c * p.oh * p.ow * p.parts) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.rois * p.c * p.oh * p.ow) {
         return;
     }
-    let i = t / p.parts;
-    let part = t % p.parts;
+    let part = p.part;
     let bin = output_bin(i);
     if (!bin.valid) {
-        store(t, 0.0);
+        store(i, 0.0);
         return;
     }
     let roi = region(bin.r) - vec4<f32>(select(0.0, 0.5, p.half_pixel != 0u));
@@ -168,7 +167,7 @@ fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     }
     let samples = grid_h * grid_w;
     if (MODE == 0u) {
-        store(t, sum / f32(max(samples, 1u)));
+        store(i, sum / f32(max(samples, 1u)));
         return;
     }
     // Samples left out lie outside the map and weigh 0, as does an empty grid; the first part
@@ -177,7 +176,7 @@ fn roi_align(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
     if (part == 0u && (visited < samples || samples == 0u)) {
         best = max(best, 0.0);
     }
-    store(t, best);
+    store(i, best);
 }
 
 fn round_away(v: f32) -> i32 {
@@ -186,15 +185,14 @@ fn round_away(v: f32) -> i32 {
 
 @compute @workgroup_size(WG)
 fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let u = gid.x + gid.y * nwg.x * WG;
-    if (u >= p.rois * p.c * p.oh * p.ow * p.parts) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.rois * p.c * p.oh * p.ow) {
         return;
     }
-    let i = u / p.parts;
-    let part = u % p.parts;
+    let part = p.part;
     let t = output_bin(i);
     if (!t.valid) {
-        store(u, 0.0);
+        store(i, 0.0);
         return;
     }
     let roi = region(t.r);
@@ -209,7 +207,7 @@ fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
     let ws = clamp(i32(floor(f32(t.pw) * bin_w)) + qx1, 0, i32(p.w));
     let we = clamp(i32(ceil(f32(t.pw + 1u) * bin_w)) + qx1, 0, i32(p.w));
     if (he <= hs || we <= ws) {
-        store(u, 0.0);
+        store(i, 0.0);
         return;
     }
     var m = bitcast<f32>(0xff800000u);
@@ -218,5 +216,5 @@ fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
             m = max(m, x[t.plane + u32(yy) * p.w + u32(xx)]);
         }
     }
-    store(u, m);
+    store(i, m);
 }

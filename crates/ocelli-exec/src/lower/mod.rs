@@ -138,8 +138,8 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::ResizePixels(r) => pool::resize_pixels(&io, r),
         Op::ColorSpace { to_hsv } => color::color_space(&io, *to_hsv),
         Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
-        Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch),
-        Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch),
+        Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch)?,
+        Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch)?,
         Op::NonMaxSuppression(p) => roi::nms(&io, p, &mut scratch)?,
         Op::Fused(f) => {
             let n_base = f.base_inputs(node.inputs.len());

@@ -4,20 +4,16 @@
 use ocelli_graph::{Nms, PoolKind, RoiAlign, RoiPool};
 
 use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
-use crate::lower::reduce::{fold_records, FoldOp};
 use crate::lower::Io;
 use crate::tuning::MAX_WINDOW;
 use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
 
-/// Most bytes of part records region pooling allocates to split its bins.
-const MAX_PART_BYTES: usize = 64 << 20;
-
 /// RoiAlign or RoiPool. A bin's loops are bounded by the map's size (`rows` × `cols` samples at
-/// most); bins whose bound passes 4·loop_chunk iterations are split into parts (rows
-/// interleaved) whose records reduce.wgsl's fold combines, as many as MAX_PART_BYTES of records
-/// allow.
+/// most); bins whose bound passes 4·loop_chunk iterations split their rows among dispatches,
+/// each adding its share to the previous one's result (alternating with a scratch buffer, the
+/// last writing y).
 fn region_pool(
     io: &Io<'_>,
     entry: &'static str,
@@ -26,39 +22,53 @@ fn region_pool(
     (sampling, half_pixel, scale): (usize, bool, f32),
     (rows, cols): (usize, usize),
     scratch: &mut Vec<u64>,
-) -> Vec<Step> {
+) -> Result<Vec<Step>, ExecError> {
     let x = io.in_shape(0).dims();
     let rois = io.in_shape(2).numel();
     let numel = io.out_shape(0).numel();
-    let iterations = rows * (1 + cols);
-    let wanted = iterations.div_ceil(4 * io.tuning.loop_chunk).min(rows).max(1);
-    let parts = wanted.min((MAX_PART_BYTES / (16 * numel.max(1))).max(1));
-    let params = Params::default()
-        .us(&[x[0], x[1], x[2], x[3], rois, out.0, out.1, sampling, usize::from(half_pixel)])
-        .f(scale)
-        .u(parts);
-    let dst = if parts == 1 {
-        io.output(0).into()
-    } else {
-        scratch.push((numel * parts * 16) as u64);
-        Binding::Scratch(scratch.len() - 1)
-    };
-    let mut steps = vec![Step::Dispatch(Dispatch {
-        family: KernelFamily::Roi,
-        entry,
-        constants: vec![("MODE", if max { 1.0 } else { 0.0 }), ("WG", f64::from(WG))],
-        bindings: vec![io.input(0).into(), io.input(1).into(), io.input(2).into(), dst],
-        params: params.0,
-        groups: linear_groups(numel * parts, WG),
-    })];
-    if parts > 1 {
-        let op = if max { FoldOp::Max } else { FoldOp::Sum };
-        steps.extend(fold_records(dst, (numel, parts, 1), op, Some(io.output(0).into()), io.tuning, scratch));
+    if 1 + cols > MAX_WINDOW {
+        return Err(ExecError::Unsupported {
+            op: entry,
+            why: format!("a map {cols} samples wide needs more loop iterations per invocation than drivers allow"),
+        });
     }
-    steps
+    let parts = (rows * (1 + cols)).div_ceil(4 * io.tuning.loop_chunk).clamp(1, rows.max(1));
+    let other = (parts > 1).then(|| {
+        scratch.push((numel * 4) as u64);
+        Binding::Scratch(scratch.len() - 1)
+    });
+    let mut steps = Vec::with_capacity(parts);
+    let mut prev = None;
+    for part in 0..parts {
+        let dst = if (parts - 1 - part).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+        let params = Params::default()
+            .us(&[x[0], x[1], x[2], x[3], rois, out.0, out.1, sampling, usize::from(half_pixel)])
+            .f(scale)
+            .us(&[parts, part]);
+        steps.push(Step::Dispatch(Dispatch {
+            family: KernelFamily::Roi,
+            entry,
+            constants: vec![
+                ("MODE", if max { 1.0 } else { 0.0 }),
+                ("ACCUMULATE", f64::from(u8::from(part > 0))),
+                ("WG", f64::from(WG)),
+            ],
+            bindings: vec![
+                io.input(0).into(),
+                io.input(1).into(),
+                io.input(2).into(),
+                prev.unwrap_or(Binding::Placeholder),
+                dst,
+            ],
+            params: params.0,
+            groups: linear_groups(numel, WG),
+        }));
+        prev = Some(dst);
+    }
+    Ok(steps)
 }
 
-pub(crate) fn roi_align(io: &Io<'_>, p: &RoiAlign, scratch: &mut Vec<u64>) -> Vec<Step> {
+pub(crate) fn roi_align(io: &Io<'_>, p: &RoiAlign, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (h, w) = (io.in_shape(0).dims()[2], io.in_shape(0).dims()[3]);
     // Adaptive grids step at least half a pixel: at most 2·side + 6 samples in the map.
     let span = |side: usize| if p.sampling_ratio > 0 { p.sampling_ratio } else { 2 * side + 6 };
@@ -67,7 +77,7 @@ pub(crate) fn roi_align(io: &Io<'_>, p: &RoiAlign, scratch: &mut Vec<u64>) -> Ve
     region_pool(io, "roi_align", max, (p.out_h, p.out_w), sampling, (span(h), span(w)), scratch)
 }
 
-pub(crate) fn roi_pool(io: &Io<'_>, p: &RoiPool, scratch: &mut Vec<u64>) -> Vec<Step> {
+pub(crate) fn roi_pool(io: &Io<'_>, p: &RoiPool, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (h, w) = (io.in_shape(0).dims()[2], io.in_shape(0).dims()[3]);
     region_pool(io, "roi_pool", true, (p.out_h, p.out_w), (0, false, p.spatial_scale), (h, w), scratch)
 }
