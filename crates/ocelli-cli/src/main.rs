@@ -56,6 +56,12 @@ enum Command {
 }
 
 fn main() {
+    // Mesa's Vulkan and EGL drivers print "XDG_RUNTIME_DIR is invalid or not set" on stderr when
+    // it is missing (common in containers), which would break the one-line errors; the
+    // directory only matters for display sockets, which Ocelli never opens.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
