@@ -60,23 +60,33 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     }
     let (images, labels) = mnist::load(&assets().join("mnist"), mnist::Split::Test)?;
     let n = a.limit.unwrap_or(labels.len()).min(labels.len());
-    // kNN's distance matrix is batch × 30 000 floats and the CNN's im2col scratch is
-    // batch × 196 × 288 floats: keep both under the storage-binding limit.
-    let cap = if knn || classifier == Some(mnist::Classifier::Cnn) { 250 } else { usize::MAX };
+    let gpu = match a.backend {
+        Which::Gpu => Some(GpuBackend::new(Arc::new(Gpu::new()?))),
+        Which::Cpu => None,
+    };
+    // kNN's training chunks and distance matrices follow the device's binding limit; the
+    // CNN's im2col scratch is batch × 196 × 288 floats, under 128 MiB at 250.
+    let limit = gpu.as_ref().and_then(Backend::max_binding_bytes);
+    let chunk = mnist::knn_chunk(limit);
+    let cap = match (knn, classifier) {
+        (true, _) => mnist::knn_batch(limit, chunk),
+        (false, Some(mnist::Classifier::Cnn)) => mnist::KNN_BATCH,
+        _ => usize::MAX,
+    };
     let batch = a.batch.clamp(1, n.max(1)).min(cap);
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
-        (mnist::knn_graph(&train, batch, a.k, metric, mnist::KNN_CHUNK)?, train_labels)
+        (mnist::knn_graph(&train, batch, a.k, metric, chunk)?, train_labels)
     } else {
         let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
         (classifier.expect("checked above").batch_graph(&weights, batch)?, Vec::new())
     };
-    let mut plan: Runner = match a.backend {
-        Which::Gpu => {
-            let mut p = GpuBackend::new(Arc::new(Gpu::new()?)).compile(&graph)?;
+    let mut plan: Runner = match gpu {
+        Some(gpu) => {
+            let mut p = gpu.compile(&graph)?;
             Box::new(move |x| Ok(p.run(x)?))
         }
-        Which::Cpu => {
+        None => {
             let mut p = CpuBackend.compile(&graph)?;
             Box::new(move |x| Ok(p.run(x)?))
         }
@@ -92,7 +102,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         data.resize(batch * per, 0.0);
         let out = plan(&[Tensor::from_f32([batch, 1, 28, 28], data)?])?;
         let pred: Vec<u8> = if knn {
-            mnist::knn_neighbours(&out, a.k, mnist::KNN_CHUNK).iter().map(|nb| mnist::vote(nb, &train_labels)).collect()
+            mnist::knn_neighbours(&out, a.k, chunk).iter().map(|nb| mnist::vote(nb, &train_labels)).collect()
         } else {
             let TensorData::I32(p) = out[1].data() else { bail!("predictions are i32") };
             p.iter().map(|&c| c as u8).collect()
