@@ -101,8 +101,20 @@ fn fold_from(
     unreachable!("the number of chunks shrinks by a factor of loop_chunk >= 2 per pass")
 }
 
+/// Softmax: lines of at most loop_chunk entries in one pass (three loops over the line, no
+/// statistics in memory), longer ones from fold's statistics.
 pub(crate) fn softmax(io: &Io<'_>, axis: usize, log: bool, scratch: &mut Vec<u64>) -> Vec<Step> {
     let view = io.in_shape(0).split_at_axis(axis);
+    if view.1 <= io.tuning.loop_chunk {
+        return vec![Step::Dispatch(Dispatch {
+            family: KernelFamily::Softmax,
+            entry: "softmax_lines",
+            constants: vec![("LOG", f64::from(u8::from(log))), ("WG", f64::from(WG))],
+            bindings: vec![io.input(0).into(), io.output(0).into()],
+            params: Params::default().us(&[view.0, view.1, view.2]).0,
+            groups: linear_groups(view.0 * view.2, WG),
+        })];
+    }
     let (mut steps, stats) = fold(io.input(0).into(), view, FoldOp::Softmax, None, io.tuning, scratch);
     steps.push(Step::Dispatch(Dispatch {
         family: KernelFamily::Softmax,
