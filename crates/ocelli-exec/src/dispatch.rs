@@ -53,6 +53,28 @@ pub(crate) enum Step {
     Clear(ValueId),
 }
 
+/// Where each of `parts` dispatches that add to the previous one's result writes, and that
+/// previous result: they alternate between `y` and one scratch buffer of `bytes` (pushed onto
+/// `scratch` only when there is more than one part) so that the last writes `y`.
+pub(crate) fn chained_parts(
+    parts: usize,
+    y: Binding,
+    bytes: u64,
+    scratch: &mut Vec<u64>,
+) -> Vec<(Binding, Option<Binding>)> {
+    let other = (parts > 1).then(|| {
+        scratch.push(bytes);
+        Binding::Scratch(scratch.len() - 1)
+    });
+    let mut prev = None;
+    (0..parts)
+        .map(|j| {
+            let dst = if (parts - 1 - j).is_multiple_of(2) { y } else { other.expect("a scratch buffer for parts") };
+            (dst, prev.replace(dst))
+        })
+        .collect()
+}
+
 /// Largest workgroup count WebGPU guarantees per dimension.
 const MAX_GROUPS: usize = 65_535;
 

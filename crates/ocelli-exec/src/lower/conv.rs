@@ -2,7 +2,7 @@
 
 use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Tensor, TensorData, UnaryOp};
 
-use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
+use crate::dispatch::{chained_parts, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
 use crate::lower::gemm::{gemm_steps, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
@@ -170,16 +170,10 @@ pub(crate) fn conv2d(
         ("conv2d", direct_items, cg.div_ceil(per_part))
     };
     let per_part = cg.div_ceil(parts);
-    let other = (parts > 1).then(|| {
-        scratch.push(io.out_shape(0).numel() as u64 * io.elem_bytes());
-        Binding::Scratch(scratch.len() - 1)
-    });
+    let bytes = io.out_shape(0).numel() as u64 * io.elem_bytes();
     let mut steps = Vec::with_capacity(parts);
-    let mut prev = None;
-    for j in 0..parts {
-        // The parts alternate between y and the scratch buffer, the last one writing y; the
-        // first adds bias and residual, the last applies the activations.
-        let dst = if (parts - 1 - j).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+    for (j, (dst, prev)) in chained_parts(parts, io.output(0).into(), bytes, scratch).into_iter().enumerate() {
+        // The first part adds bias and residual, the last applies the activations.
         let (first, last) = (j == 0, j + 1 == parts);
         let mut constants = constants.clone();
         constants.push(("HAS_BIAS", flag(first && has_bias)));
@@ -202,7 +196,6 @@ pub(crate) fn conv2d(
             params: params(items, cols, (j * per_part, ((j + 1) * per_part).min(cg))),
             groups: linear_groups(items, WG),
         }));
-        prev = Some(dst);
     }
     Ok(steps)
 }
@@ -228,15 +221,10 @@ pub(crate) fn conv_transpose2d(
     }
     let parts = cg.div_ceil((4 * io.tuning.loop_chunk / (kh * kw).max(1)).clamp(1, cg));
     let per_part = cg.div_ceil(parts);
-    let other = (parts > 1).then(|| {
-        scratch.push((numel * 4) as u64);
-        Binding::Scratch(scratch.len() - 1)
-    });
     let mut steps = Vec::with_capacity(parts);
-    let mut prev = None;
-    for j in 0..parts {
-        // As the direct convolution's parts: alternating with the scratch buffer, ending in y.
-        let dst = if (parts - 1 - j).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+    for (j, (dst, prev)) in
+        chained_parts(parts, io.output(0).into(), (numel * 4) as u64, scratch).into_iter().enumerate()
+    {
         let bias = j == 0 && has_bias;
         let params = Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], p.padding[0], p.padding[1]])
@@ -259,7 +247,6 @@ pub(crate) fn conv_transpose2d(
             params: params.0,
             groups: linear_groups(numel, WG),
         }));
-        prev = Some(dst);
     }
     Ok(steps)
 }

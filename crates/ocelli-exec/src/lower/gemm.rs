@@ -4,7 +4,7 @@ use ocelli_graph::UnaryOp;
 
 use ocelli_graph::ValueId;
 
-use crate::dispatch::{Binding, Dispatch, Params, Step};
+use crate::dispatch::{chained_parts, Binding, Dispatch, Params, Step};
 use crate::gemm_source::{K_ALIGN, ROWS};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
@@ -74,16 +74,11 @@ pub(crate) fn gemm_steps(
     let tuning = io.tuning;
     let part = (4 * tuning.loop_chunk / K_ALIGN).max(1) * K_ALIGN;
     let parts = spec.k.div_ceil(part).max(1);
-    let other = (parts > 1).then(|| {
-        scratch.push((spec.batch * spec.m * spec.n) as u64 * io.elem_bytes());
-        Binding::Scratch(scratch.len() - 1)
-    });
     let bias = spec.bias.map_or(Binding::Placeholder, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
+    let bytes = (spec.batch * spec.m * spec.n) as u64 * io.elem_bytes();
     let mut steps = Vec::with_capacity(parts);
-    let mut prev = None;
-    for j in 0..parts {
-        let dst = if (parts - 1 - j).is_multiple_of(2) { y } else { other.expect("a scratch buffer when K is split") };
+    for (j, (dst, prev)) in chained_parts(parts, y, bytes, scratch).into_iter().enumerate() {
         let first = j == 0;
         let epilogue = Epilogue {
             bias: if first { spec.bias.map(|(_, per_row)| (bias, per_row)) } else { None },
@@ -92,7 +87,6 @@ pub(crate) fn gemm_steps(
         };
         let k = (j * part, ((j + 1) * part).min(spec.k));
         steps.push(gemm_dispatch(spec, (a, b, dst), &epilogue, k, tuning));
-        prev = Some(dst);
     }
     Ok(steps)
 }

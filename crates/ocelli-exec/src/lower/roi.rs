@@ -3,7 +3,7 @@
 
 use ocelli_graph::{Nms, PoolKind, RoiAlign, RoiPool};
 
-use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
+use crate::dispatch::{chained_parts, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::tuning::MAX_WINDOW;
 use crate::{ExecError, KernelFamily};
@@ -33,14 +33,10 @@ fn region_pool(
         });
     }
     let parts = (rows * (1 + cols)).div_ceil(4 * io.tuning.loop_chunk).clamp(1, rows.max(1));
-    let other = (parts > 1).then(|| {
-        scratch.push((numel * 4) as u64);
-        Binding::Scratch(scratch.len() - 1)
-    });
     let mut steps = Vec::with_capacity(parts);
-    let mut prev = None;
-    for part in 0..parts {
-        let dst = if (parts - 1 - part).is_multiple_of(2) { io.output(0).into() } else { other.expect("split") };
+    for (part, (dst, prev)) in
+        chained_parts(parts, io.output(0).into(), (numel * 4) as u64, scratch).into_iter().enumerate()
+    {
         let params = Params::default()
             .us(&[x[0], x[1], x[2], x[3], rois, out.0, out.1, sampling, usize::from(half_pixel)])
             .f(scale)
@@ -63,7 +59,6 @@ fn region_pool(
             params: params.0,
             groups: linear_groups(numel, WG),
         }));
-        prev = Some(dst);
     }
     Ok(steps)
 }
