@@ -73,7 +73,7 @@ fn unsupported_files_and_shapes_are_errors_not_panics() {
 
 #[test]
 fn a_bayer_pattern_that_does_not_fit_the_frame_is_rejected() {
-    let frame = RawFrame { width: 7, height: 4, bits: 8, samples: vec![0; 28] };
+    let frame = RawFrame { width: 7, height: 4, bits: 8, white: 255, samples: vec![0; 28] };
     let err = ocelli::vision::demosaic_graph(&frame, Demosaic::new(4, 7, 8, BayerPattern::Rggb, DemosaicMethod::Mhc))
         .unwrap_err();
     assert!(matches!(err, VisionError::Graph(GraphError::InvalidParam { op: "demosaic", .. })), "{err}");
@@ -83,7 +83,7 @@ fn a_bayer_pattern_that_does_not_fit_the_frame_is_rejected() {
         white: 200.0,
         ..Demosaic::new(4, 4, 16, BayerPattern::Rggb, DemosaicMethod::Bilinear)
     };
-    let ok_frame = RawFrame { width: 4, height: 4, bits: 16, samples: vec![0; 16] };
+    let ok_frame = RawFrame { width: 4, height: 4, bits: 16, white: 65535, samples: vec![0; 16] };
     assert!(ocelli::vision::demosaic_graph(&ok_frame, bad_levels).is_err());
     assert!(BayerPattern::from_name("RGGB").is_some() && BayerPattern::from_name("rgbg").is_none());
 }
@@ -115,4 +115,47 @@ fn gray_and_rgba_images_round_trip_at_8_and_16_bits() {
             assert!(worst < 0.5 / 255.0 + 1e-6, "{channels} channels {ext} sixteen={sixteen}: {worst}");
         }
     }
+}
+
+/// Headers that end early or declare sizes that overflow, and maxval as the white level.
+#[test]
+fn pgm_headers_that_end_early_overflow_or_declare_maxval_0_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let cases: [(&str, &[u8], &str); 5] = [
+        ("ends.pgm", b"P5\n64 48\n255", "no samples follow the header"),
+        ("short.pgm", b"P5\n64 48", "header ends"),
+        ("wraps.pgm", b"P5\n4611686018427387906 4\n255\n\0\0\0\0\0\0\0\0", "too large"),
+        ("zero.pgm", b"P5\n4 4\n0\n", "maxval 0"),
+        ("text.pgm", b"P5\nfour 4\n255\n", "bad header"),
+    ];
+    for (name, bytes, want) in cases {
+        let err = RawFrame::read_pgm(&write(name, bytes)).unwrap_err().to_string();
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+    }
+    let raw = write("frame.raw", &[0; 8]);
+    let err = read_raw(&raw, 4_611_686_018_427_387_906, 4, 8).unwrap_err().to_string();
+    assert!(err.contains("too large"), "{err}");
+    // A 12-bit sensor's frame stored in 16 bits: white is 4095, not 65535.
+    let mut twelve = b"P5\n4 4\n4095\n".to_vec();
+    twelve.extend((0..16u16).flat_map(|i| (i * 273).to_be_bytes()));
+    let frame = RawFrame::read_pgm(&write("twelve.pgm", &twelve)).unwrap();
+    assert_eq!((frame.bits, frame.white, frame.samples[15]), (16, 4095, 4095));
+    let back = dir.path().join("back.pgm");
+    frame.write_pgm(&back).unwrap();
+    assert_eq!(RawFrame::read_pgm(&back).unwrap(), frame);
+}
+
+/// A missing file is named once, with the OS's reason once.
+#[test]
+fn a_missing_file_is_named_once() {
+    let err = load_image(std::path::Path::new("/no/such/image.png")).unwrap_err();
+    let chain: Vec<String> =
+        std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source()).map(|e| e.to_string()).collect();
+    assert_eq!(chain.len(), 1, "{chain:?}");
+    assert_eq!(chain[0].matches("No such file").count(), 1, "{chain:?}");
 }

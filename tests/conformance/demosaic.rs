@@ -8,7 +8,8 @@ const METHODS: [DemosaicMethod; 2] = [DemosaicMethod::Bilinear, DemosaicMethod::
 
 fn random_frame(r: &mut rand::rngs::StdRng, width: usize, height: usize, bits: u32) -> RawFrame {
     let max = (1u32 << bits) - 1;
-    RawFrame { width, height, bits, samples: (0..width * height).map(|_| r.random_range(0..=max) as u16).collect() }
+    let samples = (0..width * height).map(|_| r.random_range(0..=max) as u16).collect();
+    RawFrame { width, height, bits, white: max, samples }
 }
 
 #[test]

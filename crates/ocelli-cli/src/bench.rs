@@ -27,8 +27,8 @@ pub struct Common {
     /// Backend to time.
     #[arg(long, value_enum, default_value = "gpu")]
     backend: Which,
-    /// Timed runs (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    /// Timed runs (the median is reported; at least 1).
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     runs: usize,
     /// Untimed runs first (pipeline compilation, buffer pool warm-up).
     #[arg(long, default_value_t = 1)]

@@ -16,9 +16,16 @@ use crate::digits;
 
 /// Where the shipped assets are: $OCELLI_ASSETS, else the repository's assets/.
 pub fn assets() -> PathBuf {
-    std::env::var_os("OCELLI_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets"))
+    std::env::var_os("OCELLI_ASSETS").map(PathBuf::from).unwrap_or_else(|| {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets");
+        shipped.canonicalize().unwrap_or(shipped)
+    })
+}
+
+/// `path` relative to the working directory when it lies below it (as a user would type it).
+fn as_typed(path: PathBuf) -> PathBuf {
+    let here = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
+    here.and_then(|d| path.strip_prefix(d).ok().map(Path::to_path_buf)).unwrap_or(path)
 }
 
 fn model(name: &str) -> anyhow::Result<(Model, Weights)> {
@@ -76,6 +83,10 @@ pub fn classify(a: ClassifyArgs) -> anyhow::Result<()> {
     }
     let (m, w) = model(&a.model)?;
     let names = labels()?;
+    // Missing files fail before the GPU starts.
+    for path in &a.images {
+        std::fs::metadata(path).with_context(|| path.display().to_string())?;
+    }
     let gpu = match a.backend {
         Which::Gpu => Some(GpuBackend::new(Arc::new(Gpu::new()?))),
         Which::Cpu => None,
@@ -170,8 +181,11 @@ fn colour_image(path: &Path, gpu: Option<&GpuBackend>) -> anyhow::Result<PackedI
 
 /// `ocelli demo`: MobileNetV2 on the shipped photos, on the GPU.
 pub fn demo() -> anyhow::Result<()> {
-    let mut images: Vec<PathBuf> =
-        std::fs::read_dir(assets().join("images"))?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let dir = assets().join("images");
+    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| dir.display().to_string())?
+        .map(|e| e.map(|e| as_typed(e.path())))
+        .collect::<Result<_, _>>()?;
     images.sort();
     println!("MobileNetV2 (ImageNet) on the {} shipped photos, on the GPU:", images.len());
     classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })

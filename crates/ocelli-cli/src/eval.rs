@@ -29,8 +29,8 @@ pub struct EvalArgs {
     /// Distance for mnist_knn: l1 or l2.
     #[arg(long, default_value = "l2")]
     metric: String,
-    /// Evaluate only the first N test images.
-    #[arg(long)]
+    /// Evaluate only the first N test images (at least 1).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     limit: Option<usize>,
     /// Images per run.
     #[arg(long, default_value_t = 1000)]

@@ -83,7 +83,8 @@ pub fn demosaic(a: DemosaicArgs) -> anyhow::Result<()> {
     };
     let mut p = Demosaic::new(frame.height, frame.width, frame.bits, pattern(&a.pattern)?, method);
     p.black = a.black.unwrap_or(p.black);
-    p.white = a.white.unwrap_or(p.white);
+    // The frame's own white level (a PGM's maxval) unless --white says otherwise.
+    p.white = a.white.unwrap_or(frame.white as f32);
     p.wb = [r, g, b];
     p.srgb = a.srgb;
     // Frames whose RGB output exceeds one storage binding run in bands (on the CPU reference
@@ -133,6 +134,21 @@ pub fn mosaic_cmd(a: MosaicArgs) -> anyhow::Result<()> {
     }
     // Whole Bayer cells: drop an odd last row/column (and any alpha channel).
     let (h, w) = (d[2] / 2 * 2, d[3] / 2 * 2);
+    if h < 4 || w < 4 {
+        bail!("{}: a {}x{} image is too small for a Bayer mosaic (at least 4x4 pixels)", a.image.display(), d[3], d[2]);
+    }
+    if (h, w) != (d[2], d[3]) {
+        eprintln!(
+            "note: {}x{} is not whole 2x2 Bayer cells; the mosaic drops the last {}",
+            d[3],
+            d[2],
+            match (h != d[2], w != d[3]) {
+                (true, true) => "row and column",
+                (true, false) => "row",
+                _ => "column",
+            }
+        );
+    }
     let src = img.as_f32().expect("images decode to f32");
     let mut rgb = Vec::with_capacity(3 * h * w);
     for c in 0..3 {

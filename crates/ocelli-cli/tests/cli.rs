@@ -287,3 +287,70 @@ fn classify_reads_a_digit_photographed_at_12_megapixels() {
         assert_eq!(v["top"][0]["label"], "0", "{backend}: {out}");
     }
 }
+
+/// The bad inputs of the CLI that used to panic or answer wrongly: each exits 2 with one line
+/// naming the problem (issue 17's table, the part that is done).
+#[test]
+fn bad_cli_input_exits_2_with_one_line_naming_the_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let tiny = path("tiny.png");
+    image::RgbImage::new(1, 1).save(&tiny).unwrap();
+    let row = path("row.png");
+    image::RgbImage::new(9, 1).save(&row).unwrap();
+    let pgm = path("ends.pgm");
+    std::fs::write(&pgm, b"P5\n64 48\n255").unwrap();
+    let wraps = path("wraps.pgm");
+    std::fs::write(&wraps, b"P5\n4611686018427387906 4\n255\n\0\0\0\0\0\0\0\0").unwrap();
+    let frame = path("frame.raw");
+    std::fs::write(&frame, [0u8; 8]).unwrap();
+    let out = path("out.png");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["eval", "mnist", "--limit", "0"], "--limit"),
+        (vec!["bench", "gemm", "--runs", "0"], "--runs"),
+        (vec!["mosaic", &tiny, "-o", &out], "too small for a Bayer mosaic"),
+        (vec!["mosaic", &row, "-o", &out], "too small for a Bayer mosaic"),
+        (vec!["demosaic", &pgm, "-o", &out], "no samples follow the header"),
+        (vec!["demosaic", &wraps, "-o", &out], "too large"),
+        (vec!["demosaic", &wraps, "-o", &out, "--backend", "cpu"], "too large"),
+        (
+            vec!["demosaic", &frame, "--width", "4611686018427387906", "--height", "4", "--bits", "8", "-o", &out],
+            "too large",
+        ),
+        (vec!["classify", "/no/such/image.png"], "/no/such/image.png: No such file"),
+    ];
+    for (args, want) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_ocelli")).args(&args).env_remove("XDG_RUNTIME_DIR").output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        if !args[0].starts_with("eval") && !args[0].starts_with("bench") {
+            assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+            assert_eq!(err.matches("No such file").count(), usize::from(want.contains("No such file")), "{err}");
+        }
+    }
+}
+
+#[test]
+fn demosaic_writes_the_pnm_its_extension_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/chelsea.png");
+    let raw = tmp.path().join("c.pgm").display().to_string();
+    assert!(ocelli(&["mosaic", photo, "--bits", "8", "-o", &raw]).0);
+    let ppm = tmp.path().join("c.ppm");
+    let (ok, _, err) = ocelli(&["demosaic", &raw, "-o", &ppm.display().to_string()]);
+    assert!(ok, "{err}");
+    assert!(std::fs::read(&ppm).unwrap().starts_with(b"P6\n"), "a binary PPM");
+    // A PGM holds grey: an RGB result there is an error naming the file, not a PAM.
+    let pgm = tmp.path().join("c_rgb.pgm").display().to_string();
+    let (ok, _, err) = ocelli(&["demosaic", &raw, "-o", &pgm]);
+    assert!(!ok && err.contains("c_rgb.pgm") && err.contains("cannot hold a 3-channel image"), "{err}");
+}
+
+#[test]
+fn demo_prints_clean_paths() {
+    let (ok, out, err) = ocelli(&["demo"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("images/coffee.png") && !out.contains("/../"), "{out}");
+}

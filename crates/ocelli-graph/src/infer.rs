@@ -457,6 +457,10 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                     ),
                 ));
             }
+            // Pixel indices are 32-bit on the device.
+            if d.height.checked_mul(d.width).is_none_or(|n| n > u32::MAX as usize) {
+                return Err(invalid(op, format!("a {}x{} frame is too large", d.width, d.height)));
+            }
             let levels_ok = d.white.is_finite() && d.black.is_finite() && d.white > d.black;
             if !levels_ok || d.wb.iter().any(|g| !(g.is_finite() && *g > 0.0)) {
                 return Err(invalid(

@@ -61,8 +61,8 @@ pub fn demosaic_in_bands<B: Backend>(
                 &mut plans.last_mut().expect("just pushed").1
             }
         };
-        let band =
-            RawFrame { width: w, height: rows, bits: frame.bits, samples: frame.samples[in0 * w..in1 * w].to_vec() };
+        let samples = frame.samples[in0 * w..in1 * w].to_vec();
+        let band = RawFrame { width: w, height: rows, bits: frame.bits, white: frame.white, samples };
         let out = plan.run(&[band.packed()])?.remove(0);
         let v = out.as_f32().expect("demosaic writes f32");
         for c in 0..3 {

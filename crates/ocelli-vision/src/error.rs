@@ -5,14 +5,14 @@ use thiserror::Error;
 /// Errors of image and raw-frame handling.
 #[derive(Debug, Error)]
 pub enum VisionError {
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. The OS error is part of the message, not a
+    /// separate source, so that a chain of errors names it once.
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The image crate could not decode or encode the file.
     #[error("{path}: {message}")]

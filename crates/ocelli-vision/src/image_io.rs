@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use image::codecs::pnm::{PnmEncoder, PnmSubtype, SampleEncoding};
+use image::ImageEncoder;
 use ocelli_graph::Tensor;
 
 use crate::{Result, VisionError};
@@ -21,9 +23,9 @@ fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
 /// Decodes the image file at `path`, by its contents.
 pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
     image::ImageReader::open(path)
-        .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
+        .map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?
         .with_guessed_format()
-        .map_err(|source| VisionError::Io { path: path.to_path_buf(), source })?
+        .map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?
         .decode()
         .map_err(|e| image_err(path, e))
 }
@@ -93,7 +95,29 @@ pub fn save_image(tensor: &Tensor, path: &Path, sixteen_bits: bool) -> Result<()
         }
     }
     .expect("buffer length matches the tensor");
-    img.save(path).map_err(err)
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let pnm = match (ext.as_deref(), c) {
+        (Some("pgm" | "pnm"), 1) => Some(PnmSubtype::Graymap(SampleEncoding::Binary)),
+        (Some("ppm" | "pnm"), 3) => Some(PnmSubtype::Pixmap(SampleEncoding::Binary)),
+        (Some(kind @ ("pgm" | "ppm" | "pnm" | "pbm")), _) => {
+            return Err(VisionError::Unsupported(format!(
+                "{}: a .{kind} file cannot hold a {c}-channel image (PGM: grey, PPM: RGB; PNG keeps alpha)",
+                path.display()
+            )))
+        }
+        _ => None,
+    };
+    let Some(subtype) = pnm else {
+        return img.save(path).map_err(err);
+    };
+    // The image crate would write a PAM (P7) for these extensions; P5/P6 is what they mean.
+    let file = std::fs::File::create(path).map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?;
+    let mut out = std::io::BufWriter::new(file);
+    PnmEncoder::new(&mut out)
+        .with_subtype(subtype)
+        .write_image(img.as_bytes(), w32, h32, img.color().into())
+        .map_err(err)?;
+    std::io::Write::flush(&mut out).map_err(|error| VisionError::Io { path: path.to_path_buf(), error })
 }
 
 /// `[N, C, H, W]` -> `[N, H, W, C]` (for models that take channels last), or back with

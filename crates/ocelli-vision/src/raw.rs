@@ -13,12 +13,15 @@ pub struct RawFrame {
     pub height: usize,
     /// Bits per sample (8 or 16).
     pub bits: u32,
+    /// The largest value a sample may take (a PGM's maxval, 4095 for 12-bit sensors stored in 16
+    /// bits; `2^bits − 1` for headerless frames): demosaicing's default white level.
+    pub white: u32,
     /// Samples, row-major.
     pub samples: Vec<u16>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VisionError + '_ {
-    move |source| VisionError::Io { path: path.to_path_buf(), source }
+    move |error| VisionError::Io { path: path.to_path_buf(), error }
 }
 
 impl RawFrame {
@@ -44,9 +47,12 @@ impl RawFrame {
             return Err(bad("not a binary PGM (P5); for headerless raw give --width --height --bits"));
         }
         // Header: magic, width, height, maxval, separated by whitespace and comments.
-        let mut fields = Vec::new();
+        let mut fields: Vec<usize> = Vec::new();
         let mut i = 2;
         while fields.len() < 3 {
+            if i >= bytes.len() {
+                return Err(bad("the header ends before width, height and maxval"));
+            }
             while i < bytes.len() && bytes[i].is_ascii_whitespace() {
                 i += 1;
             }
@@ -63,8 +69,15 @@ impl RawFrame {
             let text = std::str::from_utf8(&bytes[start..i]).map_err(|_| bad("bad header"))?;
             fields.push(text.parse::<usize>().map_err(|_| bad("bad header"))?);
         }
+        // One whitespace byte ends the header; the samples follow.
+        if i >= bytes.len() || !bytes[i].is_ascii_whitespace() {
+            return Err(bad("no samples follow the header"));
+        }
         let data = &bytes[i + 1..];
         let (width, height, maxval) = (fields[0], fields[1], fields[2]);
+        if maxval == 0 {
+            return Err(bad("maxval 0"));
+        }
         let bits = if maxval < 256 {
             8
         } else if maxval < 65536 {
@@ -72,7 +85,7 @@ impl RawFrame {
         } else {
             return Err(bad("maxval above 65535"));
         };
-        let need = width * height * (bits as usize / 8);
+        let need = frame_bytes(path, width, height, bits)?;
         if data.len() < need {
             return Err(VisionError::RawSize {
                 path: path.to_path_buf(),
@@ -88,13 +101,12 @@ impl RawFrame {
         } else {
             data[..need].chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect()
         };
-        Ok(Self { width, height, bits, samples })
+        Ok(Self { width, height, bits, white: maxval as u32, samples })
     }
 
     /// Writes a binary PGM (16-bit samples big-endian, as the format says).
     pub fn write_pgm(&self, path: &Path) -> Result<()> {
-        let maxval = (1u32 << self.bits) - 1;
-        let mut out = format!("P5\n{} {}\n{maxval}\n", self.width, self.height).into_bytes();
+        let mut out = format!("P5\n{} {}\n{}\n", self.width, self.height, self.white).into_bytes();
         for &s in &self.samples {
             if self.bits == 8 {
                 out.push(s as u8);
@@ -112,8 +124,19 @@ pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<R
     if bits != 8 && bits != 16 {
         return Err(VisionError::Unsupported(format!("{bits}-bit raw frames (8 and 16 are supported)")));
     }
+    let expected = frame_bytes(path, width, height, bits)?;
+    let size = std::fs::metadata(path).map_err(io_err(path))?.len();
+    if size != expected as u64 {
+        return Err(VisionError::RawSize {
+            path: path.to_path_buf(),
+            width,
+            height,
+            bits,
+            expected,
+            got: size as usize,
+        });
+    }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    let expected = width * height * (bits as usize / 8);
     if bytes.len() != expected {
         return Err(VisionError::RawSize { path: path.to_path_buf(), width, height, bits, expected, got: bytes.len() });
     }
@@ -122,7 +145,16 @@ pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<R
     } else {
         bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
     };
-    Ok(RawFrame { width, height, bits, samples })
+    Ok(RawFrame { width, height, bits, white: (1 << bits) - 1, samples })
+}
+
+/// Bytes of a `width`×`height` frame of `bits`-bit samples, or an error naming the file when
+/// the count overflows.
+fn frame_bytes(path: &Path, width: usize, height: usize, bits: u32) -> Result<usize> {
+    width
+        .checked_mul(height)
+        .and_then(|n| n.checked_mul(bits as usize / 8))
+        .ok_or_else(|| VisionError::Unsupported(format!("{}: a {width}x{height} frame is too large", path.display())))
 }
 
 /// Samples an RGB tensor `[1, 3, H, W]` in [0, 1] through a Bayer filter: each pixel keeps the
@@ -147,7 +179,7 @@ pub fn mosaic(rgb: &Tensor, pattern: BayerPattern, bits: u32) -> Result<RawFrame
             (data[pattern.color_at(y, x) * h * w + i].clamp(0.0, 1.0) * full).round() as u16
         })
         .collect();
-    Ok(RawFrame { width: w, height: h, bits, samples })
+    Ok(RawFrame { width: w, height: h, bits, white: (1 << bits) - 1, samples })
 }
 
 /// A one-op graph demosaicing `frame`-sized inputs with `params` (its size and depth are taken
