@@ -130,3 +130,34 @@ fn no_matching_adapter_says_what_to_install() {
     assert!(matches!(err, DeviceError::NoAdapter { .. }), "{err}");
     assert!(err.to_string().contains("apt-get install mesa-vulkan-drivers"), "{err}");
 }
+
+/// Shapes and parameters whose arithmetic would wrap are typed errors, in release builds too.
+#[test]
+fn sizes_that_overflow_are_errors_not_wrapped_shapes() {
+    let mut g = GraphBuilder::new();
+    let err = g.input("x", [1usize << 32, 1 << 32], DType::F32).unwrap_err();
+    assert!(matches!(err, GraphError::TooLarge { .. }), "{err}");
+    let err = Tensor::from_f32([(1usize << 63) + 2, 2], vec![0.0; 4]).unwrap_err();
+    assert!(matches!(err, GraphError::TooLarge { .. }), "{err}");
+    let x = g.input("x", [1, 1, 8, 8], DType::F32).unwrap();
+    let w = g.input("w", [1, 1, 3, 3], DType::F32).unwrap();
+    let p = Conv2d { padding: ocelli::Padding::Explicit([usize::MAX, 0, usize::MAX, 0]), ..Default::default() };
+    assert!(g.op(Op::Conv2d(p), &[x, w]).is_err());
+    let up = |side: usize| Op::Upsample { mode: UpsampleMode::Nearest, out_h: side, out_w: side };
+    assert!(matches!(g.op(up(1 << 31), &[x]), Err(GraphError::TooLarge { .. })));
+    // 16 GiB: fits memory arithmetic, but not the CPU reference's budget or a device.
+    let y = g.op(up(1 << 16), &[x]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let err = CpuBackend.compile(&graph).unwrap_err();
+    assert!(matches!(err, ocelli::CpuError::TooLarge { .. }), "{err}");
+    assert!(gpu().compile(&graph).is_err());
+    // A slice step past 32 bits runs on the CPU and is a typed error on the GPU.
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [4], DType::F32).unwrap();
+    let y = g.op(Op::Slice { axis: 0, start: 0, end: 4, step: 1 << 32 }, &[x]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let input = [Tensor::from_f32([4], vec![1.0, 2.0, 3.0, 4.0]).unwrap()];
+    assert_eq!(CpuBackend.run(&graph, &input).unwrap()[0].as_f32().unwrap(), &[1.0]);
+    let err = gpu().compile(&graph).unwrap_err();
+    assert!(matches!(err, ExecError::Unsupported { op: "slice", .. }), "{err}");
+}

@@ -162,13 +162,26 @@ pub enum BenchCommand {
     },
 }
 
-fn data(shape: &[usize], seed: u32) -> Tensor {
-    ocelli::builtin::data(shape, seed, 1.0)
+/// Seeded f32 data in [−scale, scale), refused (before allocating) when it would pass the CPU
+/// reference's per-tensor budget.
+pub(crate) fn data_scaled(shape: &[usize], seed: u32, scale: f32) -> anyhow::Result<Tensor> {
+    let bytes = shape.iter().try_fold(4u64, |n, &d| n.checked_mul(d as u64));
+    match bytes {
+        Some(b) if b <= CpuBackend::MAX_VALUE_BYTES => Ok(ocelli::builtin::data(shape, seed, scale)),
+        _ => anyhow::bail!(
+            "a benchmark input of shape {shape:?} needs more than {} bytes; choose smaller sizes",
+            CpuBackend::MAX_VALUE_BYTES
+        ),
+    }
+}
+
+fn data(shape: &[usize], seed: u32) -> anyhow::Result<Tensor> {
+    data_scaled(shape, seed, 1.0)
 }
 
 /// Seeded data of `dtype`.
-fn typed(shape: &[usize], seed: u32, dtype: DType) -> Tensor {
-    CpuBackend::cast(&data(shape, seed), dtype)
+fn typed(shape: &[usize], seed: u32, dtype: DType) -> anyhow::Result<Tensor> {
+    Ok(CpuBackend::cast(&data(shape, seed)?, dtype))
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -184,7 +197,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let y = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[a, b])?;
             let graph = g.build(&[y])?;
             let flops = 2.0 * (m * n * k) as f64;
-            let inputs = vec![typed(&[m, k], 1, dt), typed(&[k, n], 2, dt)];
+            let inputs = vec![typed(&[m, k], 1, dt)?, typed(&[k, n], 2, dt)?];
             ("gemm", format!("{m}x{n}x{k}"), Some(flops), graph, inputs, common)
         }
         BenchCommand::Conv2d { n, c, h, w, k, r, stride, pad, groups, common } => {
@@ -200,7 +213,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let out = g.shape(y)?.clone();
             let graph = g.build(&[y])?;
             let flops = 2.0 * (out.numel() * cg * r * r) as f64;
-            let inputs = vec![typed(&[n, c, h, w], 1, dt), typed(&[k, cg, r, r], 2, dt), typed(&[k], 3, dt)];
+            let inputs = vec![typed(&[n, c, h, w], 1, dt)?, typed(&[k, cg, r, r], 2, dt)?, typed(&[k], 3, dt)?];
             let shape = format!("n{n} c{c} {h}x{w} k{k} r{r} s{stride} p{pad} g{groups}");
             ("conv2d", shape, Some(flops), graph, inputs, common)
         }
@@ -219,7 +232,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             let y = g.op(Op::NonMaxSuppression(p), &[b, s])?;
             let graph = g.build(&[y])?;
             // Boxes of side 4..20 around a 100x100 grid of centres, so clusters overlap.
-            let u = data(&[boxes, 4], 5);
+            let u = data(&[boxes, 4], 5)?;
             let u = u.as_f32().expect("f32");
             let corners: Vec<f32> = u
                 .chunks(4)
@@ -231,7 +244,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                     [y, x, y + h, x + w]
                 })
                 .collect();
-            let scores = data(&[classes * boxes], 6).as_f32().expect("f32").iter().map(|v| (v + 1.0) / 2.0).collect();
+            let scores = data(&[classes * boxes], 6)?.as_f32().expect("f32").iter().map(|v| (v + 1.0) / 2.0).collect();
             let inputs =
                 vec![Tensor::from_f32([1, boxes, 4], corners)?, Tensor::from_f32([1, classes, boxes], scores)?];
             ("nms", format!("{boxes} boxes {classes} classes max {max_per_class}"), None, graph, inputs, common)

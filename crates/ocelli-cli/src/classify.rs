@@ -194,7 +194,8 @@ pub fn demo() -> anyhow::Result<()> {
 /// The graph of model `name` for `batch` images and a seeded input batch for it.
 pub fn model_graph(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, ocelli::Tensor)> {
     let (m, w) = model(name)?;
-    Ok((m.batch_graph(&w, batch)?, ocelli::builtin::data(&[batch, 3, 224, 224], 9, 2.0)))
+    let input = crate::bench::data_scaled(&[batch, 3, 224, 224], 9, 2.0)?;
+    Ok((m.batch_graph(&w, batch)?, input))
 }
 
 /// Images per second of `model` at batch `batch` on the chosen backend, and its cold start.

@@ -25,6 +25,19 @@ pub enum CpuError {
     /// The graph or its inputs are invalid.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// A value larger than the reference allocates ([`CpuBackend::MAX_VALUE_BYTES`]), refused
+    /// before anything runs rather than aborting the process.
+    #[error("{what} {shape} needs {bytes} bytes, more than the CPU reference's {limit} per tensor")]
+    TooLarge {
+        /// Which value.
+        what: String,
+        /// Its shape.
+        shape: ocelli_graph::Shape,
+        /// Bytes it needs (f32 working precision).
+        bytes: u64,
+        /// The budget.
+        limit: u64,
+    },
 }
 
 /// The CPU reference backend.
@@ -32,6 +45,10 @@ pub enum CpuError {
 pub struct CpuBackend;
 
 impl CpuBackend {
+    /// The most bytes one value may take in the reference (which computes in f32, 4 bytes per
+    /// element): larger graphs are a [`CpuError::TooLarge`] at compile time.
+    pub const MAX_VALUE_BYTES: u64 = 4 << 30;
+
     /// A CPU backend.
     pub fn new() -> Self {
         Self
@@ -48,6 +65,19 @@ impl Backend for CpuBackend {
 
     /// The reference runs the graph as written: no passes, so it checks them.
     fn compile(&self, graph: &Graph) -> Result<CpuPlan, CpuError> {
+        for (i, v) in graph.values().iter().enumerate() {
+            let bytes = v.shape.numel() as u64 * 4;
+            if bytes > Self::MAX_VALUE_BYTES {
+                let what = match &v.def {
+                    ValueDef::Input(name) => format!("input '{name}'"),
+                    ValueDef::Constant(_) => format!("constant {i}"),
+                    ValueDef::Node { node, .. } => {
+                        format!("output of node {node} ({})", graph.nodes()[*node].op.name())
+                    }
+                };
+                return Err(CpuError::TooLarge { what, shape: v.shape.clone(), bytes, limit: Self::MAX_VALUE_BYTES });
+            }
+        }
         Ok(CpuPlan { graph: graph.clone() })
     }
 }

@@ -93,9 +93,26 @@ pub(crate) struct Params(pub Vec<u32>);
 /// Dimensions a rank-generic kernel (elementwise, layout) accepts.
 pub(crate) const MAX_RANK: usize = 8;
 
+std::thread_local! {
+    /// The first parameter that did not fit a u32 since [`take_overflow`] last looked: lowering
+    /// builds parameters with infallible calls and checks this once per node, so a stride or
+    /// step too large for the kernels' 32-bit arithmetic is a typed error, never a panic or a
+    /// truncated value.
+    static OVERFLOW: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// The first parameter too large for a u32 since the last call, if any (and forgets it).
+pub(crate) fn take_overflow() -> Option<usize> {
+    OVERFLOW.with(std::cell::Cell::take)
+}
+
 impl Params {
     pub fn u(mut self, v: usize) -> Self {
-        self.0.push(u32::try_from(v).expect("sizes are checked against the binding limit"));
+        let word = u32::try_from(v).unwrap_or_else(|_| {
+            OVERFLOW.with(|o| o.set(o.get().or(Some(v))));
+            u32::MAX
+        });
+        self.0.push(word);
         self
     }
 

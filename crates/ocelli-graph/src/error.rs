@@ -53,6 +53,14 @@ pub enum GraphError {
         /// Its shape.
         shape: Shape,
     },
+    /// A tensor whose byte count does not fit in memory arithmetic.
+    #[error("{what}: shape {shape} is too large (its byte count overflows)")]
+    TooLarge {
+        /// Which tensor.
+        what: String,
+        /// Its shape.
+        shape: Shape,
+    },
     /// Data length that does not match the shape.
     #[error("tensor of shape {shape} needs {expected} elements, got {got}")]
     DataLength {

@@ -134,13 +134,19 @@ impl GraphBuilder {
     }
 
     fn push(&mut self, shape: Shape, dtype: DType, def: ValueDef) -> Result<ValueId> {
+        let what = || match &def {
+            ValueDef::Input(n) => format!("input '{n}'"),
+            ValueDef::Constant(_) => "constant".into(),
+            ValueDef::Node { node, .. } => format!("output of node {node}"),
+        };
         if shape.dims().contains(&0) {
-            let what = match &def {
-                ValueDef::Input(n) => format!("input '{n}'"),
-                ValueDef::Constant(_) => "constant".into(),
-                ValueDef::Node { node, .. } => format!("output of node {node}"),
-            };
-            return Err(GraphError::ZeroSized { what, shape });
+            return Err(GraphError::ZeroSized { what: what(), shape });
+        }
+        // Every value's element and byte counts fit in memory arithmetic, so later products over
+        // its shape (numel, strides, bytes) cannot wrap.
+        let bytes = shape.dims().iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+        if bytes.is_none_or(|b| b > isize::MAX as usize) {
+            return Err(GraphError::TooLarge { what: what(), shape });
         }
         self.graph.values.push(ValueInfo { shape, dtype, def });
         Ok(ValueId(self.graph.values.len() - 1))

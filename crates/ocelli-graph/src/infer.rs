@@ -82,8 +82,8 @@ fn positive(op: &Op, what: &str, v: &[usize]) -> Result<()> {
 
 /// Output length of a convolution along one axis with total padding `pad`.
 pub fn conv_out_len(input: usize, kernel: usize, stride: usize, dilation: usize, pad: usize) -> Option<usize> {
-    let span = dilation * (kernel - 1) + 1;
-    (input + pad).checked_sub(span).map(|d| d / stride + 1)
+    let span = dilation.checked_mul(kernel.checked_sub(1)?)?.checked_add(1)?;
+    input.checked_add(pad)?.checked_sub(span).and_then(|d| d.checked_div(stride)).map(|d| d + 1)
 }
 
 /// Output length of pooling along one axis (PyTorch rule, ceil mode drops a last window that
@@ -96,9 +96,14 @@ pub fn pool_out_len(
     pad_after: usize,
     ceil: bool,
 ) -> Option<usize> {
-    let avail = (input + pad_before + pad_after).checked_sub(kernel)?;
-    let mut out = if ceil { avail.div_ceil(stride) + 1 } else { avail / stride + 1 };
-    if ceil && (out - 1) * stride >= input + pad_before {
+    let padded = input.checked_add(pad_before)?.checked_add(pad_after)?;
+    let avail = padded.checked_sub(kernel)?;
+    let mut out = if ceil {
+        avail.checked_div(stride)? + usize::from(avail % stride != 0) + 1
+    } else {
+        avail.checked_div(stride)? + 1
+    };
+    if ceil && (out - 1).checked_mul(stride)? >= input + pad_before {
         out -= 1;
     }
     Some(out)
@@ -111,9 +116,10 @@ pub fn resolve_conv_padding(p: &Conv2d, in_hw: [usize; 2], kernel: [usize; 2]) -
         Padding::Same => {
             let mut pads = [0; 4];
             for a in 0..2 {
-                let out = in_hw[a].div_ceil(p.stride[a]);
-                let span = p.dilation[a] * (kernel[a] - 1) + 1;
-                let total = ((out - 1) * p.stride[a] + span).saturating_sub(in_hw[a]);
+                let out = in_hw[a].div_ceil(p.stride[a].max(1));
+                let span = p.dilation[a].saturating_mul(kernel[a].saturating_sub(1)).saturating_add(1);
+                let total =
+                    (out.saturating_sub(1).saturating_mul(p.stride[a]).saturating_add(span)).saturating_sub(in_hw[a]);
                 pads[a] = total / 2;
                 pads[a + 2] = total - total / 2;
             }
@@ -192,8 +198,11 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 want_vec(op, inputs, 2, w[0])?;
             }
             let pads = resolve_conv_padding(p, [x[2], x[3]], [w[2], w[3]]);
-            let oh = conv_out_len(x[2], w[2], p.stride[0], p.dilation[0], pads[0] + pads[2]);
-            let ow = conv_out_len(x[3], w[3], p.stride[1], p.dilation[1], pads[1] + pads[3]);
+            let out = |a: usize| {
+                let pad = pads[a].checked_add(pads[a + 2])?;
+                conv_out_len(x[2 + a], w[2 + a], p.stride[a], p.dilation[a], pad)
+            };
+            let (oh, ow) = (out(0), out(1));
             match (oh, ow) {
                 (Some(oh), Some(ow)) => f32_out(Shape(vec![x[0], w[0], oh, ow])),
                 _ => Err(mismatch(op, inputs, "kernel larger than the padded input")),
@@ -225,8 +234,11 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 want_vec(op, inputs, 2, o)?;
             }
             let len = |a: usize, i: usize, k: usize| {
-                ((i - 1) * p.stride[a] + p.dilation[a] * (k - 1) + p.output_padding[a] + 1)
-                    .checked_sub(2 * p.padding[a])
+                let full = (i - 1)
+                    .checked_mul(p.stride[a])?
+                    .checked_add(p.dilation[a].checked_mul(k - 1)?)?
+                    .checked_add(p.output_padding[a] + 1)?;
+                full.checked_sub(p.padding[a].checked_mul(2)?)
             };
             match (len(0, x[2], w[2]), len(1, x[3], w[3])) {
                 (Some(oh), Some(ow)) if oh > 0 && ow > 0 => f32_out(Shape(vec![x[0], o, oh, ow])),
@@ -542,7 +554,9 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 return Err(invalid(op, "the IoU threshold must be finite"));
             }
             let groups = if n.class_agnostic { b[0] } else { b[0] * s[1] };
-            let rows = groups * n.max_per_class;
+            let rows = groups.checked_mul(n.max_per_class).ok_or_else(|| {
+                invalid(op, format!("{groups} segments × {} rows per class overflow", n.max_per_class))
+            })?;
             match n.soft_sigma {
                 None => Ok(vec![(Shape(vec![rows, 3]), DType::I32)]),
                 Some(sigma) if sigma > 0.0 && sigma.is_finite() => {

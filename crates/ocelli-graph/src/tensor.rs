@@ -32,8 +32,12 @@ impl Tensor {
             TensorData::I32(v) => v.len(),
             TensorData::U32(v) => v.len(),
         };
-        if len != shape.numel() {
-            return Err(GraphError::DataLength { expected: shape.numel(), got: len, shape });
+        // A shape whose element count wraps must not match a short vector.
+        let Some(numel) = shape.dims().iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+            return Err(GraphError::TooLarge { what: "tensor".into(), shape });
+        };
+        if len != numel {
+            return Err(GraphError::DataLength { expected: numel, got: len, shape });
         }
         Ok(Self { shape, data })
     }

@@ -17,7 +17,7 @@ mod winograd;
 use ocelli_device::Kernel;
 use ocelli_graph::{DType, Graph, Node, Op, Shape, Tensor, ValueDef, ValueId};
 
-use crate::dispatch::{Dispatch, Step};
+use crate::dispatch::{take_overflow, Dispatch, Step};
 use crate::tuning::Tuning;
 use crate::ExecError;
 
@@ -106,6 +106,7 @@ pub(crate) fn kernel_of(d: &Dispatch, f16: bool) -> Kernel {
 /// Lowers one node.
 pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Lowering, ExecError> {
     let io = Io { node, graph, tuning };
+    take_overflow();
     let mut scratch = Vec::new();
     let mut derived = Vec::new();
     let steps = match &node.op {
@@ -162,6 +163,12 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
             }
         }
     };
+    if let Some(v) = take_overflow() {
+        return Err(ExecError::Unsupported {
+            op: node.op.name(),
+            why: format!("a size or parameter of {v} does not fit the kernels' 32-bit arithmetic"),
+        });
+    }
     let f16 = io.f16();
     for step in &steps {
         if let Step::Dispatch(d) = step {
