@@ -159,3 +159,15 @@ fn a_missing_file_is_named_once() {
     assert_eq!(chain.len(), 1, "{chain:?}");
     assert_eq!(chain[0].matches("No such file").count(), 1, "{chain:?}");
 }
+
+#[test]
+fn odd_bit_depths_and_empty_letterboxes_are_errors() {
+    let frame = RawFrame { width: 4, height: 4, bits: 12, white: 4095, samples: vec![0; 16] };
+    assert!(matches!(frame.packed(), Err(VisionError::Unsupported(_))));
+    let zero = RawFrame { bits: 0, ..frame };
+    assert!(zero.packed().is_err());
+    let mut g = ocelli::GraphBuilder::new();
+    let x = g.input("x", [1, 3, 8, 8], ocelli::DType::F32).unwrap();
+    let err = ocelli::vision::ops::letterbox(&mut g, x, 0, 0.5).unwrap_err();
+    assert!(err.to_string().contains("size 0"), "{err}");
+}

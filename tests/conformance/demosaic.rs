@@ -30,7 +30,7 @@ fn demosaic_matches_reference_for_every_pattern_method_and_depth() {
                     check(
                         &format!("demosaic {w}x{h} {bits}-bit {pattern:?} {method:?}"),
                         &graph,
-                        &[frame.packed()],
+                        &[frame.packed().unwrap()],
                         tol,
                     );
                 }
@@ -54,9 +54,9 @@ fn demosaiced_photos_reach_the_expected_psnr_and_mhc_beats_bilinear() {
             let mut scores = Vec::new();
             for method in METHODS {
                 let graph = demosaic_graph(&frame, Demosaic::new(h, w, 8, pattern, method)).unwrap();
-                let want = CpuBackend.run(&graph, &[frame.packed()]).unwrap().remove(0);
+                let want = CpuBackend.run(&graph, &[frame.packed().unwrap()]).unwrap().remove(0);
                 for gpu in gpus() {
-                    let got = gpu.run(&graph, &[frame.packed()]).unwrap().remove(0);
+                    let got = gpu.run(&graph, &[frame.packed().unwrap()]).unwrap().remove(0);
                     assert_close(
                         &format!("{name} {method:?} on {}", gpu.name()),
                         &want,
@@ -106,7 +106,8 @@ fn demosaic_in_bands_equals_the_whole_frame() {
                 let pattern = BayerPattern::ALL[(w + bits as usize) % 4];
                 let frame = random_frame(&mut r, w, h, bits);
                 let p = Demosaic::new(h, w, bits, pattern, method);
-                let want = CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).unwrap().remove(0);
+                let want =
+                    CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed().unwrap()]).unwrap().remove(0);
                 // Output bytes of band_rows rows plus 2 + 2 rows of context.
                 let max = 12 * w * (band_rows + 4);
                 let bands = demosaic_bands(h, w, max).unwrap();
@@ -135,9 +136,12 @@ fn demosaic_bands_follow_a_device_with_small_bindings() {
     let (w, h) = (1600, 1000);
     let frame = random_frame(&mut rng(93), w, h, 16);
     let p = Demosaic::new(h, w, 16, BayerPattern::Grbg, DemosaicMethod::Mhc);
-    assert!(gpu.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).is_err(), "the whole frame does not fit");
+    assert!(
+        gpu.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed().unwrap()]).is_err(),
+        "the whole frame does not fit"
+    );
     assert_eq!(demosaic_bands(h, w, max).unwrap().len(), 2);
-    let want = CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed()]).unwrap().remove(0);
+    let want = CpuBackend.run(&demosaic_graph(&frame, p).unwrap(), &[frame.packed().unwrap()]).unwrap().remove(0);
     let got = demosaic_in_bands(&gpu, &frame, p, max).unwrap();
     assert_close("demosaic 1600x1000 with 16 MiB bindings", &want, &got, Tol { rel: 1e-5, abs: 1e-6 });
 }

@@ -63,7 +63,9 @@ pub fn demosaic_in_bands<B: Backend>(
         };
         let samples = frame.samples[in0 * w..in1 * w].to_vec();
         let band = RawFrame { width: w, height: rows, bits: frame.bits, white: frame.white, samples };
-        let out = plan.run(&[band.packed()])?.remove(0);
+        let packed =
+            band.packed().map_err(|e| ocelli_graph::GraphError::InvalidParam { op: "demosaic", why: e.to_string() })?;
+        let out = plan.run(&[packed])?.remove(0);
         let v = out.as_f32().expect("demosaic writes f32");
         for c in 0..3 {
             let src = (c * rows + (r0 - in0)) * w;

@@ -44,6 +44,12 @@ pub fn center_crop(g: &mut GraphBuilder, x: ValueId, h: usize, w: usize) -> R {
 /// Scales the image to fit a `size`×`size` square keeping its aspect ratio (bilinear), then
 /// centres it on a `fill`-coloured canvas.
 pub fn letterbox(g: &mut GraphBuilder, x: ValueId, size: usize, fill: f32) -> R {
+    if size == 0 {
+        return Err(GraphError::InvalidParam {
+            op: "letterbox",
+            why: "size 0: the square needs a side of at least 1".into(),
+        });
+    }
     let [_, _, h, w] = dims(g, x)?;
     let scale = size as f64 / h.max(w) as f64;
     let (nh, nw) =

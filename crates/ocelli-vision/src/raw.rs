@@ -26,8 +26,11 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> VisionError + '_ {
 
 impl RawFrame {
     /// The samples packed little-endian into u32 words (4 per word at 8 bits, 2 at 16): the input
-    /// of [`Op::Demosaic`].
-    pub fn packed(&self) -> Tensor {
+    /// of [`Op::Demosaic`]. Other bit depths are an error.
+    pub fn packed(&self) -> Result<Tensor> {
+        if self.bits != 8 && self.bits != 16 {
+            return Err(VisionError::Unsupported(format!("{}-bit frames (8 and 16 are supported)", self.bits)));
+        }
         let per = (32 / self.bits) as usize;
         let words: Vec<u32> = self
             .samples
@@ -35,7 +38,7 @@ impl RawFrame {
             .map(|c| c.iter().enumerate().fold(0u32, |w, (k, &s)| w | (u32::from(s) << (k as u32 * self.bits))))
             .collect();
         let n = words.len();
-        Tensor::new([n], ocelli_graph::TensorData::U32(words)).expect("length matches")
+        Ok(Tensor::new([n], ocelli_graph::TensorData::U32(words))?)
     }
 
     /// Reads a binary PGM (P5, 8 or 16 bits; 16-bit PGM is big-endian) or, failing the magic
