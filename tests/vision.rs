@@ -171,3 +171,60 @@ fn odd_bit_depths_and_empty_letterboxes_are_errors() {
     let err = ocelli::vision::ops::letterbox(&mut g, x, 0, 0.5).unwrap_err();
     assert!(err.to_string().contains("size 0"), "{err}");
 }
+
+/// A JPEG cut short decodes to grey in the image crate; here it is an error, and a whole one
+/// still loads.
+#[test]
+fn a_truncated_jpeg_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.jpg");
+    let img = load_image(&asset("coffee.png")).unwrap();
+    save_image(&img.tensor, &whole, false).unwrap();
+    assert!(load_image(&whole).is_ok());
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() * 14 / 100]).unwrap();
+    let err = load_image(&cut).unwrap_err();
+    assert!(matches!(err, VisionError::Image { .. }) && err.to_string().contains("truncated JPEG"), "{err}");
+    assert!(ocelli::vision::load_packed(&cut).is_err());
+}
+
+/// A 100-byte PNG that claims 70 000 × 70 000 pixels is refused from its header, before
+/// anything is inflated.
+#[test]
+fn a_decompression_bomb_is_refused_from_its_header() {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend(kind);
+        out.extend(data);
+        let body: Vec<u8> = kind.iter().chain(data).copied().collect();
+        out.extend(crc32(&body).to_be_bytes());
+        out
+    };
+    let mut ihdr = 70_000u32.to_be_bytes().to_vec();
+    ihdr.extend(70_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\\x89PNG\\r\\n\\x1a\\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    // A zlib stream of a few zero bytes: what a bomb's IDAT would start with.
+    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.png");
+    std::fs::write(&path, &png).unwrap();
+    let start = std::time::Instant::now();
+    let err = load_image(&path).unwrap_err();
+    assert!(matches!(err, VisionError::Image { .. }), "{err}");
+    assert!(ocelli::vision::load_packed(&path).is_err());
+    assert!(start.elapsed().as_secs() < 5, "refused from the header, not after inflating");
+}

@@ -21,13 +21,39 @@ fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
 }
 
 /// Decodes the image file at `path`, by its contents.
+/// Largest side of an image Ocelli decodes.
+pub const MAX_IMAGE_SIDE: u32 = 1 << 16;
+
+/// Most bytes the decoder may allocate for one image: a 60-megapixel RGB photo at 16 bits fits,
+/// a small file claiming gigapixels (a decompression bomb) is refused before it is inflated.
+pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// Decodes the image file at `path`, by its contents, within [`MAX_IMAGE_SIDE`] and
+/// [`MAX_DECODE_BYTES`]. A JPEG without its end-of-image marker after its last scan (a truncated
+/// file, which the decoder would fill with grey) is an error.
 pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
-    image::ImageReader::open(path)
-        .map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?
-        .with_guessed_format()
-        .map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?
-        .decode()
-        .map_err(|e| image_err(path, e))
+    let io = |error| VisionError::Io { path: path.to_path_buf(), error };
+    let mut reader = image::ImageReader::open(path).map_err(io)?.with_guessed_format().map_err(io)?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) {
+        let bytes = std::fs::read(path).map_err(io)?;
+        if !jpeg_is_complete(&bytes) {
+            return Err(image_err(path, "truncated JPEG: no end-of-image marker after the last scan"));
+        }
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    reader.decode().map_err(|e| image_err(path, e))
+}
+
+/// Whether a JPEG's last start-of-scan marker (FF DA) is followed by an end-of-image marker
+/// (FF D9). Entropy-coded data escapes FF bytes, so neither appears inside a scan; an EXIF
+/// thumbnail's markers come before the main image's scans.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
+    matches!((last(0xDA), last(0xD9)), (Some(sos), Some(eoi)) if eoi > sos)
 }
 
 /// Decodes PNG, JPEG, BMP, TIFF or PNM (8- or 16-bit; gray, RGB or RGBA).
