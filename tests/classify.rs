@@ -250,3 +250,34 @@ fn twelve_and_forty_eight_megapixel_jpegs_classify_on_the_gpu_like_the_cpu_refer
         }
     }
 }
+
+/// MNIST files that are not 28×28 idx images, whose header dims wrap, or whose labels are not
+/// digits are errors naming the file (the CLI indexed past its arrays on them).
+#[test]
+fn mnist_files_with_wrong_dims_wrapping_headers_or_bad_labels_are_errors() {
+    use ocelli::classify::mnist;
+    use std::io::Write;
+    let gz = |path: &std::path::Path, bytes: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(std::fs::File::create(path).unwrap(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap();
+    };
+    let idx = |magic: u32, dims: &[u32], body: &[u8]| {
+        let mut v = magic.to_be_bytes().to_vec();
+        dims.iter().for_each(|d| v.extend(d.to_be_bytes()));
+        v.extend(body);
+        v
+    };
+    let cases: [(&[u32], usize, &[u8], &str); 3] = [
+        (&[2, 27, 28], 2 * 27 * 28, &[1, 2], "28x27"),
+        (&[2, 0x8000_0000, 0x8000_0000], 0, &[1, 2], "size does not match"),
+        (&[2, 28, 28], 2 * 28 * 28, &[1, 12], "label 12"),
+    ];
+    for (dims, pixels, labels, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        gz(&dir.path().join("t10k-images.idx3-ubyte.gz"), &idx(0x803, dims, &vec![0; pixels]));
+        gz(&dir.path().join("t10k-labels.idx1-ubyte.gz"), &idx(0x801, &[2], labels));
+        let err = mnist::load(dir.path(), mnist::Split::Test).unwrap_err().to_string();
+        assert!(err.contains(want) && err.contains("t10k-"), "{dims:?}: {err}");
+    }
+}

@@ -14,14 +14,14 @@ use thiserror::Error;
 /// Errors reading the MNIST files.
 #[derive(Debug, Error)]
 pub enum MnistError {
-    /// A file could not be read or decompressed.
-    #[error("{path}: {source}")]
+    /// A file could not be read or decompressed (the OS error is part of the message, named
+    /// once in a chain of errors).
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not an idx file of the expected kind.
     #[error("{path}: {why}")]
@@ -42,11 +42,21 @@ pub enum Split {
     Test,
 }
 
+/// Most bytes an idx file may inflate to (MNIST's training images are 47 MB): a gzip bomb
+/// stops here.
+const MAX_IDX_BYTES: u64 = 64 << 20;
+
 fn read_gz(path: &Path) -> Result<Vec<u8>, MnistError> {
-    let io = |source| MnistError::Io { path: path.to_path_buf(), source };
+    let io = |error| MnistError::Io { path: path.to_path_buf(), error };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(file).read_to_end(&mut out).map_err(io)?;
+    flate2::read::GzDecoder::new(file).take(MAX_IDX_BYTES + 1).read_to_end(&mut out).map_err(io)?;
+    if out.len() as u64 > MAX_IDX_BYTES {
+        return Err(MnistError::Format {
+            path: path.to_path_buf(),
+            why: format!("inflates past {MAX_IDX_BYTES} bytes"),
+        });
+    }
     Ok(out)
 }
 
@@ -59,7 +69,8 @@ fn header(path: &Path, data: &[u8], magic: u32, dims: usize) -> Result<Vec<usize
         });
     }
     let shape: Vec<usize> = (1..=dims).map(word).collect();
-    if data.len() != 4 * (dims + 1) + shape.iter().product::<usize>() {
+    let body = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if body.and_then(|b| b.checked_add(4 * (dims + 1))) != Some(data.len()) {
         return Err(MnistError::Format { path: path.to_path_buf(), why: "size does not match the header".into() });
     }
     Ok(shape)
@@ -76,8 +87,15 @@ pub fn load(dir: &Path, split: Split) -> Result<(Tensor, Vec<u8>), MnistError> {
     let (idata, ldata) = (read_gz(&ipath)?, read_gz(&lpath)?);
     let ishape = header(&ipath, &idata, 0x803, 3)?;
     let lshape = header(&lpath, &ldata, 0x801, 1)?;
+    if ishape[1..] != [28, 28] {
+        let why = format!("images are {}x{}, MNIST's are 28x28", ishape[2], ishape[1]);
+        return Err(MnistError::Format { path: ipath, why });
+    }
     if lshape[0] != ishape[0] {
         return Err(MnistError::Format { path: lpath, why: format!("{} labels for {} images", lshape[0], ishape[0]) });
+    }
+    if let Some(bad) = ldata[8..].iter().find(|&&l| l > 9) {
+        return Err(MnistError::Format { path: lpath, why: format!("label {bad}: digits are 0 to 9") });
     }
     let pixels: Vec<f32> = idata[16..].iter().map(|&v| f32::from(v) / 255.0).collect();
     let images = Tensor::from_f32([ishape[0], 1, ishape[1], ishape[2]], pixels).expect("size checked");

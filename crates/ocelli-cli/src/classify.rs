@@ -39,7 +39,11 @@ fn model(name: &str) -> anyhow::Result<(Model, Weights)> {
 fn labels() -> anyhow::Result<Vec<String>> {
     let path = assets().join("imagenet_classes.txt");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(text.lines().map(str::to_string).collect())
+    let names: Vec<String> = text.lines().map(str::to_string).collect();
+    if names.len() != 1000 {
+        bail!("{}: {} class names, ImageNet models need 1000 (one per line)", path.display(), names.len());
+    }
+    Ok(names)
 }
 
 /// Every model `ocelli classify` knows.

@@ -364,3 +364,21 @@ fn demo_prints_clean_paths() {
     assert!(ok, "{err}");
     assert!(out.contains("images/coffee.png") && !out.contains("/../"), "{out}");
 }
+
+#[test]
+fn a_short_class_list_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+    std::os::unix::fs::symlink(format!("{shipped}/models"), tmp.path().join("models")).unwrap();
+    let names: String = (0..999).map(|i| format!("class {i}\n")).collect();
+    std::fs::write(tmp.path().join("imagenet_classes.txt"), names).unwrap();
+    let photo = format!("{shipped}/images/coffee.png");
+    let o = Command::new(env!("CARGO_BIN_EXE_ocelli"))
+        .args(["classify", &photo])
+        .env("OCELLI_ASSETS", tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("imagenet_classes.txt") && err.contains("999 class names"), "{err}");
+}
