@@ -54,6 +54,18 @@ impl Weights {
         Ok(t.clone())
     }
 
+    /// The tensors' names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The shape of tensor `name`, if there is one.
+    pub fn shape(&self, name: &str) -> Option<&Shape> {
+        self.tensors.get(name).map(Tensor::shape)
+    }
+
     /// Number of tensors.
     pub fn len(&self) -> usize {
         self.tensors.len()

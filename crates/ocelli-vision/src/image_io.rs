@@ -32,13 +32,16 @@ pub const MAX_DECODE_BYTES: u64 = 1 << 30;
 /// [`MAX_DECODE_BYTES`]. A JPEG without its end-of-image marker after its last scan (a truncated
 /// file, which the decoder would fill with grey) is an error.
 pub(crate) fn decode(path: &Path) -> Result<image::DynamicImage> {
+    let bytes = std::fs::read(path).map_err(|error| VisionError::Io { path: path.to_path_buf(), error })?;
+    decode_bytes(path, &bytes)
+}
+
+/// [`decode`] of a file's bytes; `path` names it in errors.
+pub(crate) fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<image::DynamicImage> {
     let io = |error| VisionError::Io { path: path.to_path_buf(), error };
-    let mut reader = image::ImageReader::open(path).map_err(io)?.with_guessed_format().map_err(io)?;
-    if reader.format() == Some(image::ImageFormat::Jpeg) {
-        let bytes = std::fs::read(path).map_err(io)?;
-        if !jpeg_is_complete(&bytes) {
-            return Err(image_err(path, "truncated JPEG: no end-of-image marker after the last scan"));
-        }
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(io)?;
+    if reader.format() == Some(image::ImageFormat::Jpeg) && !jpeg_is_complete(bytes) {
+        return Err(image_err(path, "truncated JPEG: no end-of-image marker after the last scan"));
     }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);

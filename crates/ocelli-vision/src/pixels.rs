@@ -8,7 +8,7 @@ use std::path::Path;
 
 use ocelli_graph::{DType, GraphBuilder, GraphError, Op, ResizePixels, Tensor, TensorData, UpsampleMode, ValueId};
 
-use crate::image_io::decode;
+use crate::image_io::{decode, decode_bytes};
 use crate::Result;
 
 /// Bytes of one segment of packed samples, unless an image needs larger ones to fit in
@@ -109,26 +109,36 @@ impl PackedImage {
 /// Decodes PNG, JPEG, BMP, TIFF or PNM into packed samples (8 or 16 bits as in the file; grey,
 /// RGB or RGBA; grey with alpha becomes grey).
 pub fn load_packed(path: &Path) -> Result<PackedImage> {
-    let img = decode(path)?;
-    let (width, height) = (img.width() as usize, img.height() as usize);
-    let color = img.color();
-    let channels = usize::from(color.channel_count());
-    let sixteen = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count()) > 8;
-    let bits = if sixteen { 16 } else { 8 };
-    // Packed from the decoder's own buffer: no wider copy of a large image on the host.
-    let (channels, words) = match (channels, sixteen) {
-        (1 | 2, false) => (1, pack(&img.to_luma8().into_raw(), bits)),
-        (1 | 2, true) => (1, pack(&img.to_luma16().into_raw(), bits)),
-        (3, false) => match img.as_rgb8() {
-            Some(rgb) => (3, pack(rgb.as_raw(), bits)),
-            None => (3, pack(&img.to_rgb8().into_raw(), bits)),
-        },
-        (3, true) => (3, pack(&img.to_rgb16().into_raw(), bits)),
-        (_, false) => (4, pack(&img.to_rgba8().into_raw(), bits)),
-        (_, true) => (4, pack(&img.to_rgba16().into_raw(), bits)),
-    };
-    let layout = PixelLayout { height, width, channels, bits, segment_bytes: SEGMENT_BYTES };
-    Ok(PackedImage { layout, words })
+    PackedImage::from_decoded(decode(path)?)
+}
+
+impl PackedImage {
+    /// [`load_packed`] of a file's bytes; `path` names it in errors.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        Self::from_decoded(decode_bytes(path, bytes)?)
+    }
+
+    fn from_decoded(img: image::DynamicImage) -> Result<Self> {
+        let (width, height) = (img.width() as usize, img.height() as usize);
+        let color = img.color();
+        let channels = usize::from(color.channel_count());
+        let sixteen = u32::from(color.bits_per_pixel()) / u32::from(color.channel_count()) > 8;
+        let bits = if sixteen { 16 } else { 8 };
+        // Packed from the decoder's own buffer: no wider copy of a large image on the host.
+        let (channels, words) = match (channels, sixteen) {
+            (1 | 2, false) => (1, pack(&img.to_luma8().into_raw(), bits)),
+            (1 | 2, true) => (1, pack(&img.to_luma16().into_raw(), bits)),
+            (3, false) => match img.as_rgb8() {
+                Some(rgb) => (3, pack(rgb.as_raw(), bits)),
+                None => (3, pack(&img.to_rgb8().into_raw(), bits)),
+            },
+            (3, true) => (3, pack(&img.to_rgb16().into_raw(), bits)),
+            (_, false) => (4, pack(&img.to_rgba8().into_raw(), bits)),
+            (_, true) => (4, pack(&img.to_rgba16().into_raw(), bits)),
+        };
+        let layout = PixelLayout { height, width, channels, bits, segment_bytes: SEGMENT_BYTES };
+        Ok(PackedImage { layout, words })
+    }
 }
 
 /// Graph inputs `pixels0`, `pixels1`, ... for the segments of an image of `layout`, resized on

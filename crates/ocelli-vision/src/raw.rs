@@ -45,6 +45,11 @@ impl RawFrame {
     /// number, nothing: use [`read_raw`] for headerless frames.
     pub fn read_pgm(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(io_err(path))?;
+        Self::from_pgm_bytes(path, &bytes)
+    }
+
+    /// [`RawFrame::read_pgm`] of a file's bytes; `path` names it in errors.
+    pub fn from_pgm_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let bad = |why: &str| VisionError::Unsupported(format!("{}: {why}", path.display()));
         if !bytes.starts_with(b"P5") {
             return Err(bad("not a binary PGM (P5); for headerless raw give --width --height --bits"));

@@ -1,0 +1,34 @@
+//! Replays the fuzz corpora and crash reproducers (`fuzz/corpus/<target>/`) through the same
+//! harness the fuzz targets run, so CI checks every input fuzzing found interesting without
+//! fuzzing itself (`cargo +nightly fuzz run <target>` does that; see fuzz/README.md).
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+fn replay(target: &str, run: fn(&[u8])) {
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus")).join(target);
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{target}: {} panics", path.display());
+        n += 1;
+    }
+    assert!(n > 0, "{target}: an empty corpus at {}", dir.display());
+}
+
+#[test]
+fn pgm_corpus() {
+    replay("pgm", harness::pgm);
+}
+
+#[test]
+fn image_corpus() {
+    replay("image", harness::image);
+}
+
+#[test]
+fn weights_corpus() {
+    replay("weights", harness::weights);
+}
