@@ -1,14 +1,16 @@
-//! Replays the fuzz corpora and crash reproducers (`fuzz/corpus/<target>/`) through the same
-//! harness the fuzz targets run, so CI checks every input fuzzing found interesting without
-//! fuzzing itself (`cargo +nightly fuzz run <target>` does that; see fuzz/README.md).
+//! Replays the fuzz corpora (`fuzz/corpus/<target>/`) and the inputs fuzzing found crashing or
+//! slow (`fuzz/regressions/<target>/`) through the same harness the fuzz targets run, so CI
+//! checks them without fuzzing (`cargo +nightly fuzz run <target>` does that; fuzz/README.md).
 
 #[path = "../fuzz/harness.rs"]
 mod harness;
 
 fn replay(target: &str, run: fn(&[u8])) {
-    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus")).join(target);
+    let fuzz = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz"));
+    let dir = fuzz.join("corpus").join(target);
+    let regressions = std::fs::read_dir(fuzz.join("regressions").join(target)).into_iter().flatten();
     let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).chain(regressions) {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let outcome = std::panic::catch_unwind(|| run(&data));

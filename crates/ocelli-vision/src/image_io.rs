@@ -26,7 +26,7 @@ pub const MAX_IMAGE_SIDE: u32 = 1 << 16;
 
 /// Most bytes the decoder may allocate for one image: a 60-megapixel RGB photo at 16 bits fits,
 /// a small file claiming gigapixels (a decompression bomb) is refused before it is inflated.
-pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+pub const MAX_DECODE_BYTES: u64 = 512 << 20;
 
 /// Decodes the image file at `path`, by its contents, within [`MAX_IMAGE_SIDE`] and
 /// [`MAX_DECODE_BYTES`]. A JPEG without its end-of-image marker after its last scan (a truncated
@@ -48,7 +48,11 @@ pub(crate) fn decode_bytes(path: &Path, bytes: &[u8]) -> Result<image::DynamicIm
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    reader.decode().map_err(|e| image_err(path, e))
+    let img = reader.decode().map_err(|e| image_err(path, e))?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err(image_err(path, format!("an empty {}x{} image", img.width(), img.height())));
+    }
+    Ok(img)
 }
 
 /// Whether a JPEG's last start-of-scan marker (FF DA) is followed by an end-of-image marker
