@@ -3,20 +3,113 @@
 // refused with an error; none may panic, abort or allocate without bound.
 
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
-use ocelli_graph::{BayerPattern, Demosaic, DemosaicMethod};
-use ocelli_vision::{demosaic_graph, PackedImage, RawFrame};
+use ocelli::vision::{demosaic_graph, PackedImage, RawFrame};
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan};
+use ocelli::{BayerPattern, Demosaic, DemosaicMethod};
 
-/// A PGM file: parsed, packed and turned into a demosaic graph.
-pub fn pgm(data: &[u8]) {
-    let Ok(frame) = RawFrame::from_pgm_bytes(Path::new("fuzz.pgm"), data) else { return };
+#[path = "graph_gen.rs"]
+pub mod graph_gen;
+
+/// Frames with at most this many samples are also demosaicked on the CPU reference.
+const RUN_SAMPLES: usize = 1 << 14;
+
+/// The GPU the graph targets compile for (WGPU_BACKEND chooses; lavapipe on a GPU-less box).
+fn gpu() -> &'static GpuBackend {
+    static GPU: OnceLock<GpuBackend> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let gpu = Gpu::new().unwrap_or_else(|e| {
+            panic!("the graph fuzz targets need a GPU adapter: {e}; install mesa-vulkan-drivers for lavapipe")
+        });
+        GpuBackend::new(Arc::new(gpu))
+    })
+}
+
+/// A parsed frame: packed, turned into a demosaic graph and, when small, run (a frame that
+/// parses must demosaic).
+fn demosaic(frame: &RawFrame) {
     assert_eq!(frame.samples.len(), frame.width * frame.height);
-    if let Ok(packed) = frame.packed() {
-        let p = Demosaic::new(frame.height, frame.width, frame.bits, BayerPattern::Rggb, DemosaicMethod::Mhc);
-        if let Ok(graph) = demosaic_graph(&frame, p) {
-            assert_eq!(graph.inputs().len(), 1);
-            assert_eq!(graph.value(graph.inputs()[0]).shape.numel(), packed.shape().numel());
+    let Ok(packed) = frame.packed() else { return };
+    let p = Demosaic::new(frame.height, frame.width, frame.bits, BayerPattern::Rggb, DemosaicMethod::Mhc);
+    let Ok(graph) = demosaic_graph(&frame, p) else { return };
+    assert_eq!(graph.inputs().len(), 1);
+    assert_eq!(graph.value(graph.inputs()[0]).shape.numel(), packed.shape().numel());
+    if frame.samples.len() <= RUN_SAMPLES {
+        let out = CpuBackend.run(&graph, &[packed]).expect("a frame that builds a graph demosaics");
+        assert_eq!(out[0].shape().dims(), [1, 3, frame.height, frame.width]);
+    }
+}
+
+/// A PGM file.
+pub fn pgm(data: &[u8]) {
+    if let Ok(frame) = RawFrame::from_pgm_bytes(Path::new("fuzz.pgm"), data) {
+        demosaic(&frame);
+    }
+}
+
+/// A headerless frame: the first bytes choose width, height and depth (small ones, or any
+/// 64-bit sizes when the first byte is odd), the rest are the samples.
+pub fn raw(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let (sizes, samples) = rest.split_at(rest.len().min(if mode & 1 == 1 { 17 } else { 5 }));
+    let (width, height, bits) = match *sizes {
+        [w0, w1, h0, h1, bits] => {
+            (usize::from(u16::from_le_bytes([w0, w1])), usize::from(u16::from_le_bytes([h0, h1])), bits)
         }
+        [ref w @ .., bits] if sizes.len() == 17 => {
+            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize;
+            (word(&w[..8]), word(&w[8..]), bits)
+        }
+        _ => return,
+    };
+    if let Ok(frame) = RawFrame::from_raw_bytes(Path::new("fuzz.raw"), samples, width, height, u32::from(bits)) {
+        demosaic(&frame);
+    }
+}
+
+/// Arbitrary op sequences with edge sizes and values: building refuses or infers shapes that
+/// fit; the GPU compiles or refuses; small graphs run on both backends (errors allowed).
+pub fn graph(data: &[u8]) {
+    let Some(case) = graph_gen::generate(data, graph_gen::Mode::Wild) else { return };
+    for v in case.graph.values() {
+        assert!(v.shape.numel() > 0 && v.shape.numel().checked_mul(v.dtype.size()).is_some(), "{:?}", v.shape);
+    }
+    if let Some(inputs) = &case.inputs {
+        let _ = CpuBackend.run(&case.graph, inputs);
+    }
+    // Graphs whose buffers fit in the binding limit and a small budget compile; larger ones
+    // must be refused by the size checks before anything is allocated.
+    let limit = gpu().max_binding_bytes().unwrap_or(u64::MAX);
+    let held: u64 =
+        case.graph.values().iter().map(|v| (v.shape.numel() * v.dtype.size()) as u64).filter(|&b| b <= limit).sum();
+    if held <= graph_gen::WILD_GPU_BYTES {
+        if let Ok(mut plan) = gpu().compile_with(&case.graph, case.options) {
+            if let Some(inputs) = &case.inputs {
+                let _ = plan.run(inputs);
+            }
+        }
+    }
+}
+
+/// Small valid graphs: the GPU and the CPU reference both run them and agree within the
+/// tolerance of their loosest op, or both refuse them.
+pub fn differential(data: &[u8]) {
+    let Some(case) = graph_gen::generate(data, graph_gen::Mode::Tame) else { return };
+    let inputs = case.inputs.expect("tame graphs run");
+    let want = CpuBackend.run(&case.graph, &inputs).map_err(|e| e.to_string());
+    let got = gpu().compile_with(&case.graph, case.options).and_then(|mut p| p.run(&inputs)).map_err(|e| e.to_string());
+    let ops: Vec<&str> = case.graph.nodes().iter().map(|n| n.op.name()).collect();
+    match (want, got) {
+        (Ok(want), Ok(got)) => {
+            for (k, (w, g)) in want.iter().zip(&got).enumerate() {
+                if let Some(why) = graph_gen::disagreement(w, g, case.tol) {
+                    panic!("output {k} of {ops:?} ({:?}): {why}\n{:#?}", case.options, case.graph.nodes());
+                }
+            }
+        }
+        (Err(_), Err(_)) => {}
+        (want, got) => panic!("{ops:?}: the cpu says {want:?} and the gpu {got:?}\n{:#?}", case.graph.nodes()),
     }
 }
 
@@ -32,7 +125,7 @@ pub fn image(data: &[u8]) {
 
 /// A safetensors file: loaded, then every tensor read at its own shape.
 pub fn weights(data: &[u8]) {
-    let Ok(w) = ocelli_nn::Weights::from_bytes("fuzz.safetensors", data) else { return };
+    let Ok(w) = ocelli::nn::Weights::from_bytes("fuzz.safetensors", data) else { return };
     for name in w.names() {
         let shape = w.shape(name).expect("listed").clone();
         let t = w.get(name, shape.dims()).expect("a listed tensor reads at its own shape");

@@ -34,3 +34,32 @@ fn image_corpus() {
 fn weights_corpus() {
     replay("weights", harness::weights);
 }
+
+#[test]
+fn raw_corpus() {
+    replay("raw", harness::raw);
+}
+
+#[test]
+fn graph_corpus() {
+    replay("graph", harness::graph);
+}
+
+#[test]
+fn differential_corpus() {
+    replay("differential", harness::differential);
+}
+
+#[test]
+fn differential_comparison_catches_a_wrong_answer() {
+    use harness::graph_gen::{disagreement, Tol};
+    let want = ocelli::Tensor::from_f32([3], vec![1.0, f32::NAN, 100.0]).unwrap();
+    let tol = Tol { rel: 1e-6, abs: 1e-6 };
+    assert_eq!(disagreement(&want, &want, tol), None);
+    for got in [vec![1.0, f32::NAN, 100.01], vec![1.0, 0.0, 100.0], vec![1.0, f32::NAN, f32::INFINITY]] {
+        let got = ocelli::Tensor::from_f32([3], got).unwrap();
+        assert!(disagreement(&want, &got, tol).is_some(), "{got:?}");
+    }
+    let other = ocelli::Tensor::from_f32([1, 3], vec![1.0, f32::NAN, 100.0]).unwrap();
+    assert!(disagreement(&want, &other, tol).is_some());
+}

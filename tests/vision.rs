@@ -211,20 +211,33 @@ fn a_decompression_bomb_is_refused_from_its_header() {
         out.extend(crc32(&body).to_be_bytes());
         out
     };
-    let mut ihdr = 70_000u32.to_be_bytes().to_vec();
-    ihdr.extend(70_000u32.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    let mut png = b"\\x89PNG\\r\\n\\x1a\\n".to_vec();
-    png.extend(chunk(b"IHDR", &ihdr));
-    // A zlib stream of a few zero bytes: what a bomb's IDAT would start with.
-    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]));
-    png.extend(chunk(b"IEND", &[]));
+    let zlib = |raw: &[u8]| {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(raw).unwrap();
+        z.finish().unwrap()
+    };
+    let png = |side: u32, idat: &[u8]| {
+        let mut ihdr = side.to_be_bytes().to_vec();
+        ihdr.extend(side.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend(chunk(b"IHDR", &ihdr));
+        png.extend(chunk(b"IDAT", idat));
+        png.extend(chunk(b"IEND", &[]));
+        png
+    };
     let dir = tempfile::tempdir().unwrap();
+    // The same construction at 1 × 1 (filter byte and one RGB pixel) is a valid PNG.
+    let one = dir.path().join("one.png");
+    std::fs::write(&one, png(1, &zlib(&[0, 10, 20, 30]))).unwrap();
+    assert_eq!(load_image(&one).unwrap().tensor.shape().dims(), [1, 3, 1, 1]);
+    // A zlib stream of a few zero bytes: what a bomb's IDAT would start with.
     let path = dir.path().join("bomb.png");
-    std::fs::write(&path, &png).unwrap();
+    std::fs::write(&path, png(70_000, &zlib(&[0; 64]))).unwrap();
     let start = std::time::Instant::now();
     let err = load_image(&path).unwrap_err();
-    assert!(matches!(err, VisionError::Image { .. }), "{err}");
+    assert!(matches!(err, VisionError::Image { .. }) && err.to_string().contains("limit"), "{err}");
     assert!(ocelli::vision::load_packed(&path).is_err());
     assert!(start.elapsed().as_secs() < 5, "refused from the header, not after inflating");
 }

@@ -74,7 +74,8 @@ pub fn assert_close(what: &str, want: &Tensor, got: &Tensor, tol: Tol) {
     for (i, (&x, &y)) in w.iter().zip(&g).enumerate() {
         let same_special = (x.is_nan() && y.is_nan()) || (x.is_infinite() && x == y);
         let d = (x - y).abs();
-        let within = d <= (tol.rel * (x + y).abs()).max(tol.abs);
+        // A finite value against an infinite one is a mismatch, however large the tolerance.
+        let within = x.is_finite() && y.is_finite() && d <= (tol.rel * (x + y).abs()).max(tol.abs);
         if !same_special && !within {
             bad.push((i, x, y));
         }

@@ -342,6 +342,56 @@ fn bad_cli_input_exits_2_with_one_line_naming_the_problem() {
     }
 }
 
+/// Files that decoded to a wrong answer with exit 0 (a truncated JPEG, a 12-bit PGM taken as
+/// 16-bit, an odd-sized mosaic cropped in silence) and the fuzzers' decoder findings.
+#[test]
+fn damaged_or_unusual_files_are_errors_or_say_what_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).display().to_string();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_ocelli")).args(args).env_remove("XDG_RUNTIME_DIR").output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let assets = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+    let found = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/regressions/image");
+    let whole = path("whole.jpg");
+    image::open(format!("{assets}/images/coffee.png")).unwrap().to_rgb8().save(&whole).unwrap();
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = path("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() * 14 / 100]).unwrap();
+    let zero = path("zero.pgm");
+    std::fs::write(&zero, b"P5\n4 4\n0\n").unwrap();
+    let out = path("out.png");
+    let (claims, empty) = (format!("{found}/claims_35228x6891.jpg"), format!("{found}/decodes_to_84x0.ppm"));
+    let cases: [(&[&str], &str); 4] = [
+        (&["classify", &cut], "truncated JPEG"),
+        (&["classify", &claims], "limit"),
+        (&["classify", &empty], "an empty 0x84 image"),
+        (&["demosaic", &zero, "-o", &out], "maxval 0"),
+    ];
+    for (args, want) in cases {
+        let (code, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(want) && err.trim().lines().count() == 1, "{args:?}: {err}");
+    }
+    assert_eq!(run(&["classify", &whole]).0, Some(0));
+    // A 12-bit sensor's white frame in a 16-bit PGM (maxval 4095) demosaics to white.
+    let twelve = path("twelve.pgm");
+    let mut pgm = b"P5\n8 8\n4095\n".to_vec();
+    pgm.extend((0..64).flat_map(|_| 4095u16.to_be_bytes()));
+    std::fs::write(&twelve, pgm).unwrap();
+    let (code, err) = run(&["demosaic", &twelve, "-o", &out]);
+    assert_eq!(code, Some(0), "{err}");
+    let rgb = image::open(&out).unwrap().to_rgb8();
+    assert!(rgb.pixels().all(|p| p.0 == [255, 255, 255]), "a white 12-bit frame is white");
+    // Odd sides: the mosaic says which row and column it drops.
+    let odd = path("odd.png");
+    image::RgbImage::new(9, 7).save(&odd).unwrap();
+    let (code, err) = run(&["mosaic", &odd, "-o", &path("odd.pgm")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("9x7") && err.contains("drops the last row and column"), "{err}");
+}
+
 #[test]
 fn demosaic_writes_the_pnm_its_extension_names() {
     let tmp = tempfile::tempdir().unwrap();

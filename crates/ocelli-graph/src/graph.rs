@@ -169,6 +169,11 @@ impl GraphBuilder {
         self.graph.values.get(id.0).map(|v| &v.shape).ok_or(GraphError::UnknownValue(id.0))
     }
 
+    /// Dtype of a value added so far.
+    pub fn dtype(&self, id: ValueId) -> Result<DType> {
+        self.graph.values.get(id.0).map(|v| v.dtype).ok_or(GraphError::UnknownValue(id.0))
+    }
+
     /// Applies `op` to `inputs` and returns all its outputs.
     pub fn apply(&mut self, op: Op, inputs: &[ValueId]) -> Result<Vec<ValueId>> {
         let infos = inputs

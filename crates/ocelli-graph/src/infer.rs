@@ -480,11 +480,13 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                     format!("need white {} > black {} and positive gains {:?}", d.white, d.black, d.wb),
                 ));
             }
-            if inputs[0].0.dims() != [d.words()] {
+            let words =
+                d.words().ok_or_else(|| invalid(op, format!("a {}x{} frame is too large", d.width, d.height)))?;
+            if inputs[0].0.dims() != [words] {
                 return Err(mismatch(
                     op,
                     inputs,
-                    format!("a {}x{} frame at {} bits packs into [{}] words", d.width, d.height, d.bits, d.words()),
+                    format!("a {}x{} frame at {} bits packs into [{words}] words", d.width, d.height, d.bits),
                 ));
             }
             f32_out(Shape(vec![1, 3, d.height, d.width]))

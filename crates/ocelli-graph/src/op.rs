@@ -444,9 +444,10 @@ impl Demosaic {
         Self { height, width, bits, pattern, method, black: 0.0, white, wb: [1.0; 3], srgb: false }
     }
 
-    /// u32 words holding the packed frame.
-    pub fn words(&self) -> usize {
-        (self.height * self.width * self.bits as usize).div_ceil(32)
+    /// u32 words holding the packed frame, or `None` when the count overflows.
+    pub fn words(&self) -> Option<usize> {
+        let bits = self.height.checked_mul(self.width)?.checked_mul(self.bits as usize)?;
+        Some(bits.div_ceil(32))
     }
 }
 

@@ -4,7 +4,7 @@
 //! only the band's own rows are kept. Bands start on even rows, so the colour filter phase of
 //! every band is the frame's; the frame's own top and bottom edges mirror as in one piece.
 
-use ocelli_graph::{Backend, DType, Demosaic, GraphBuilder, Op, Plan, Tensor};
+use ocelli_graph::{Backend, DType, Demosaic, GraphBuilder, GraphError, Op, Plan, Shape, Tensor};
 
 use crate::raw::RawFrame;
 
@@ -55,7 +55,10 @@ pub fn demosaic_in_bands<B: Backend>(
             None => {
                 let d = Demosaic { height: rows, width: w, bits: frame.bits, ..params };
                 let mut g = GraphBuilder::new();
-                let x = g.input("raw", [d.words()], DType::U32)?;
+                let words = d
+                    .words()
+                    .ok_or_else(|| GraphError::TooLarge { what: "raw band".into(), shape: Shape::new([rows, w]) })?;
+                let x = g.input("raw", [words], DType::U32)?;
                 let y = g.op(Op::Demosaic(d), &[x])?;
                 plans.push((rows, backend.compile(&g.build(&[y])?)?));
                 &mut plans.last_mut().expect("just pushed").1

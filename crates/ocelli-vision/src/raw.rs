@@ -127,11 +127,8 @@ impl RawFrame {
 }
 
 /// Reads a headerless frame of `width`×`height` samples, `bits` = 8 or 16 (little-endian). A file
-/// whose size is not exactly `width·height·bytes` is an error.
+/// whose size is not exactly `width·height·bytes` is an error (checked before reading it).
 pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<RawFrame> {
-    if bits != 8 && bits != 16 {
-        return Err(VisionError::Unsupported(format!("{bits}-bit raw frames (8 and 16 are supported)")));
-    }
     let expected = frame_bytes(path, width, height, bits)?;
     let size = std::fs::metadata(path).map_err(io_err(path))?.len();
     if size != expected as u64 {
@@ -145,20 +142,38 @@ pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<R
         });
     }
     let bytes = std::fs::read(path).map_err(io_err(path))?;
-    if bytes.len() != expected {
-        return Err(VisionError::RawSize { path: path.to_path_buf(), width, height, bits, expected, got: bytes.len() });
+    RawFrame::from_raw_bytes(path, &bytes, width, height, bits)
+}
+
+impl RawFrame {
+    /// [`read_raw`] of a file's bytes; `path` names it in errors.
+    pub fn from_raw_bytes(path: &Path, bytes: &[u8], width: usize, height: usize, bits: u32) -> Result<Self> {
+        let expected = frame_bytes(path, width, height, bits)?;
+        if bytes.len() != expected {
+            return Err(VisionError::RawSize {
+                path: path.to_path_buf(),
+                width,
+                height,
+                bits,
+                expected,
+                got: bytes.len(),
+            });
+        }
+        let samples = if bits == 8 {
+            bytes.iter().map(|&b| u16::from(b)).collect()
+        } else {
+            bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+        };
+        Ok(RawFrame { width, height, bits, white: (1 << bits) - 1, samples })
     }
-    let samples = if bits == 8 {
-        bytes.iter().map(|&b| u16::from(b)).collect()
-    } else {
-        bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
-    };
-    Ok(RawFrame { width, height, bits, white: (1 << bits) - 1, samples })
 }
 
 /// Bytes of a `width`×`height` frame of `bits`-bit samples, or an error naming the file when
 /// the count overflows.
 fn frame_bytes(path: &Path, width: usize, height: usize, bits: u32) -> Result<usize> {
+    if bits != 8 && bits != 16 {
+        return Err(VisionError::Unsupported(format!("{bits}-bit raw frames (8 and 16 are supported)")));
+    }
     width
         .checked_mul(height)
         .and_then(|n| n.checked_mul(bits as usize / 8))
@@ -190,12 +205,17 @@ pub fn mosaic(rgb: &Tensor, pattern: BayerPattern, bits: u32) -> Result<RawFrame
     Ok(RawFrame { width: w, height: h, bits, white: (1 << bits) - 1, samples })
 }
 
+/// u32 words of a packed `d`-sized frame, or an error when its size overflows.
+fn frame_words(d: &Demosaic) -> Result<usize> {
+    d.words().ok_or_else(|| VisionError::Unsupported(format!("a {}x{} frame is too large", d.width, d.height)))
+}
+
 /// A one-op graph demosaicing `frame`-sized inputs with `params` (its size and depth are taken
 /// from the frame).
 pub fn demosaic_graph(frame: &RawFrame, params: Demosaic) -> Result<Graph> {
     let d = Demosaic { height: frame.height, width: frame.width, bits: frame.bits, ..params };
     let mut g = GraphBuilder::new();
-    let x = g.input("raw", [d.words()], DType::U32)?;
+    let x = g.input("raw", [frame_words(&d)?], DType::U32)?;
     let y = g.op(Op::Demosaic(d), &[x])?;
     Ok(g.build(&[y])?)
 }

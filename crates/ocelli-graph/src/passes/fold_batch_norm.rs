@@ -25,7 +25,12 @@ pub fn fold_batch_norm(graph: &Graph) -> Result<Graph> {
         let Op::BatchNorm { eps } = n.op else { continue };
         let Some(p) = producer(n.inputs[0]) else { continue };
         let pn = &graph.nodes()[p];
-        if uses[n.inputs[0].0] != 1 || absorbed[p] {
+        let folds_into = match pn.op {
+            Op::Conv2d(_) => true,
+            Op::MatMul { .. } => graph.value(pn.outputs[0]).shape.rank() == 2,
+            _ => false,
+        };
+        if !folds_into || uses[n.inputs[0].0] != 1 || absorbed[p] {
             continue;
         }
         let stats: Option<Vec<&[f32]>> = n.inputs[1..].iter().map(|&v| constant(graph, v)).collect();
@@ -48,7 +53,7 @@ pub fn fold_batch_norm(graph: &Graph) -> Result<Graph> {
                 let per = w_shape.numel() / w_shape.dims()[0];
                 Box::new(move |i| i / per)
             }
-            Op::MatMul { trans_b, .. } if graph.value(pn.outputs[0]).shape.rank() == 2 => {
+            Op::MatMul { trans_b, .. } => {
                 let d = w_shape.dims().to_vec();
                 if *trans_b {
                     Box::new(move |i| i / d[1])
