@@ -227,7 +227,7 @@ impl Gen<'_> {
             .filter(|&v| self.vals[v].precision <= at_most)
             .collect();
         let k = self.b.byte() as usize;
-        if !fits.is_empty() && k % 4 != 0 {
+        if !fits.is_empty() && !k.is_multiple_of(4) {
             return Some(fits[k % fits.len()]);
         }
         let rank = rank.unwrap_or(1 + k % 4);
@@ -681,7 +681,7 @@ impl Gen<'_> {
                     self.shape(rank)
                 }
                 _ => {
-                    let divisors: Vec<usize> = (1..=n.min(64)).filter(|k| n % k == 0).collect();
+                    let divisors: Vec<usize> = (1..=n.min(64)).filter(|&k| n.is_multiple_of(k)).collect();
                     let k = divisors[self.b.below(divisors.len())];
                     vec![n / k, k]
                 }
@@ -901,7 +901,7 @@ pub fn disagreement(want: &Tensor, got: &Tensor, tol: Tol) -> Option<String> {
         .filter(|(_, (&x, &y))| {
             let special = (x.is_nan() && y.is_nan()) || (x.is_infinite() && x == y);
             let finite = x.is_finite() && y.is_finite();
-            !special && !(finite && (x - y).abs() <= (tol.rel * (x + y).abs()).max(tol.abs * scale))
+            !(special || finite && (x - y).abs() <= (tol.rel * (x + y).abs()).max(tol.abs * scale))
         })
         .take(8)
         .map(|(i, (x, y))| format!("[{i}] cpu {x:.7e} gpu {y:.7e}"))

@@ -32,7 +32,7 @@ fn demosaic(frame: &RawFrame) {
     assert_eq!(frame.samples.len(), frame.width * frame.height);
     let Ok(packed) = frame.packed() else { return };
     let p = Demosaic::new(frame.height, frame.width, frame.bits, BayerPattern::Rggb, DemosaicMethod::Mhc);
-    let Ok(graph) = demosaic_graph(&frame, p) else { return };
+    let Ok(graph) = demosaic_graph(frame, p) else { return };
     assert_eq!(graph.inputs().len(), 1);
     assert_eq!(graph.value(graph.inputs()[0]).shape.numel(), packed.shape().numel());
     if frame.samples.len() <= RUN_SAMPLES {

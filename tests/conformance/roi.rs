@@ -166,6 +166,45 @@ fn nms_scales_to_20000_boxes() {
     check("nms 20k", &nms_graph(1, 1, 20_000, p), &[boxes, scores], EXACT);
 }
 
+/// The fast path takes the top candidates of a segment by histograms of their keys: scores all
+/// equal (one run of ties larger than its list), scores a few ulps apart (only the second level
+/// tells them apart), and several batches and classes, each against the reference.
+#[test]
+fn nms_top_candidate_search_edges() {
+    let mut r = rng(104);
+    let n = 6000;
+    let (boxes, _) = detections(&mut r, 1, 1, n, false);
+    let tied = vec![0.75f32; n];
+    let close: Vec<f32> = (0..n).map(|i| 0.5 + ((i * 7919) % n) as f32 * 2f32.powi(-20)).collect();
+    for (what, scores) in [("tied", tied), ("ulps apart", close)] {
+        for max_per_class in [1, 200, 3000] {
+            let p = Nms {
+                max_per_class,
+                iou_threshold: 0.5,
+                score_threshold: Some(0.1),
+                center_point_box: false,
+                class_agnostic: false,
+                soft_sigma: None,
+            };
+            let scores = Tensor::from_f32([1, 1, n], scores.clone()).unwrap();
+            check(&format!("nms {what} max {max_per_class}"), &nms_graph(1, 1, n, p), &[boxes.clone(), scores], EXACT);
+        }
+    }
+    let (boxes, scores) = detections(&mut r, 2, 4, 2500, false);
+    for class_agnostic in [false, true] {
+        let p = Nms {
+            max_per_class: 150,
+            iou_threshold: 0.4,
+            score_threshold: Some(0.3),
+            center_point_box: false,
+            class_agnostic,
+            soft_sigma: None,
+        };
+        let what = format!("nms 2 batches 4 classes agnostic={class_agnostic}");
+        check(&what, &nms_graph(2, 4, 2500, p), &[boxes.clone(), scores.clone()], EXACT);
+    }
+}
+
 /// 5000 disjoint boxes, all kept: the selection's loops (every candidate against every kept
 /// box) run far past llvmpipe's 65 535 iterations per invocation unless split into dispatches;
 /// also under a forced-small loop_chunk, and soft-NMS keeping 300 of 3000.

@@ -26,8 +26,10 @@ pub struct BufferPool {
 }
 
 /// Usage of every pooled buffer: bound as storage, copied to and from.
-const POOL_USAGE: wgpu::BufferUsages =
-    wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
+const POOL_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST)
+    .union(wgpu::BufferUsages::INDIRECT);
 
 /// Rounds `bytes` up to its size class: 256 bytes minimum, then steps of a quarter of a power of
 /// two (so at most 25% is wasted), always a multiple of 4.

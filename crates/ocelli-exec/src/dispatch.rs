@@ -49,8 +49,29 @@ pub(crate) struct Dispatch {
 pub(crate) enum Step {
     /// Run a kernel.
     Dispatch(Dispatch),
-    /// Zero a value's buffer.
-    Clear(ValueId),
+    /// Run a kernel over the workgroup counts (three u32) that an earlier kernel wrote to
+    /// `args` at byte `offset`: a count of 0 skips the work on the device (the dispatch's own
+    /// `groups` are what that kernel is told to write when the work is needed).
+    Indirect {
+        /// The kernel, bindings and parameters.
+        dispatch: Dispatch,
+        /// The buffer holding the counts.
+        args: Binding,
+        /// Where in it, in bytes.
+        offset: u64,
+    },
+    /// Zero a buffer.
+    Clear(Binding),
+}
+
+impl Step {
+    /// The kernel a step runs, if it runs one.
+    pub(crate) fn dispatch(&self) -> Option<&Dispatch> {
+        match self {
+            Step::Dispatch(d) | Step::Indirect { dispatch: d, .. } => Some(d),
+            Step::Clear(_) => None,
+        }
+    }
 }
 
 /// Where each of `parts` dispatches that add to the previous one's result writes, and that

@@ -93,6 +93,8 @@ pub(crate) enum Command {
         pipeline: Arc<wgpu::ComputePipeline>,
         bind_group: wgpu::BindGroup,
         groups: [u32; 3],
+        /// Counts read from a buffer at a byte offset instead of `groups`.
+        indirect: Option<(usize, u64)>,
         label: &'static str,
         entry: &'static str,
         node: usize,
@@ -275,7 +277,7 @@ impl GpuPlan {
         for c in &self.commands {
             match c {
                 Command::Clear { buffer } => encoder.clear_buffer(self.buffer_at(*buffer), 0, None),
-                Command::Dispatch { copies, pipeline, bind_group, groups, label, .. } => {
+                Command::Dispatch { copies, pipeline, bind_group, groups, indirect, label, .. } => {
                     for &(buffer, texture, texels) in copies {
                         texels::record_copy(encoder, self.buffer_at(buffer), &self.textures[texture], texels);
                     }
@@ -285,7 +287,10 @@ impl GpuPlan {
                     });
                     pass.set_pipeline(pipeline);
                     pass.set_bind_group(0, bind_group, &[]);
-                    pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                    match indirect {
+                        Some((buffer, offset)) => pass.dispatch_workgroups_indirect(self.buffer_at(*buffer), *offset),
+                        None => pass.dispatch_workgroups(groups[0], groups[1], groups[2]),
+                    }
                     k += 1;
                 }
             }
@@ -354,13 +359,15 @@ fn used_roots(graph: &Graph, lowered: &[Lowering], mem: &MemoryPlan) -> Vec<bool
     for l in lowered {
         let Lowering::Steps { steps, .. } = l else { continue };
         for step in steps {
-            match step {
-                Step::Clear(id) => mark(*id),
-                Step::Dispatch(d) => d.bindings.iter().for_each(|b| {
-                    if let Binding::Value(id) = b {
-                        mark(*id);
-                    }
-                }),
+            let (bindings, extra) = match step {
+                Step::Clear(b) => (&[][..], Some(*b)),
+                Step::Dispatch(d) => (&d.bindings[..], None),
+                Step::Indirect { dispatch, args, .. } => (&dispatch.bindings[..], Some(*args)),
+            };
+            for b in bindings.iter().chain(&extra) {
+                if let Binding::Value(id) = b {
+                    mark(*id);
+                }
             }
         }
     }
@@ -448,10 +455,7 @@ fn prepare(
     let uniforms = upload_params(gpu, &steps);
     let requests: Vec<_> = steps
         .iter()
-        .filter_map(|&(_, f16, s)| match s {
-            Step::Dispatch(d) => Some((kernel_of(d, f16), d.entry, d.constants.as_slice())),
-            Step::Clear(_) => None,
-        })
+        .filter_map(|&(_, f16, s)| s.dispatch().map(|d| (kernel_of(d, f16), d.entry, d.constants.as_slice())))
         .collect();
     gpu.prepare_pipelines(&requests)?;
     let textures = OperandTextures::new(gpu, graph, &steps, buffers, resolve)?;
@@ -461,12 +465,20 @@ fn prepare(
     let mut k = 0;
     for (node, f16, s) in steps {
         match s {
-            Step::Clear(id) => {
-                let buffer = resolve.buffer_of[id.0].expect("planned");
+            Step::Clear(b) => {
+                let (buffer, _) = resolve.get(graph, node, *b);
                 read_as_buffer[buffer] = true;
                 commands.push(Command::Clear { buffer });
             }
-            Step::Dispatch(d) => {
+            Step::Dispatch(d) | Step::Indirect { dispatch: d, .. } => {
+                let indirect = match s {
+                    Step::Indirect { args, offset, .. } => {
+                        let (buffer, _) = resolve.get(graph, node, *args);
+                        read_as_buffer[buffer] = true;
+                        Some((buffer, *offset))
+                    }
+                    _ => None,
+                };
                 let kernel = kernel_of(d, f16);
                 let pipeline = gpu.pipeline(kernel, d.entry, &d.constants)?;
                 let mut copies = Vec::new();
@@ -502,6 +514,7 @@ fn prepare(
                     pipeline,
                     bind_group,
                     groups: d.groups,
+                    indirect,
                     label: kernel.label,
                     entry: d.entry,
                     node,
@@ -578,7 +591,7 @@ fn upload_params(gpu: &Gpu, steps: &[(usize, bool, &Step)]) -> ParamBlock {
     let mut data: Vec<u8> = Vec::new();
     let mut offsets = Vec::new();
     for (_, _, s) in steps {
-        if let Step::Dispatch(d) = s {
+        if let Some(d) = s.dispatch() {
             let start = (data.len() as u64).div_ceil(align) * align;
             data.resize(start as usize, 0);
             data.extend(d.params.iter().flat_map(|w| w.to_le_bytes()));
@@ -648,7 +661,7 @@ impl OperandTextures {
         // (key, texels, buffer) of every texel binding; constants keep their own buffer.
         let mut sizes: Vec<(TexelKey, u64, usize)> = Vec::new();
         for &(node, f16, s) in steps {
-            let Step::Dispatch(d) = s else { continue };
+            let Some(d) = s.dispatch() else { continue };
             for (slot, &b) in d.bindings.iter().enumerate().take(d.family.texel_inputs(d.entry)) {
                 let (buffer, bytes) = resolve.get(graph, node, b);
                 let key = TexelKey::of(graph, b, buffer, slot, f16);

@@ -184,7 +184,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             if !x[1].is_multiple_of(p.groups) || !w[0].is_multiple_of(p.groups) {
                 return Err(invalid(op, format!("groups {} must divide C={} and O={}", p.groups, x[1], w[0])));
             }
-            if w[1] * p.groups != x[1] {
+            if w[1].checked_mul(p.groups) != Some(x[1]) {
                 return Err(mismatch(
                     op,
                     inputs,
@@ -229,7 +229,9 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                     return Err(invalid(op, "output_padding must be smaller than stride or dilation"));
                 }
             }
-            let o = w[1] * p.groups;
+            let o = w[1]
+                .checked_mul(p.groups)
+                .ok_or_else(|| invalid(op, format!("{} groups of {} output channels overflow", p.groups, w[1])))?;
             if inputs.len() == 3 {
                 want_vec(op, inputs, 2, o)?;
             }
@@ -382,7 +384,9 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                 if !same_rest {
                     return Err(mismatch(op, inputs, format!("all dimensions but {axis} must match")));
                 }
-                d[*axis] += s.0[*axis];
+                d[*axis] = d[*axis]
+                    .checked_add(s.0[*axis])
+                    .ok_or_else(|| invalid(op, format!("axis {axis} of the concatenation overflows")))?;
             }
             Ok(vec![(Shape(d), dt)])
         }
@@ -404,7 +408,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             arity(op, inputs, 1, 1)?;
             let (x, dt) = inputs[0];
             let s = Shape(shape.clone());
-            if s.numel() != x.numel() {
+            if s.checked_numel() != Some(x.numel()) {
                 return Err(mismatch(op, inputs, format!("cannot reshape to {s}: element counts differ")));
             }
             Ok(vec![(s, dt)])
@@ -435,7 +439,10 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
                     return Err(invalid(op, format!("reflect padding of axis {i} must be < its size {}", x.0[i])));
                 }
             }
-            f32_out(Shape(x.0.iter().zip(pads).map(|(d, (b, a))| d + b + a).collect()))
+            let padded: Option<Vec<usize>> =
+                x.0.iter().zip(pads).map(|(d, (b, a))| d.checked_add(*b)?.checked_add(*a)).collect();
+            let padded = padded.ok_or_else(|| invalid(op, format!("padding {pads:?} of {x} overflows")))?;
+            f32_out(Shape(padded))
         }
         Op::Fused(f) => {
             if !matches!(*f.base, Op::MatMul { .. } | Op::Conv2d(_) | Op::Binary(_) | Op::Unary(_)) {
@@ -598,7 +605,7 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
 fn pool_shape(op: &Op, inputs: &[Io<'_>], p: &Pool2d) -> Result<Shape> {
     let x = inputs[0].0.dims();
     for a in 0..2 {
-        if p.padding[a] * 2 > p.kernel[a] || p.padding[a + 2] * 2 > p.kernel[a] {
+        if p.padding[a] > p.kernel[a] / 2 || p.padding[a + 2] > p.kernel[a] / 2 {
             return Err(invalid(op, format!("padding {:?} must be at most half the window {:?}", p.padding, p.kernel)));
         }
     }

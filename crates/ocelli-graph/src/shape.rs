@@ -25,6 +25,12 @@ impl Shape {
         self.0.iter().product()
     }
 
+    /// Number of elements, or `None` when the product overflows (shapes of graph values never
+    /// do: the builder refuses them).
+    pub fn checked_numel(&self) -> Option<usize> {
+        self.0.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
     /// Row-major strides in elements.
     pub fn strides(&self) -> Vec<usize> {
         let mut s = vec![1; self.0.len()];

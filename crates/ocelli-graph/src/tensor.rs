@@ -33,7 +33,7 @@ impl Tensor {
             TensorData::U32(v) => v.len(),
         };
         // A shape whose element count wraps must not match a short vector.
-        let Some(numel) = shape.dims().iter().try_fold(1usize, |n, &d| n.checked_mul(d)) else {
+        let Some(numel) = shape.checked_numel() else {
             return Err(GraphError::TooLarge { what: "tensor".into(), shape });
         };
         if len != numel {
@@ -57,24 +57,12 @@ impl Tensor {
         Self::new(shape, TensorData::I32(data))
     }
 
-    /// A zero-filled tensor.
-    pub fn zeros(shape: impl Into<Shape>, dtype: DType) -> Self {
-        let shape = shape.into();
-        let n = shape.numel();
-        let data = match dtype {
-            DType::F32 => TensorData::F32(vec![0.0; n]),
-            DType::F16 => TensorData::F16(vec![f16::ZERO; n]),
-            DType::I32 => TensorData::I32(vec![0; n]),
-            DType::U32 => TensorData::U32(vec![0; n]),
-        };
-        Self { shape, data }
-    }
-
     /// Rebuilds a tensor from raw little-endian bytes as a GPU returns them.
     pub fn from_bytes(shape: impl Into<Shape>, dtype: DType, bytes: &[u8]) -> Result<Self> {
         let shape = shape.into();
-        let n = shape.numel();
-        let need = n * dtype.size();
+        let Some((n, need)) = shape.checked_numel().and_then(|n| Some((n, n.checked_mul(dtype.size())?))) else {
+            return Err(GraphError::TooLarge { what: "tensor".into(), shape });
+        };
         if bytes.len() < need {
             return Err(GraphError::DataLength { expected: n, got: bytes.len() / dtype.size(), shape });
         }
@@ -143,8 +131,11 @@ impl Tensor {
     /// The same data under another shape with the same number of elements.
     pub fn reshaped(mut self, shape: impl Into<Shape>) -> Result<Self> {
         let shape = shape.into();
-        if shape.numel() != self.shape.numel() {
-            return Err(GraphError::DataLength { expected: shape.numel(), got: self.shape.numel(), shape });
+        let Some(numel) = shape.checked_numel() else {
+            return Err(GraphError::TooLarge { what: "tensor".into(), shape });
+        };
+        if numel != self.shape.numel() {
+            return Err(GraphError::DataLength { expected: numel, got: self.shape.numel(), shape });
         }
         self.shape = shape;
         Ok(self)

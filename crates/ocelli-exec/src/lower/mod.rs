@@ -171,7 +171,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
     }
     let f16 = io.f16();
     for step in &steps {
-        if let Step::Dispatch(d) = step {
+        if let Some(d) = step.dispatch() {
             if d.family.kernel_for(f16).is_none() {
                 return Err(ExecError::Unsupported {
                     op: node.op.name(),

@@ -86,7 +86,7 @@ pub(crate) fn max_unpool2d(io: &Io<'_>) -> Vec<Step> {
     let numel = io.in_shape(0).numel();
     let params = Params::default().us(&[h, w, oh, ow]).us(&[0; 8]).us(&[numel, 0]).us(&[0; 4]);
     vec![
-        Step::Clear(io.output(0)),
+        Step::Clear(io.output(0).into()),
         Step::Dispatch(Dispatch {
             family: KernelFamily::Pool,
             entry: "max_unpool",

@@ -77,24 +77,44 @@ pub(crate) fn roi_pool(io: &Io<'_>, p: &RoiPool, scratch: &mut Vec<u64>) -> Resu
     region_pool(io, "roi_pool", true, (p.out_h, p.out_w), (0, false, p.spatial_scale), (h, w), scratch)
 }
 
+/// Histogram bins per level of the fast path's top-candidate search and state words per
+/// segment (shaders/nms.wgsl).
+const NMS_BINS: usize = 2048;
+const NMS_STATE: usize = 8;
+/// The fast path's histograms stay within this many bytes (4096 segments).
+const NMS_HIST_BUDGET: usize = 64 << 20;
+
 pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (b, n) = (io.in_shape(0).dims()[0], io.in_shape(0).dims()[1]);
     let classes = io.in_shape(1).dims()[1];
     let segments = if p.class_agnostic { b } else { b * classes };
-    let padded = n.next_power_of_two();
+    // Runs sorted in workgroup memory: 2048 keys (16 KiB), fewer when tests shrink the loop
+    // chunk so that small inputs take several merge rounds and the fast path's list is short.
+    let run = (io.tuning.loop_chunk / 2).clamp(2, 2048).next_power_of_two().min(2048);
+    let sort_wg = (run / 8).clamp(1, 256);
+    let max_out = p.max_per_class.min(n);
+    // The fast path sorts the top candidates of each segment (twice the boxes it may keep, as
+    // a power of two); segments its walk does not finish take the full path.
+    let hist_words = segments * 2 * NMS_BINS;
+    let small = if hist_words * 4 <= NMS_HIST_BUDGET { (2 * max_out).next_power_of_two().max(64).min(run) } else { 0 };
     let flag = |v: bool| f64::from(u8::from(v));
-    let constants =
-        vec![("CENTER", flag(p.center_point_box)), ("AGNOSTIC", flag(p.class_agnostic)), ("WG", f64::from(WG))];
-    let params = |k: usize, j: usize| {
+    let constants = vec![
+        ("CENTER", flag(p.center_point_box)),
+        ("AGNOSTIC", flag(p.class_agnostic)),
+        ("WG", f64::from(WG)),
+        ("RUN", run as f64),
+        ("SORT_WG", sort_wg as f64),
+    ];
+    let params = |k: usize, j: usize, mode: usize, fresh: bool| {
         Params::default()
-            .us(&[b, classes, n, padded, p.max_per_class, usize::from(p.score_threshold.is_some())])
+            .us(&[b, classes, n, p.max_per_class, usize::from(p.score_threshold.is_some())])
             .f(p.score_threshold.unwrap_or(0.0))
             .f(p.iou_threshold)
             .us(&[k, j])
             .f(p.soft_sigma.unwrap_or(1.0))
+            .us(&[small, mode, usize::from(fresh)])
             .0
     };
-    let slots = linear_groups(segments * padded, WG);
     let step = |entry, bindings, params, groups| {
         Step::Dispatch(Dispatch {
             family: KernelFamily::Nms,
@@ -109,14 +129,13 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<St
     // (soft_select); dispatches take as many as fit 4·loop_chunk iterations.
     let wg = WG as usize;
     let agnostic = if p.class_agnostic { classes } else { 0 };
-    let max_out = p.max_per_class.min(n);
-    // nms_select's block: every lane's test against the boxes kept so far (at most max_out),
-    // then the first lane's settling of the block (candidate t against at most t boxes kept
-    // within it, and its class).
+    // nms_select's block: every lane's tests against the boxes kept so far (at most max_out)
+    // and against the block's earlier candidates, then the first lane's settling of the block
+    // (two mask words per candidate, and the class of each box it keeps).
     let per_unit = if p.soft_sigma.is_some() {
         2 * n.div_ceil(wg) + 16 + agnostic
     } else {
-        max_out + wg * (wg + 1) / 2 + wg * (1 + agnostic) + 16
+        max_out + wg + wg * (3 + agnostic) + 16
     };
     let setup = max_out.div_ceil(wg) + n.div_ceil(wg) * (1 + agnostic);
     if per_unit.max(setup) > MAX_WINDOW {
@@ -126,35 +145,105 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<St
         });
     }
     let per_dispatch = (4 * io.tuning.loop_chunk / per_unit).max(1);
-    scratch.push((segments * 4) as u64);
-    let state = Binding::Scratch(scratch.len() - 1);
     let groups = linear_groups(segments, 1);
     if p.soft_sigma.is_some() {
         // Soft-NMS decays scores instead of sorting once: the scratch holds working scores.
+        scratch.push((segments * 4) as u64);
+        let state = Binding::Scratch(scratch.len() - 1);
         scratch.push((segments * n * 4) as u64);
         let work = Binding::Scratch(scratch.len() - 1);
         let bindings =
             vec![io.input(0).into(), io.input(1).into(), work, io.output(0).into(), io.output(1).into(), state];
         return Ok((0..max_out.max(1))
             .step_by(per_dispatch)
-            .map(|k| step("soft_select", bindings.clone(), params(k, k + per_dispatch), groups))
+            .map(|k| step("soft_select", bindings.clone(), params(k, k + per_dispatch, 0, false), groups))
             .collect());
     }
-    scratch.push((segments * padded * 8) as u64);
-    let keys = Binding::Scratch(scratch.len() - 1);
-    let mut steps = vec![step("nms_keys", vec![io.input(1).into(), keys], params(0, 0), slots)];
-    let mut k = 2;
-    while k <= padded {
-        let mut j = k / 2;
-        while j >= 1 {
-            steps.push(step("bitonic", vec![keys], params(k, j), slots));
-            j /= 2;
+    let scratch_of = |scratch: &mut Vec<u64>, bytes: usize| {
+        scratch.push(bytes as u64);
+        Binding::Scratch(scratch.len() - 1)
+    };
+    let state_words = segments * NMS_STATE;
+    let state = scratch_of(scratch, state_words * 4);
+    let mut keys = scratch_of(scratch, segments * n * 8);
+    let entries = linear_groups(segments * n, WG);
+    let mut steps = vec![Step::Clear(state)];
+    let select = |keys: Binding| vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into(), state];
+    let mut fresh = true;
+    if small > 0 {
+        let hist = scratch_of(scratch, hist_words * 4);
+        let list = scratch_of(scratch, segments * small * 8);
+        steps.extend([
+            Step::Clear(hist),
+            step("nms_keys", vec![io.input(1).into(), keys, hist], params(0, 0, 1, false), entries),
+            step("nms_bins", vec![hist, state], params(1, 0, 0, false), groups),
+            step("nms_hist2", vec![keys, hist, state], params(0, 0, 0, false), entries),
+            step("nms_bins", vec![hist, state], params(2, 0, 0, false), groups),
+            step("nms_gather", vec![keys, state, list], params(0, 0, 0, false), entries),
+            step("sort_small", vec![list, state], params(0, 0, 0, false), groups),
+        ]);
+        for blk in (0..small.div_ceil(wg)).step_by(per_dispatch) {
+            steps.push(step("nms_select", select(list), params(blk, blk + per_dispatch, 0, fresh), groups));
+            fresh = false;
         }
-        k *= 2;
+        if n <= small {
+            // The list held every candidate.
+            return Ok(steps);
+        }
+    } else {
+        steps.push(step(
+            "nms_keys",
+            vec![io.input(1).into(), keys, Binding::Placeholder],
+            params(0, 0, 0, false),
+            entries,
+        ));
     }
-    let select = vec![io.input(0).into(), io.input(1).into(), keys, io.output(0).into(), state];
+    // The full path: sorted runs, then merge rounds alternating between two buffers, then the
+    // walk. After a fast path they are dispatched indirectly, with no work unless some
+    // segment's walk goes on.
+    let mode = usize::from(small > 0);
+    let mut spare = scratch_of(scratch, segments * n * 8);
+    let sort_groups = linear_groups(segments * n.div_ceil(run), 1);
+    let mut full = vec![step("sort_runs", vec![keys, state], params(0, 0, mode, false), sort_groups)];
+    let mut len = run;
+    while len < n {
+        // Runs merged per round: each entry binary-searches every other run of its group.
+        let search = len.ilog2() as usize + 2;
+        let fan_in = (4 * io.tuning.loop_chunk / search).clamp(2, n.div_ceil(len));
+        full.push(step("merge_runs", vec![keys, spare, state], params(len, fan_in, mode, false), entries));
+        std::mem::swap(&mut keys, &mut spare);
+        len = len.saturating_mul(fan_in);
+    }
     for blk in (0..n.div_ceil(wg).max(1)).step_by(per_dispatch) {
-        steps.push(step("nms_select", select.clone(), params(blk, blk + per_dispatch), groups));
+        full.push(step("nms_select", select(keys), params(blk, blk + per_dispatch, 1, fresh), groups));
+        fresh = false;
+    }
+    if small == 0 {
+        steps.extend(full);
+        return Ok(steps);
+    }
+    // Three count triples: sort_runs, merge_runs (every round alike) and nms_select.
+    let args = scratch_of(scratch, 3 * 3 * 4);
+    let mut counts = Params::default().us(&[segments, p.max_per_class, 0, 0]);
+    for [x, y, z] in [sort_groups, entries, groups] {
+        counts = counts.us(&[x as usize, y as usize, z as usize, 0]);
+    }
+    steps.push(Step::Dispatch(Dispatch {
+        family: KernelFamily::Nms,
+        entry: "nms_fallback_args",
+        constants: constants.clone(),
+        bindings: vec![state, args],
+        params: counts.0,
+        groups: [1, 1, 1],
+    }));
+    for s in full {
+        let Step::Dispatch(d) = s else { unreachable!("the full path is dispatches") };
+        let offset = match d.entry {
+            "sort_runs" => 0,
+            "merge_runs" => 12,
+            _ => 24,
+        };
+        steps.push(Step::Indirect { dispatch: d, args, offset });
     }
     Ok(steps)
 }
