@@ -90,11 +90,12 @@ def load_legacy_state_dict(path):
     return out
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
+def write_safetensors(path, tensors, dtype="F32", metadata=None):
+    """Writes `tensors` (name -> array) as safetensors of `dtype` ("F32" or "F16")."""
+    header, blobs, offset = ({"__metadata__": metadata} if metadata else {}), [], 0
     for name, arr in tensors.items():
-        data = arr.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        data = arr.astype({"F32": "<f4", "F16": "<f2"}[dtype]).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode()
