@@ -1,9 +1,26 @@
-//! `ocelli-detect`: what detectors need around their networks — reading the rows of a GPU
-//! non-maximum suppression, box IoU, and the VOC and COCO average-precision metrics.
+//! `ocelli-detect`: detectors ([`blazeface`]) and what they need around their networks —
+//! reading the rows of a GPU non-maximum suppression, box IoU, and the VOC and COCO
+//! average-precision metrics.
 
+pub mod blazeface;
 mod metrics;
 
-pub use metrics::{average_precision, coco_map, iou, voc_map, Detection, GroundTruth, Interpolation};
+pub use metrics::{average_precision, coco_map, iou, voc_map, GroundTruth, Interpolation, Prediction};
+
+/// One detected object, in the pixels of the image it was found in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// `(x1, y1, x2, y2)`.
+    pub bbox: [f32; 4],
+    /// Class index in the model's label list.
+    pub class: usize,
+    /// Class name.
+    pub label: String,
+    /// Confidence in [0, 1].
+    pub score: f32,
+    /// Landmarks `(x, y)`, for models that predict them (empty otherwise).
+    pub keypoints: Vec<[f32; 2]>,
+}
 
 use ocelli_graph::{Tensor, TensorData};
 

@@ -16,7 +16,7 @@ pub fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
 
 /// One predicted box.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Detection {
+pub struct Prediction {
     /// Which image.
     pub image: usize,
     /// Predicted class.
@@ -51,7 +51,7 @@ pub enum Interpolation {
 /// truth. Detections are matched greedily by descending score (ties: input order) to the
 /// unmatched ground truth of the same image with the highest IoU at or above the threshold.
 pub fn average_precision(
-    detections: &[Detection],
+    detections: &[Prediction],
     truths: &[GroundTruth],
     class: usize,
     iou_threshold: f32,
@@ -61,7 +61,7 @@ pub fn average_precision(
     if gts.is_empty() {
         return None;
     }
-    let mut dets: Vec<&Detection> = detections.iter().filter(|d| d.class == class).collect();
+    let mut dets: Vec<&Prediction> = detections.iter().filter(|d| d.class == class).collect();
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut matched = vec![false; gts.len()];
     let (mut tp, mut fp) = (0usize, 0usize);
@@ -121,7 +121,7 @@ fn classes(truths: &[GroundTruth]) -> Vec<usize> {
 }
 
 /// VOC mAP: mean over classes with ground truth of the all-points AP at IoU 0.5.
-pub fn voc_map(detections: &[Detection], truths: &[GroundTruth]) -> f64 {
+pub fn voc_map(detections: &[Prediction], truths: &[GroundTruth]) -> f64 {
     let aps: Vec<f64> = classes(truths)
         .into_iter()
         .filter_map(|c| average_precision(detections, truths, c, 0.5, Interpolation::AllPoints))
@@ -131,7 +131,7 @@ pub fn voc_map(detections: &[Detection], truths: &[GroundTruth]) -> f64 {
 
 /// COCO mAP@[.5:.95]: mean over classes and over IoU thresholds 0.50, 0.55, ..., 0.95 of the
 /// 101-point AP.
-pub fn coco_map(detections: &[Detection], truths: &[GroundTruth]) -> f64 {
+pub fn coco_map(detections: &[Prediction], truths: &[GroundTruth]) -> f64 {
     let cls = classes(truths);
     let mut total = 0.0;
     for t in 0..10 {
@@ -151,8 +151,8 @@ mod tests {
         GroundTruth { image, class, bbox }
     }
 
-    fn det(image: usize, class: usize, score: f32, bbox: [f32; 4]) -> Detection {
-        Detection { image, class, score, bbox }
+    fn det(image: usize, class: usize, score: f32, bbox: [f32; 4]) -> Prediction {
+        Prediction { image, class, score, bbox }
     }
 
     #[test]

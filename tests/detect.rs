@@ -1,0 +1,97 @@
+//! Detectors against goldens of their original runtimes (assets/golden/detect/), on the GPU and
+//! on the CPU reference.
+
+use std::sync::{Arc, OnceLock};
+
+use ocelli::detect::{blazeface, iou, Detection};
+use ocelli::nn::Weights;
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Tensor};
+use serde_json::Value;
+
+const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
+
+fn gpu() -> GpuBackend {
+    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
+    let g = GPU.get_or_init(|| {
+        Arc::new(Gpu::new().unwrap_or_else(|e| {
+            panic!("these tests need a GPU adapter: {e}; install mesa-vulkan-drivers for lavapipe")
+        }))
+    });
+    GpuBackend::new(g.clone())
+}
+
+fn golden(name: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{ASSETS}/golden/detect/{name}.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        other => vec![other.as_f64().expect("a number") as f32],
+    }
+}
+
+/// Runs `graph` on `backend` with the image's segments.
+fn run<B: Backend>(backend: &B, graph: &ocelli::Graph, inputs: &[Tensor]) -> Vec<Tensor> {
+    backend.run(graph, inputs).unwrap_or_else(|e| panic!("{}: {e}", backend.name()))
+}
+
+/// Raw outputs within 1e-3 of LiteRT's (regressions, in input pixels, reach ~100) and face
+/// probabilities within 1e-4; the faces MediaPipe's post-processing finds: same count, IoU >=
+/// 0.95, |Δscore| <= 0.01, keypoints within 0.5 image pixels. Astronaut: one face, chelsea and
+/// coffee: none.
+#[test]
+fn blazeface_matches_litert_on_both_backends() {
+    let golden = golden("blazeface");
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/blazeface.safetensors"))).unwrap();
+    let anchors = blazeface::anchors();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let (graph, lb) = blazeface::graph(&weights, &image.layout).unwrap();
+        let lw = &want["letterbox"];
+        assert_eq!(
+            (lb.top, lb.left),
+            (lw["pad_top"].as_u64().unwrap() as usize, lw["pad_left"].as_u64().unwrap() as usize)
+        );
+        let want_reg = floats(&want["regressors"]);
+        let want_scores: Vec<f32> = floats(&want["classificators"]).iter().map(|c| 1.0 / (1.0 + (-c).exp())).collect();
+        let inputs = image.segments();
+        let gpu = gpu();
+        for (backend, outputs) in [("gpu", run(&gpu, &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            let decoded = outputs[1].as_f32().unwrap();
+            let scores = outputs[2].as_f32().unwrap();
+            let mut worst = (0f32, 0f32);
+            for i in 0..blazeface::ANCHORS {
+                for k in 0..blazeface::REGRESSED {
+                    let centre = match k {
+                        2 | 3 => 0.0,
+                        k => anchors[i][k % 2],
+                    };
+                    let raw = (decoded[i * blazeface::REGRESSED + k] - centre) * blazeface::INPUT as f32;
+                    worst.0 = worst.0.max((raw - want_reg[i * blazeface::REGRESSED + k]).abs());
+                }
+                worst.1 = worst.1.max((scores[i] - want_scores[i]).abs());
+            }
+            assert!(
+                worst.0 < 1e-3 && worst.1 < 1e-4,
+                "{name} on {backend}: max |Δ| regressions {} scores {}",
+                worst.0,
+                worst.1
+            );
+            let faces: Vec<Detection> = blazeface::faces(&outputs, &lb);
+            let want_faces = want["detections"].as_array().unwrap();
+            assert_eq!(faces.len(), want_faces.len(), "{name} on {backend}: {faces:?}");
+            for (got, want) in faces.iter().zip(want_faces) {
+                let wb: [f32; 4] = floats(&want["box"]).try_into().unwrap();
+                assert!(iou(got.bbox, wb) >= 0.95, "{name} on {backend}: {:?} against {wb:?}", got.bbox);
+                assert!((got.score - want["score"].as_f64().unwrap() as f32).abs() <= 0.01, "{name}: {got:?}");
+                let wk = floats(&want["keypoints"]);
+                for (p, kp) in got.keypoints.iter().enumerate() {
+                    let d = (kp[0] - wk[2 * p]).hypot(kp[1] - wk[2 * p + 1]);
+                    assert!(d <= 0.5, "{name} on {backend}: keypoint {p} {kp:?} is {d} px off");
+                }
+            }
+        }
+    }
+}
