@@ -48,7 +48,7 @@ fn blazeface_matches_litert_on_both_backends() {
     let anchors = blazeface::anchors();
     for (name, want) in golden["images"].as_object().unwrap() {
         let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
-        let (graph, lb) = blazeface::graph(&weights, &image.layout).unwrap();
+        let (graph, lb) = blazeface::graph(&weights, &image.layout, blazeface::THRESHOLDS).unwrap();
         let lw = &want["letterbox"];
         assert_eq!(
             (lb.top, lb.left),
@@ -79,7 +79,7 @@ fn blazeface_matches_litert_on_both_backends() {
                 worst.0,
                 worst.1
             );
-            let faces: Vec<Detection> = blazeface::faces(&outputs, &lb);
+            let faces: Vec<Detection> = blazeface::faces(&outputs, &lb, blazeface::THRESHOLDS);
             let want_faces = want["detections"].as_array().unwrap();
             assert_eq!(faces.len(), want_faces.len(), "{name} on {backend}: {faces:?}");
             for (got, want) in faces.iter().zip(want_faces) {

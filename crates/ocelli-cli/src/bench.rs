@@ -186,6 +186,9 @@ fn typed(shape: &[usize], seed: u32, dtype: DType) -> anyhow::Result<Tensor> {
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     if let BenchCommand::Model { model, batch, common } = &cmd {
+        if let Some(detector) = ocelli::detect::Model::from_name(model) {
+            return crate::detect::bench(detector, common.runs, common.backend, common.json);
+        }
         return crate::classify::bench_model(model, *batch, common.runs, common.backend, common.json);
     }
     let (op, shape, flops, graph, inputs, common) = match cmd {

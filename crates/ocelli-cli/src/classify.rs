@@ -16,14 +16,11 @@ use crate::digits;
 
 /// Where the shipped assets are: $OCELLI_ASSETS, else the repository's assets/.
 pub fn assets() -> PathBuf {
-    std::env::var_os("OCELLI_ASSETS").map(PathBuf::from).unwrap_or_else(|| {
-        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets");
-        shipped.canonicalize().unwrap_or(shipped)
-    })
+    ocelli::nn::assets_dir()
 }
 
 /// `path` relative to the working directory when it lies below it (as a user would type it).
-fn as_typed(path: PathBuf) -> PathBuf {
+pub fn as_typed(path: PathBuf) -> PathBuf {
     let here = std::env::current_dir().ok().and_then(|d| d.canonicalize().ok());
     here.and_then(|d| path.strip_prefix(d).ok().map(Path::to_path_buf)).unwrap_or(path)
 }
@@ -33,7 +30,7 @@ fn model(name: &str) -> anyhow::Result<(Model, Weights)> {
         let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
         bail!("unknown model '{name}' (available: {})", names.join(", "));
     };
-    Ok((m, Weights::load(&assets().join("models").join(format!("{name}.safetensors")))?))
+    Ok((m, Weights::shipped(name)?))
 }
 
 fn labels() -> anyhow::Result<Vec<String>> {
@@ -183,16 +180,12 @@ fn colour_image(path: &Path, gpu: Option<&GpuBackend>) -> anyhow::Result<PackedI
     Ok(img)
 }
 
-/// `ocelli demo`: MobileNetV2 on the shipped photos, on the GPU.
+/// `ocelli demo`: MobileNetV2, then the detectors, on the shipped photos, on the GPU.
 pub fn demo() -> anyhow::Result<()> {
-    let dir = assets().join("images");
-    let mut images: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| dir.display().to_string())?
-        .map(|e| e.map(|e| as_typed(e.path())))
-        .collect::<Result<_, _>>()?;
-    images.sort();
+    let images = crate::detect::shipped_photos()?;
     println!("MobileNetV2 (ImageNet) on the {} shipped photos, on the GPU:", images.len());
-    classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })
+    classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })?;
+    crate::detect::demo()
 }
 
 /// The graph of model `name` for `batch` images and a seeded input batch for it.

@@ -47,7 +47,7 @@ where
     let classifier = mnist::Classifier::from_name(name);
     let (graph, labels) = match classifier {
         Some(c) => {
-            let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", c.name())))?;
+            let weights = Weights::shipped(c.name())?;
             (c.batch_graph(&weights, b)?, Vec::new())
         }
         None => {

@@ -80,7 +80,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
         (mnist::knn_graph(&train, batch, a.k, metric, chunk)?, train_labels)
     } else {
-        let weights = Weights::load(&assets().join("models").join(format!("{}.safetensors", a.model)))?;
+        let weights = Weights::shipped(&a.model)?;
         (classifier.expect("checked above").batch_graph(&weights, batch)?, Vec::new())
     };
     let mut plan: Runner = match gpu {

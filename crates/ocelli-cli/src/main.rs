@@ -2,6 +2,7 @@
 
 mod bench;
 mod classify;
+mod detect;
 mod digits;
 mod eval;
 mod info;
@@ -25,10 +26,12 @@ enum Command {
     /// Time a kernel on the GPU or the CPU reference.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
-    /// Classify the shipped photos with MobileNetV2 on the GPU.
+    /// Classify the shipped photos with MobileNetV2 and find faces in them, on the GPU.
     Demo,
     /// Classify images.
     Classify(classify::ClassifyArgs),
+    /// Find objects (faces with blazeface) in images: boxes, scores and keypoints.
+    Detect(detect::DetectArgs),
     /// Accuracy and images/s of a model on a dataset's test split (mnist).
     Eval(eval::EvalArgs),
     /// Write images' embeddings (the last hidden layer) to a safetensors file.
@@ -77,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demosaic(a) => raw::demosaic(a),
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),
+        Command::Detect(a) => detect::detect(a),
         Command::Embed(a) => classify::embed(a),
         Command::Eval(a) => eval::eval(a),
         Command::Mosaic(a) => raw::mosaic_cmd(a),

@@ -139,6 +139,46 @@ fn classify_prints_json_with_the_top_classes() {
 }
 
 #[test]
+fn detect_finds_the_astronaut_face_and_draws_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images");
+    let (astronaut, chelsea) = (format!("{images}/astronaut.png"), format!("{images}/chelsea.png"));
+    let out = tmp.path().join("faces");
+    for backend in ["gpu", "cpu"] {
+        let args = ["detect", &astronaut, &chelsea, "--json", "--backend", backend, "--out-dir", out.to_str().unwrap()];
+        let (ok, stdout, err) = ocelli(&args);
+        assert!(ok, "{err}");
+        let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        assert_eq!(lines[0]["model"], "blazeface");
+        let faces = lines[0]["detections"].as_array().unwrap();
+        assert_eq!(faces.len(), 1, "{stdout}");
+        assert_eq!(faces[0]["label"], "face");
+        let bbox: Vec<f64> = faces[0]["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let want = [179.08, 81.36, 271.65, 173.93];
+        assert!(bbox.iter().zip(want).all(|(g, w)| (g - w).abs() < 0.5), "{backend}: {bbox:?}");
+        assert_eq!(faces[0]["keypoints"].as_array().unwrap().len(), 6);
+        assert!(lines[1]["detections"].as_array().unwrap().is_empty(), "no face on the cat: {stdout}");
+    }
+    let drawn = image::open(out.join("astronaut.png")).unwrap().to_rgb8();
+    assert_eq!(drawn.dimensions(), (512, 512));
+    // The box's top edge is drawn in the overlay's green.
+    assert_eq!(drawn.get_pixel(225, 81).0, [0, 230, 64]);
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ocelli")).args(args).output().unwrap();
+    for (args, want) in [
+        (vec!["detect", &astronaut, "--model", "yolo9000"], "unknown model 'yolo9000'"),
+        (vec!["detect", &astronaut, &chelsea, "-o", "x.png"], "use --out-dir"),
+        (vec!["detect", &astronaut, "--score", "2"], "in [0, 1]"),
+        (vec!["detect", "/no/such/face.png"], "/no/such/face.png"),
+    ] {
+        let o = run(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want) && err.trim().lines().count() == 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn classify_errors_exit_2_with_one_line() {
     let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_ocelli")).args(args).output().unwrap();
     let photo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/images/coffee.png");

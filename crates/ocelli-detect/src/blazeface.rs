@@ -4,7 +4,7 @@
 //!
 //! [`graph`] builds the whole pipeline for one image size: the packed pixels are resized and
 //! letterboxed on the device, run through the network, decoded against the anchors and
-//! suppressed (IoU above 0.3) on the device. [`faces`] turns its outputs into [`Detection`]s
+//! suppressed on the device. [`faces`] turns its outputs into [`Detection`]s
 //! in image pixels, blending each kept box with the boxes it suppressed, weighted by score, as
 //! MediaPipe's face detection graph does.
 
@@ -14,7 +14,7 @@ use ocelli_graph::{
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
 use ocelli_vision::{resize_pixels, PixelLayout};
 
-use crate::{iou, selected_boxes, Detection};
+use crate::{iou, selected_boxes, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 128;
@@ -26,10 +26,9 @@ pub const KEYPOINTS: usize = 6;
 pub const REGRESSED: usize = 4 + 2 * KEYPOINTS;
 /// Faces kept per image at most.
 pub const MAX_FACES: usize = 64;
-/// Boxes overlapping a kept one by more than this IoU are suppressed (and blended into it).
-pub const IOU_THRESHOLD: f32 = 0.3;
-/// MediaPipe's default minimum face score.
-pub const MIN_SCORE: f32 = 0.5;
+/// MediaPipe's thresholds: faces score above 0.5; boxes overlapping a kept one by more than
+/// IoU 0.3 are suppressed (and blended into it).
+pub const THRESHOLDS: Thresholds = Thresholds { score: 0.5, iou: 0.3 };
 
 /// Output channels and depthwise stride of blocks 1 to 16.
 const BLOCKS: [(usize, usize); 16] = [
@@ -205,7 +204,7 @@ pub fn anchors() -> Vec<[f32; 2]> {
 /// Outputs: the NMS rows `[64, 3]` (see [`crate::selected_boxes`]), the decoded anchors
 /// `[1, 896, 16]` (box centre x, y and size w, h, then keypoints x, y, all in [0, 1] of the
 /// input), and the face scores `[1, 1, 896]`.
-pub fn graph(weights: &Weights, layout: &PixelLayout) -> Result<(Graph, Letterbox), NnError> {
+pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<(Graph, Letterbox), NnError> {
     let mut g = GraphBuilder::new();
     let (x, lb) = preprocess(&mut g, layout)?;
     let (logits, regressions) = network(&mut g, weights, x)?;
@@ -237,8 +236,8 @@ pub fn graph(weights: &Weights, layout: &PixelLayout) -> Result<(Graph, Letterbo
     let scores = g.op(Op::Reshape { shape: vec![1, 1, ANCHORS] }, &[scores])?;
     let nms = Nms {
         max_per_class: MAX_FACES,
-        iou_threshold: IOU_THRESHOLD,
-        score_threshold: Some(MIN_SCORE),
+        iou_threshold: t.iou,
+        score_threshold: Some(t.score),
         center_point_box: false,
         class_agnostic: false,
         soft_sigma: None,
@@ -250,7 +249,7 @@ pub fn graph(weights: &Weights, layout: &PixelLayout) -> Result<(Graph, Letterbo
 /// Faces from [`graph`]'s outputs: each kept box blended with the candidates it suppressed
 /// (the box corners and keypoints averaged, weighted by score; the score is the kept box's), in
 /// image pixels, best first.
-pub fn faces(outputs: &[Tensor], lb: &Letterbox) -> Vec<Detection> {
+pub fn faces(outputs: &[Tensor], lb: &Letterbox, t: Thresholds) -> Vec<Detection> {
     let (Some(rows), Some(decoded), Some(scores)) = (outputs.first(), outputs.get(1), outputs.get(2)) else {
         return Vec::new();
     };
@@ -261,8 +260,8 @@ pub fn faces(outputs: &[Tensor], lb: &Letterbox) -> Vec<Detection> {
         [v[0] - v[2] / 2.0, v[1] - v[3] / 2.0, v[0] + v[2] / 2.0, v[1] + v[3] / 2.0]
     };
     let kept: Vec<usize> = selected_boxes(rows).into_iter().map(|[_, _, i]| i).collect();
-    let candidates: Vec<usize> = (0..ANCHORS).filter(|&i| s[i] > MIN_SCORE).collect();
-    let overlaps = |a: usize, b: usize| iou(corners(a), corners(b)) > IOU_THRESHOLD;
+    let candidates: Vec<usize> = (0..ANCHORS).filter(|&i| s[i] > t.score).collect();
+    let overlaps = |a: usize, b: usize| iou(corners(a), corners(b)) > t.iou;
     kept.iter()
         .enumerate()
         .map(|(k, &seed)| {

@@ -3,8 +3,10 @@
 //! average-precision metrics.
 
 pub mod blazeface;
+mod detector;
 mod metrics;
 
+pub use detector::{DetectError, Detector, Model, Thresholds};
 pub use metrics::{average_precision, coco_map, iou, voc_map, GroundTruth, Interpolation, Prediction};
 
 /// One detected object, in the pixels of the image it was found in.

@@ -2,10 +2,12 @@
 //! layer builders over [`GraphBuilder`](ocelli_graph::GraphBuilder) so a model file reads like
 //! its architecture.
 
+mod assets;
 mod error;
 mod layers;
 mod weights;
 
+pub use assets::assets_dir;
 pub use error::NnError;
 pub use layers::{batch_norm, conv2d, conv_bn, linear, same_size_padding};
 pub use weights::{Scope, Weights};

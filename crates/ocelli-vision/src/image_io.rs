@@ -16,7 +16,7 @@ pub struct Image {
     pub bits: u32,
 }
 
-fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
+pub(crate) fn image_err(path: &Path, e: impl std::fmt::Display) -> VisionError {
     VisionError::Image { path: path.to_path_buf(), message: e.to_string() }
 }
 

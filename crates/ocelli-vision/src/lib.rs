@@ -2,6 +2,7 @@
 //! mosaicking RGB images into test frames, and image quality metrics.
 
 mod bands;
+mod draw;
 mod error;
 mod image_io;
 mod metrics;
@@ -10,6 +11,7 @@ mod pixels;
 mod raw;
 
 pub use bands::{demosaic_bands, demosaic_in_bands};
+pub use draw::Canvas;
 pub use error::VisionError;
 pub use image_io::{load_image, permute_channels, save_image, tensor_from_rgb8, Image};
 pub use metrics::psnr;

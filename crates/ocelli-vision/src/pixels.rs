@@ -80,20 +80,26 @@ impl PackedImage {
         Self { layout, words: pack(samples, layout.bits) }
     }
 
+    /// Sample `e` of the interleaved samples (pixel `e / channels`, channel `e % channels`).
+    pub fn sample(&self, e: usize) -> u32 {
+        let bits = self.layout.bits;
+        let per = (32 / bits) as usize;
+        (self.words[e / per] >> ((e % per) as u32 * bits)) & ((1u64 << bits) - 1) as u32
+    }
+
     /// Mean of the first `channels` samples of every pixel, in [0, 1].
     pub fn mean(&self, channels: usize) -> f64 {
         let l = &self.layout;
-        let (per, mask) = ((32 / l.bits) as usize, (1u64 << l.bits) - 1);
         let pixels = l.height * l.width;
         let keep = channels.min(l.channels);
         let mut sum = 0u64;
         for p in 0..pixels {
             for c in 0..keep {
-                let e = p * l.channels + c;
-                sum += (u64::from(self.words[e / per]) >> ((e % per) as u32 * l.bits)) & mask;
+                sum += u64::from(self.sample(p * l.channels + c));
             }
         }
-        sum as f64 / (mask as f64 * (pixels * keep).max(1) as f64)
+        let max = ((1u64 << l.bits) - 1) as f64;
+        sum as f64 / (max * (pixels * keep).max(1) as f64)
     }
 
     /// The inputs of [`resize_pixels`]'s graph: the words in segments of

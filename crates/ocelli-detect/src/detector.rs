@@ -1,0 +1,119 @@
+//! One way to run every detector: load weights (shipped or a file), compile once per image
+//! size on the backend the caller picks, detect in many images.
+
+use ocelli_graph::{Backend, Plan, Tensor};
+use ocelli_nn::{NnError, Weights};
+use ocelli_vision::{PackedImage, PixelLayout};
+
+use crate::blazeface::{self, Letterbox};
+use crate::Detection;
+
+/// The detectors Ocelli ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// MediaPipe's BlazeFace short-range face detector.
+    BlazeFace,
+}
+
+impl Model {
+    /// Every model.
+    pub const ALL: [Model; 1] = [Model::BlazeFace];
+
+    /// Its name on the command line and in `assets/models/NAME.safetensors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::BlazeFace => "blazeface",
+        }
+    }
+
+    /// The model of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// The thresholds its original pipeline uses.
+    pub fn default_thresholds(self) -> Thresholds {
+        match self {
+            Model::BlazeFace => blazeface::THRESHOLDS,
+        }
+    }
+}
+
+/// Which detections are kept: scores above `score`; of boxes overlapping by an IoU above `iou`,
+/// only the best.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Minimum score.
+    pub score: f32,
+    /// Suppression IoU.
+    pub iou: f32,
+}
+
+/// A detector failed: its weights or the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// The weights are missing, corrupt or of the wrong shapes.
+    #[error(transparent)]
+    Model(#[from] NnError),
+    /// The backend could not compile or run the graph.
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A model with its weights on one backend, compiled for each image size it meets.
+pub struct Detector<B: Backend> {
+    model: Model,
+    weights: Weights,
+    backend: B,
+    thresholds: Thresholds,
+    plans: Vec<(PixelLayout, B::Plan, Letterbox)>,
+}
+
+impl<B: Backend> Detector<B>
+where
+    B::Error: Send + Sync + 'static,
+{
+    /// `model` with `weights` on `backend`, at the model's default thresholds.
+    pub fn new(model: Model, weights: Weights, backend: B) -> Self {
+        Detector { model, weights, backend, thresholds: model.default_thresholds(), plans: Vec::new() }
+    }
+
+    /// `model` with its shipped weights ([`Weights::shipped`]).
+    pub fn shipped(model: Model, backend: B) -> Result<Self, DetectError> {
+        Ok(Self::new(model, Weights::shipped(model.name())?, backend))
+    }
+
+    /// The same detector keeping detections by `thresholds` instead.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Self {
+        self.thresholds = thresholds;
+        self.plans.clear();
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> Model {
+        self.model
+    }
+
+    /// Detections in `image`, in its pixels, best first. The first image of a size compiles
+    /// the pipeline for it; later ones reuse it.
+    pub fn detect(&mut self, image: &PackedImage) -> Result<Vec<Detection>, DetectError> {
+        let backend_err = |e: B::Error| DetectError::Backend(Box::new(e));
+        let at = match self.plans.iter().position(|(l, ..)| *l == image.layout) {
+            Some(i) => i,
+            None => {
+                let (graph, geometry) = match self.model {
+                    Model::BlazeFace => blazeface::graph(&self.weights, &image.layout, self.thresholds)?,
+                };
+                let plan = self.backend.compile(&graph).map_err(backend_err)?;
+                self.plans.push((image.layout, plan, geometry));
+                self.plans.len() - 1
+            }
+        };
+        let (_, plan, geometry) = &mut self.plans[at];
+        let outputs: Vec<Tensor> = plan.run(&image.segments()).map_err(backend_err)?;
+        Ok(match self.model {
+            Model::BlazeFace => blazeface::faces(&outputs, geometry, self.thresholds),
+        })
+    }
+}
