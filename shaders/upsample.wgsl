@@ -1,8 +1,9 @@
 // Resize [N, C, H, W] -> [N, C, OH, OW], f32 (PyTorch semantics).
 //
 // `upsample`: nearest and bilinear. Bindings: x (read), y (write), UpsampleParams.
-//   Nearest: src = floor(dst · in / out). Bilinear: src = dst · (in − 1)/(out − 1) with
-//   align_corners, else max((dst + 0.5) · in/out − 0.5, 0); the two neighbours clamp to the edge.
+//   Nearest: src = floor(dst · in / out). Bilinear by `coords`: 0 half-pixel centres,
+//   max((dst + 0.5) · in/out − 0.5, 0); 1 align_corners, dst · (in − 1)/(out − 1); 2 TensorFlow
+//   1's asymmetric dst · in/out. The two neighbours clamp to the edge.
 // `area_axis`: area resizing (antialiased downscale, PyTorch's "area": the mean of input rows
 //   floor(o·in/out) .. ceil((o+1)·in/out), likewise for columns) along one axis, since the mean
 //   over a window of rows × columns is the mean over rows of the means over columns; the plan
@@ -26,7 +27,7 @@ override WG: u32 = 64u;
 
 struct UpsampleParams {
     h: u32, w: u32, oh: u32, ow: u32,
-    numel: u32, align_corners: u32,
+    numel: u32, coords: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -35,7 +36,7 @@ struct UpsampleParams {
 
 struct PixelParams {
     h: u32, w: u32, c: u32, oh: u32,
-    ow: u32, seg_words: u32, align_corners: u32,
+    ow: u32, seg_words: u32, coords: u32,
 }
 
 @group(0) @binding(0) var<storage, read> s0: array<u32>;
@@ -53,12 +54,14 @@ struct AreaParams {
 @group(0) @binding(2) var<uniform> ap: AreaParams;
 
 // Fractional weight and the two source indices of output position o.
-fn source(o: u32, n_in: u32, n_out: u32, align_corners: bool) -> vec3<f32> {
+fn source(o: u32, n_in: u32, n_out: u32, coords: u32) -> vec3<f32> {
     var s = 0.0;
-    if (align_corners) {
+    if (coords == 1u) {
         if (n_out > 1u) {
             s = f32(o) * f32(n_in - 1u) / f32(n_out - 1u);
         }
+    } else if (coords == 2u) {
+        s = f32(o) * f32(n_in) / f32(n_out);
     } else {
         s = max((f32(o) + 0.5) * f32(n_in) / f32(n_out) - 0.5, 0.0);
     }
@@ -78,9 +81,9 @@ struct Taps {
 }
 
 // Taps of output (oy, ox) resizing (h, w) to (oh, ow).
-fn taps(o: vec2<u32>, n: vec2<u32>, out: vec2<u32>, align_corners: bool) -> Taps {
-    let sy = source(o.x, n.x, out.x, align_corners);
-    let sx = source(o.y, n.y, out.y, align_corners);
+fn taps(o: vec2<u32>, n: vec2<u32>, out: vec2<u32>, coords: u32) -> Taps {
+    let sy = source(o.x, n.x, out.x, coords);
+    let sx = source(o.y, n.y, out.y, coords);
     return Taps(u32(sy.y), u32(sy.z), u32(sx.y), u32(sx.z), sy.x, sx.x);
 }
 
@@ -102,7 +105,7 @@ fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         y[i] = x[base + nearest(oy, p.h, p.oh) * p.w + nearest(ox, p.w, p.ow)];
         return;
     }
-    let t = taps(vec2<u32>(oy, ox), vec2<u32>(p.h, p.w), vec2<u32>(p.oh, p.ow), p.align_corners != 0u);
+    let t = taps(vec2<u32>(oy, ox), vec2<u32>(p.h, p.w), vec2<u32>(p.oh, p.ow), p.coords);
     let v00 = x[base + t.y0 * p.w + t.x0];
     let v01 = x[base + t.y0 * p.w + t.x1];
     let v10 = x[base + t.y1 * p.w + t.x0];
@@ -164,6 +167,6 @@ fn resize_pixels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
         py[i] = pixel(nearest(oy, pp.h, pp.oh), nearest(ox, pp.w, pp.ow), ch);
         return;
     }
-    let t = taps(vec2<u32>(oy, ox), vec2<u32>(pp.h, pp.w), vec2<u32>(pp.oh, pp.ow), pp.align_corners != 0u);
+    let t = taps(vec2<u32>(oy, ox), vec2<u32>(pp.h, pp.w), vec2<u32>(pp.oh, pp.ow), pp.coords);
     py[i] = blend(t, pixel(t.y0, t.x0, ch), pixel(t.y0, t.x1, ch), pixel(t.y1, t.x0, ch), pixel(t.y1, t.x1, ch));
 }

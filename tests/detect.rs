@@ -95,3 +95,46 @@ fn blazeface_matches_litert_on_both_backends() {
         }
     }
 }
+
+/// The network's raw grid within 1e-4 · max(1, |value|) of face-api's on tfjs (confidence logits
+/// reach −50), and its faces at face-api's threshold and at 0.02 (more boxes, some suppressed):
+/// same count and order, IoU >= 0.95, |Δscore| <= 0.01, on both backends.
+#[test]
+fn tiny_face_matches_face_api_on_both_backends() {
+    use ocelli::detect::{tiny_face, Detector, Model, Thresholds};
+    let golden = golden("tiny_face");
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/tiny_face.safetensors"))).unwrap();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let mut g = ocelli::GraphBuilder::new();
+        let (x, _) = tiny_face::preprocess(&mut g, &image.layout).unwrap();
+        let y = tiny_face::network(&mut g, &weights, x).unwrap();
+        let y = g.op(ocelli::Op::Transpose { perm: vec![0, 2, 3, 1] }, &[y]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let want_raw = floats(&want["raw"]);
+        let inputs = image.segments();
+        for (backend, out) in [("gpu", run(&gpu(), &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            let got = out[0].as_f32().unwrap();
+            assert_eq!(got.len(), want_raw.len());
+            let worst = got.iter().zip(&want_raw).map(|(g, w)| (g - w).abs() / w.abs().max(1.0)).fold(0f32, f32::max);
+            assert!(worst <= 1e-4, "{name} on {backend}: raw grid off by {worst} (relative)");
+        }
+        for (key, score) in [("detections", 0.5), ("low_threshold", 0.02)] {
+            let want_faces = if key == "detections" { &want[key] } else { &want[key]["detections"] };
+            let want_faces = want_faces.as_array().unwrap();
+            let t = Thresholds { score, iou: tiny_face::THRESHOLDS.iou };
+            let gpu_faces =
+                Detector::new(Model::TinyFace, weights.clone(), gpu()).with_thresholds(t).detect(&image).unwrap();
+            let cpu_faces =
+                Detector::new(Model::TinyFace, weights.clone(), CpuBackend).with_thresholds(t).detect(&image).unwrap();
+            for (backend, faces) in [("gpu", gpu_faces), ("cpu", cpu_faces)] {
+                assert_eq!(faces.len(), want_faces.len(), "{name} at {score} on {backend}: {faces:?}");
+                for (got, want) in faces.iter().zip(want_faces) {
+                    let wb: [f32; 4] = floats(&want["box"]).try_into().unwrap();
+                    assert!(iou(got.bbox, wb) >= 0.95, "{name} on {backend}: {:?} against {wb:?}", got.bbox);
+                    assert!((got.score - want["score"].as_f64().unwrap() as f32).abs() <= 0.01, "{name}: {got:?}");
+                }
+            }
+        }
+    }
+}

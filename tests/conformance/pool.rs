@@ -80,6 +80,7 @@ fn upsample_nearest_and_bilinear() {
         UpsampleMode::Nearest,
         UpsampleMode::Bilinear { align_corners: false },
         UpsampleMode::Bilinear { align_corners: true },
+        UpsampleMode::BilinearAsymmetric,
     ];
     for mode in modes {
         for (x, oh, ow) in [

@@ -102,6 +102,7 @@ fn resize_pixels_from_packed_segments_matches_reference() {
         UpsampleMode::Nearest,
         UpsampleMode::Bilinear { align_corners: false },
         UpsampleMode::Bilinear { align_corners: true },
+        UpsampleMode::BilinearAsymmetric,
     ];
     for (h, w, channels, bits, out) in
         [(7, 5, 3, 8, (4, 3)), (9, 6, 4, 16, (13, 7)), (13, 11, 1, 8, (5, 9)), (64, 48, 3, 8, (31, 17))]

@@ -18,7 +18,7 @@ pub struct DetectArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Model: blazeface.
+    /// Model: blazeface or tiny_face.
     #[arg(long, default_value = "blazeface")]
     pub model: String,
     /// Minimum score (default: the model's own).

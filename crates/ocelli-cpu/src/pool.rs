@@ -96,9 +96,9 @@ pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -
                         let sum: f64 = (y0..y1).flat_map(|yy| (x0..x1).map(move |xx| f64::from(xp[yy * w + xx]))).sum();
                         sum / ((y1 - y0) * (x1 - x0)) as f64
                     }
-                    UpsampleMode::Bilinear { align_corners } => {
-                        let (fy, y0, y1) = source_coord(oy, h, oh, align_corners);
-                        let (fx, x0, x1) = source_coord(ox, w, ow, align_corners);
+                    UpsampleMode::Bilinear { .. } | UpsampleMode::BilinearAsymmetric => {
+                        let (fy, y0, y1) = source_coord(oy, h, oh, mode);
+                        let (fx, x0, x1) = source_coord(ox, w, ow, mode);
                         let at = |yy: usize, xx: usize| f64::from(xp[yy * w + xx]);
                         let top = at(y0, x0) * (1.0 - fx) + at(y0, x1) * fx;
                         let bot = at(y1, x0) * (1.0 - fx) + at(y1, x1) * fx;
@@ -113,15 +113,12 @@ pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -
 }
 
 /// Fractional weight and the two source indices of output position `o` for bilinear resize.
-fn source_coord(o: usize, inp: usize, out: usize, align_corners: bool) -> (f64, usize, usize) {
-    let src = if align_corners {
-        if out > 1 {
-            o as f64 * (inp - 1) as f64 / (out - 1) as f64
-        } else {
-            0.0
-        }
-    } else {
-        ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0)
+fn source_coord(o: usize, inp: usize, out: usize, mode: UpsampleMode) -> (f64, usize, usize) {
+    let src = match mode {
+        UpsampleMode::Bilinear { align_corners: true } if out > 1 => o as f64 * (inp - 1) as f64 / (out - 1) as f64,
+        UpsampleMode::Bilinear { align_corners: true } => 0.0,
+        UpsampleMode::BilinearAsymmetric => o as f64 * inp as f64 / out as f64,
+        _ => ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0),
     };
     let i0 = (src.floor() as usize).min(inp - 1);
     let i1 = (i0 + 1).min(inp - 1);

@@ -6,6 +6,7 @@ use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
 use crate::blazeface::{self, Letterbox};
+use crate::tiny_face::{self, Square};
 use crate::Detection;
 
 /// The detectors Ocelli ships.
@@ -13,16 +14,19 @@ use crate::Detection;
 pub enum Model {
     /// MediaPipe's BlazeFace short-range face detector.
     BlazeFace,
+    /// face-api.js's Tiny Face Detector.
+    TinyFace,
 }
 
 impl Model {
     /// Every model.
-    pub const ALL: [Model; 1] = [Model::BlazeFace];
+    pub const ALL: [Model; 2] = [Model::BlazeFace, Model::TinyFace];
 
     /// Its name on the command line and in `assets/models/NAME.safetensors`.
     pub fn name(self) -> &'static str {
         match self {
             Model::BlazeFace => "blazeface",
+            Model::TinyFace => "tiny_face",
         }
     }
 
@@ -35,6 +39,7 @@ impl Model {
     pub fn default_thresholds(self) -> Thresholds {
         match self {
             Model::BlazeFace => blazeface::THRESHOLDS,
+            Model::TinyFace => tiny_face::THRESHOLDS,
         }
     }
 }
@@ -66,7 +71,13 @@ pub struct Detector<B: Backend> {
     weights: Weights,
     backend: B,
     thresholds: Thresholds,
-    plans: Vec<(PixelLayout, B::Plan, Letterbox)>,
+    plans: Vec<(PixelLayout, B::Plan, Geometry)>,
+}
+
+/// How a model's input relates to the image, for mapping results back.
+enum Geometry {
+    Letterbox(Letterbox),
+    Square(Square),
 }
 
 impl<B: Backend> Detector<B>
@@ -103,7 +114,14 @@ where
             Some(i) => i,
             None => {
                 let (graph, geometry) = match self.model {
-                    Model::BlazeFace => blazeface::graph(&self.weights, &image.layout, self.thresholds)?,
+                    Model::BlazeFace => {
+                        let (g, lb) = blazeface::graph(&self.weights, &image.layout, self.thresholds)?;
+                        (g, Geometry::Letterbox(lb))
+                    }
+                    Model::TinyFace => {
+                        let (g, sq) = tiny_face::graph(&self.weights, &image.layout, self.thresholds)?;
+                        (g, Geometry::Square(sq))
+                    }
                 };
                 let plan = self.backend.compile(&graph).map_err(backend_err)?;
                 self.plans.push((image.layout, plan, geometry));
@@ -112,8 +130,9 @@ where
         };
         let (_, plan, geometry) = &mut self.plans[at];
         let outputs: Vec<Tensor> = plan.run(&image.segments()).map_err(backend_err)?;
-        Ok(match self.model {
-            Model::BlazeFace => blazeface::faces(&outputs, geometry, self.thresholds),
+        Ok(match geometry {
+            Geometry::Letterbox(lb) => blazeface::faces(&outputs, lb, self.thresholds),
+            Geometry::Square(sq) => tiny_face::faces(&outputs, sq),
         })
     }
 }

@@ -95,6 +95,9 @@ pub enum UpsampleMode {
         /// Map corner pixel centres onto each other.
         align_corners: bool,
     },
+    /// Bilinear with TensorFlow 1's coordinates (`half_pixel_centers = false`, as TF.js and
+    /// older TFLite graphs resize): `src = dst · in/out`, the neighbours clamped to the edge.
+    BilinearAsymmetric,
     /// Area (antialiased downscale): the mean of input pixels `floor(o·in/out) ..
     /// ceil((o+1)·in/out)` per axis, as PyTorch's "area" (adaptive average pooling).
     Area,

@@ -98,32 +98,36 @@ pub(crate) fn max_unpool2d(io: &Io<'_>) -> Vec<Step> {
     ]
 }
 
+/// upsample.wgsl's MODE and `coords` for a nearest or bilinear mode (area has its own kernel).
+fn bilinear_coords(mode: UpsampleMode) -> (f64, usize) {
+    match mode {
+        UpsampleMode::Bilinear { align_corners } => (1.0, usize::from(align_corners)),
+        UpsampleMode::BilinearAsymmetric => (1.0, 2),
+        UpsampleMode::Nearest | UpsampleMode::Area => (0.0, 0),
+    }
+}
+
 pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode, scratch: &mut Vec<u64>) -> Vec<Step> {
     let (h, w) = hw(io.in_shape(0).dims());
     let (oh, ow) = hw(io.out_shape(0).dims());
     let numel = io.out_shape(0).numel();
-    let (code, align) = match mode {
-        UpsampleMode::Nearest => (0.0, false),
-        UpsampleMode::Bilinear { align_corners } => (1.0, align_corners),
+    let (code, coords) = match mode {
         UpsampleMode::Area => return area(io, scratch),
+        m => bilinear_coords(m),
     };
     vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Upsample,
         entry: "upsample",
         constants: vec![("MODE", code), ("WG", f64::from(WG))],
         bindings: bindings![io.input(0), io.output(0)],
-        params: Params::default().us(&[h, w, oh, ow, numel, usize::from(align)]).0,
+        params: Params::default().us(&[h, w, oh, ow, numel, coords]).0,
         groups: linear_groups(numel, WG),
     })]
 }
 
 /// `Op::ResizePixels`: its segments at bindings 0..4 (placeholders past the last).
 pub(crate) fn resize_pixels(io: &Io<'_>, r: &ResizePixels) -> Vec<Step> {
-    let (code, align) = match r.mode {
-        UpsampleMode::Nearest => (0.0, false),
-        UpsampleMode::Bilinear { align_corners } => (1.0, align_corners),
-        UpsampleMode::Area => unreachable!("inference rejects area resizing from pixels"),
-    };
+    let (code, coords) = bilinear_coords(r.mode);
     let mut bindings: Vec<Binding> = io.node.inputs.iter().map(|&v| v.into()).collect();
     bindings.resize(ResizePixels::MAX_SEGMENTS, Binding::Placeholder);
     bindings.push(io.output(0).into());
@@ -133,9 +137,7 @@ pub(crate) fn resize_pixels(io: &Io<'_>, r: &ResizePixels) -> Vec<Step> {
         entry: "resize_pixels",
         constants: vec![("MODE", code), ("BITS", f64::from(r.bits)), ("WG", f64::from(WG))],
         bindings,
-        params: Params::default()
-            .us(&[r.height, r.width, r.channels, r.out_h, r.out_w, r.segment_words, usize::from(align)])
-            .0,
+        params: Params::default().us(&[r.height, r.width, r.channels, r.out_h, r.out_w, r.segment_words, coords]).0,
         groups: linear_groups(numel, WG),
     })]
 }
