@@ -138,3 +138,55 @@ fn tiny_face_matches_face_api_on_both_backends() {
         }
     }
 }
+
+/// The network's per-level class scores and distance logits within 2e-4 of TF.js's (measured:
+/// 6.6e-5 on the GPU, 1.3e-5 on the CPU),
+/// and the objects NanoDet's post-processing finds: the same classes in the same order, IoU
+/// >= 0.95, |Δscore| <= 0.01, on both backends.
+#[test]
+fn nanodet_matches_tfjs_on_both_backends() {
+    use ocelli::detect::{nanodet, Detector, Model};
+    let golden = golden("nanodet");
+    let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/detect/nanodet_raw.safetensors"))).unwrap();
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/nanodet.safetensors"))).unwrap();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let mut g = ocelli::GraphBuilder::new();
+        let x = nanodet::preprocess(&mut g, &image.layout).unwrap();
+        let levels = nanodet::network(&mut g, &weights, x).unwrap();
+        let outs: Vec<_> = levels.iter().flat_map(|&(s, d)| [s, d]).collect();
+        let graph = g.build(&outs).unwrap();
+        let inputs = image.segments();
+        for (backend, out) in [("gpu", run(&gpu(), &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            for (k, stride) in nanodet::STRIDES.iter().enumerate() {
+                for (j, what) in ["scores", "distributions"].iter().enumerate() {
+                    let key = format!("{}.stride{stride}.{what}", name.trim_end_matches(".png"));
+                    let w = raw.get(&key, out[2 * k + j].shape().dims()).unwrap();
+                    let worst = out[2 * k + j]
+                        .as_f32()
+                        .unwrap()
+                        .iter()
+                        .zip(w.as_f32().unwrap())
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0f32, f32::max);
+                    assert!(worst < 2e-4, "{key} on {backend}: max |Δ| {worst}");
+                }
+            }
+        }
+        let want_objects = want["detections"].as_array().unwrap();
+        for (backend, found) in [
+            ("gpu", Detector::new(Model::NanoDet, weights.clone(), gpu()).detect(&image).unwrap()),
+            ("cpu", Detector::new(Model::NanoDet, weights.clone(), CpuBackend).detect(&image).unwrap()),
+        ] {
+            let names: Vec<&str> = found.iter().map(|d| d.label.as_str()).collect();
+            assert_eq!(found.len(), want_objects.len(), "{name} on {backend}: {names:?}");
+            for (got, want) in found.iter().zip(want_objects) {
+                assert_eq!(got.class as u64, want["class"].as_u64().unwrap(), "{name} on {backend}: {names:?}");
+                assert_eq!(got.label, want["name"].as_str().unwrap());
+                let wb: [f32; 4] = floats(&want["box"]).try_into().unwrap();
+                assert!(iou(got.bbox, wb) >= 0.95, "{name} on {backend}: {:?} against {wb:?}", got.bbox);
+                assert!((got.score - want["score"].as_f64().unwrap() as f32).abs() <= 0.01, "{name}: {got:?}");
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub struct DetectArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Model: blazeface or tiny_face.
+    /// Model: blazeface, tiny_face or nanodet (COCO objects).
     #[arg(long, default_value = "blazeface")]
     pub model: String,
     /// Minimum score (default: the model's own).
@@ -145,7 +145,8 @@ pub fn overlay(img: &PackedImage, found: &[Detection]) -> Canvas {
     const POINT: [u8; 3] = [255, 40, 40];
     let mut canvas = Canvas::from_image(img);
     let s = canvas.scale();
-    for d in found {
+    // Lowest score first, so that the best detections' labels end on top.
+    for d in found.iter().rev() {
         canvas.rect(d.bbox, BOX, 2 * s);
         for &[x, y] in &d.keypoints {
             canvas.dot(x, y, s + 1, POINT);

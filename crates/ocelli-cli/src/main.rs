@@ -30,7 +30,7 @@ enum Command {
     Demo,
     /// Classify images.
     Classify(classify::ClassifyArgs),
-    /// Find faces (blazeface, tiny_face) in images: boxes, scores and keypoints.
+    /// Find faces (blazeface, tiny_face) or COCO objects (nanodet) in images: boxes, labels, scores, keypoints.
     Detect(detect::DetectArgs),
     /// Accuracy and images/s of a model on a dataset's test split (mnist).
     Eval(eval::EvalArgs),

@@ -6,6 +6,7 @@ use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
 use crate::blazeface::{self, Letterbox};
+use crate::nanodet;
 use crate::tiny_face::{self, Square};
 use crate::Detection;
 
@@ -16,17 +17,20 @@ pub enum Model {
     BlazeFace,
     /// face-api.js's Tiny Face Detector.
     TinyFace,
+    /// NanoDet, an anchor-free detector of COCO's 80 classes.
+    NanoDet,
 }
 
 impl Model {
     /// Every model.
-    pub const ALL: [Model; 2] = [Model::BlazeFace, Model::TinyFace];
+    pub const ALL: [Model; 3] = [Model::BlazeFace, Model::TinyFace, Model::NanoDet];
 
     /// Its name on the command line and in `assets/models/NAME.safetensors`.
     pub fn name(self) -> &'static str {
         match self {
             Model::BlazeFace => "blazeface",
             Model::TinyFace => "tiny_face",
+            Model::NanoDet => "nanodet",
         }
     }
 
@@ -40,6 +44,7 @@ impl Model {
         match self {
             Model::BlazeFace => blazeface::THRESHOLDS,
             Model::TinyFace => tiny_face::THRESHOLDS,
+            Model::NanoDet => nanodet::THRESHOLDS,
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Detector<B: Backend> {
 enum Geometry {
     Letterbox(Letterbox),
     Square(Square),
+    /// Stretched to the input: the image's height and width, and its class names.
+    Stretch(usize, usize, Vec<String>),
 }
 
 impl<B: Backend> Detector<B>
@@ -122,6 +129,11 @@ where
                         let (g, sq) = tiny_face::graph(&self.weights, &image.layout, self.thresholds)?;
                         (g, Geometry::Square(sq))
                     }
+                    Model::NanoDet => {
+                        let g = nanodet::graph(&self.weights, &image.layout, self.thresholds)?;
+                        let l = &image.layout;
+                        (g, Geometry::Stretch(l.height, l.width, nanodet::coco_labels()))
+                    }
                 };
                 let plan = self.backend.compile(&graph).map_err(backend_err)?;
                 self.plans.push((image.layout, plan, geometry));
@@ -133,6 +145,7 @@ where
         Ok(match geometry {
             Geometry::Letterbox(lb) => blazeface::faces(&outputs, lb, self.thresholds),
             Geometry::Square(sq) => tiny_face::faces(&outputs, sq),
+            Geometry::Stretch(h, w, labels) => nanodet::objects(&outputs, *h, *w, labels),
         })
     }
 }
