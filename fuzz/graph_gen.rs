@@ -27,6 +27,9 @@ pub const TAME_OPS: usize = 4;
 const WILD_OPS: usize = 8;
 /// Wild graphs whose values hold more elements than this in all are built but not run.
 pub const WILD_RUN_ELEMENTS: usize = 1 << 16;
+/// Tame graphs with a value larger than this are dropped: they would meet device limits
+/// (a binding of 128 MiB) that the CPU reference does not have, and run slowly.
+pub const TAME_VALUE_ELEMENTS: usize = 1 << 18;
 /// Wild graphs are compiled for the GPU when the values within its binding limit hold at most
 /// this many bytes in all (values beyond the limit must be refused, not allocated).
 pub const WILD_GPU_BYTES: u64 = 256 << 20;
@@ -159,6 +162,9 @@ pub fn generate(data: &[u8], mode: Mode) -> Option<Case> {
         return None;
     }
     let graph = std::mem::take(&mut gen.g).build(&sinks).ok()?;
+    if mode == Mode::Tame && graph.values().iter().any(|v| v.shape.numel() > TAME_VALUE_ELEMENTS) {
+        return None;
+    }
     let total = graph.values().iter().try_fold(0usize, |n, v| n.checked_add(v.shape.numel()));
     let runs = mode == Mode::Tame || total.is_some_and(|n| n <= WILD_RUN_ELEMENTS);
     let inputs = runs.then(|| gen.input_data(&graph));
@@ -469,9 +475,10 @@ impl Gen<'_> {
 
     fn upsample(&mut self) -> Option<()> {
         let x = self.operand(Some(4), Precision::Rounded)?;
-        let mode = match self.b.below(3) {
+        let mode = match self.b.below(4) {
             0 => UpsampleMode::Nearest,
             1 => UpsampleMode::Bilinear { align_corners: self.b.flag() },
+            2 => UpsampleMode::BilinearAsymmetric,
             _ => UpsampleMode::Area,
         };
         let (out_h, out_w) = (self.b.size(1), self.b.size(1));
@@ -749,8 +756,11 @@ impl Gen<'_> {
             let tol = if d.srgb { TRANSCENDENTAL } else { ACCUM };
             return self.apply(Op::Demosaic(d), &[input], Precision::Rounded, tol).map(drop);
         }
-        let mode =
-            if self.b.flag() { UpsampleMode::Nearest } else { UpsampleMode::Bilinear { align_corners: self.b.flag() } };
+        let mode = [
+            UpsampleMode::Nearest,
+            UpsampleMode::Bilinear { align_corners: self.b.flag() },
+            UpsampleMode::BilinearAsymmetric,
+        ][self.b.below(3)];
         let r0 = ResizePixels {
             height: self.b.size(1),
             width: self.b.size(1),

@@ -190,3 +190,28 @@ fn nanodet_matches_tfjs_on_both_backends() {
         }
     }
 }
+
+/// COCO mAP@[.5:.95] of each detector on the GPU, scored against its original runtime's own
+/// detections on the shipped photos as the ground truth (agreement, not accuracy).
+#[test]
+fn detectors_agree_with_their_original_runtimes_in_coco_map() {
+    use ocelli::detect::{coco_map, Detector, GroundTruth, Model, Prediction};
+    for (model, file) in [(Model::BlazeFace, "blazeface"), (Model::TinyFace, "tiny_face"), (Model::NanoDet, "nanodet")]
+    {
+        let golden = golden(file);
+        let mut detector = Detector::shipped(model, gpu()).unwrap();
+        let (mut predictions, mut truths) = (Vec::new(), Vec::new());
+        for (image, (name, want)) in golden["images"].as_object().unwrap().iter().enumerate() {
+            let img = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+            for d in detector.detect(&img).unwrap() {
+                predictions.push(Prediction { image, class: d.class, score: d.score, bbox: d.bbox });
+            }
+            for w in want["detections"].as_array().unwrap() {
+                let class = w.get("class").and_then(Value::as_u64).unwrap_or(0) as usize;
+                truths.push(GroundTruth { image, class, bbox: floats(&w["box"]).try_into().unwrap() });
+            }
+        }
+        let map = coco_map(&predictions, &truths);
+        assert!(map >= 0.99, "{file}: COCO mAP {map} against the original runtime");
+    }
+}
