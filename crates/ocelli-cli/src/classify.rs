@@ -171,9 +171,7 @@ pub fn embed(a: EmbedArgs) -> anyhow::Result<()> {
 /// grey one is an error.
 fn colour_image(path: &Path, gpu: Option<&GpuBackend>) -> anyhow::Result<PackedImage> {
     let mut img = load_packed(path)?;
-    if let Some(max) = gpu.and_then(Backend::max_binding_bytes) {
-        img.layout.segment_bytes = img.layout.segment_bytes.min(usize::try_from(max).unwrap_or(usize::MAX));
-    }
+    img.layout = img.layout.within(gpu.and_then(Backend::max_binding_bytes));
     if img.layout.channels < 3 {
         bail!("{}: a colour image is needed", path.display());
     }

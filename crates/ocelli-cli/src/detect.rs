@@ -67,16 +67,12 @@ pub fn detect(a: DetectArgs) -> anyhow::Result<()> {
         None => Weights::shipped(model.name())?,
     };
     match a.backend {
-        Which::Gpu => {
-            let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
-            let max = gpu.max_binding_bytes();
-            run(Detector::new(model, weights, gpu), max, &a)
-        }
-        Which::Cpu => run(Detector::new(model, weights, CpuBackend), None, &a),
+        Which::Gpu => run(Detector::new(model, weights, GpuBackend::new(Arc::new(Gpu::new()?))), &a),
+        Which::Cpu => run(Detector::new(model, weights, CpuBackend), &a),
     }
 }
 
-fn run<B: Backend>(detector: Detector<B>, max_binding: Option<u64>, a: &DetectArgs) -> anyhow::Result<()>
+fn run<B: Backend>(detector: Detector<B>, a: &DetectArgs) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
 {
@@ -88,10 +84,7 @@ where
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
     for path in &a.images {
-        let mut img = load_packed(path)?;
-        if let Some(max) = max_binding {
-            img.layout.segment_bytes = img.layout.segment_bytes.min(usize::try_from(max).unwrap_or(usize::MAX));
-        }
+        let img = load_packed(path)?;
         let found = detector.detect(&img)?;
         print(a, path, &found);
         let out = match (&a.output, &a.out_dir) {

@@ -34,9 +34,7 @@ where
     let mut batch = Vec::with_capacity(images.len() * 784);
     for path in images {
         let mut img = load_packed(path)?;
-        if let Some(max) = backend.max_binding_bytes() {
-            img.layout.segment_bytes = img.layout.segment_bytes.min(usize::try_from(max).unwrap_or(usize::MAX));
-        }
+        img.layout = img.layout.within(backend.max_binding_bytes());
         let invert = img.mean(img.layout.channels.min(3)) > 0.5;
         let digit = backend.run(&digit_graph(&img.layout, invert)?, &img.segments())?.remove(0);
         batch.extend_from_slice(digit.as_f32().context("digits are f32")?);

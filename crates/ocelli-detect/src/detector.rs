@@ -114,8 +114,13 @@ where
     }
 
     /// Detections in `image`, in its pixels, best first. The first image of a size compiles
-    /// the pipeline for it; later ones reuse it.
+    /// the pipeline for it; later ones reuse it. Images larger than one of the backend's
+    /// bindings go up in smaller segments.
     pub fn detect(&mut self, image: &PackedImage) -> Result<Vec<Detection>, DetectError> {
+        let layout = image.layout.within(self.backend.max_binding_bytes());
+        if layout != image.layout {
+            return self.detect(&PackedImage { layout, words: image.words.clone() });
+        }
         let backend_err = |e: B::Error| DetectError::Backend(Box::new(e));
         let at = match self.plans.iter().position(|(l, ..)| *l == image.layout) {
             Some(i) => i,

@@ -54,6 +54,13 @@ impl PixelLayout {
     pub fn segment_words(&self) -> usize {
         self.resize_op(1, 1, UpsampleMode::Nearest).segment_words
     }
+
+    /// The same layout with segments no larger than `max_binding` bytes (a backend's
+    /// [`ocelli_graph::Backend::max_binding_bytes`]; `None` leaves it as it is).
+    pub fn within(self, max_binding: Option<u64>) -> Self {
+        let max = max_binding.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        PixelLayout { segment_bytes: self.segment_bytes.min(max), ..self }
+    }
 }
 
 /// A decoded image: its layout and samples, interleaved, packed little-endian into u32 words.
