@@ -9,12 +9,12 @@
 //! MediaPipe's face detection graph does.
 
 use ocelli_graph::{
-    BinaryOp, Graph, GraphBuilder, Nms, Op, PadMode, Padding, Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
+    BinaryOp, Graph, GraphBuilder, Op, PadMode, Padding, Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
 };
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
-use ocelli_vision::{resize_pixels, PixelLayout};
+use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{iou, selected_boxes, Detection, Thresholds};
+use crate::{constant, iou, selected_boxes, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 128;
@@ -94,10 +94,6 @@ impl Letterbox {
     }
 }
 
-fn constant(g: &mut GraphBuilder, shape: &[usize], values: Vec<f32>) -> Result<ValueId, NnError> {
-    Ok(g.constant(Tensor::from_f32(shape.to_vec(), values)?)?)
-}
-
 fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
     Ok(g.op(Op::Binary(op), &[a, b])?)
 }
@@ -109,14 +105,7 @@ pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout) -> Result<(ValueId
     let lb = Letterbox::of(layout.height, layout.width);
     let (h, w) = (lb.height, lb.width);
     let x = resize_pixels(g, layout, h, w, UpsampleMode::Bilinear { align_corners: false })?;
-    let x = match layout.channels {
-        1 | 2 => {
-            let grey = g.op(Op::Slice { axis: 1, start: 0, end: 1, step: 1 }, &[x])?;
-            g.op(Op::Concat { axis: 1 }, &[grey, grey, grey])?
-        }
-        3 => x,
-        _ => g.op(Op::Slice { axis: 1, start: 0, end: 3, step: 1 }, &[x])?,
-    };
+    let x = ops::to_rgb(g, x, layout.channels)?;
     let two = constant(g, &[1], vec![2.0])?;
     let one = constant(g, &[1], vec![1.0])?;
     let x = binary(g, BinaryOp::Mul, x, two)?;
@@ -234,15 +223,7 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<(
     let scores = g.op(Op::Unary(UnaryOp::Clamp { min: -100.0, max: 100.0 }), &[logits])?;
     let scores = g.op(Op::Unary(UnaryOp::Sigmoid), &[scores])?;
     let scores = g.op(Op::Reshape { shape: vec![1, 1, ANCHORS] }, &[scores])?;
-    let nms = Nms {
-        max_per_class: MAX_FACES,
-        iou_threshold: t.iou,
-        score_threshold: Some(t.score),
-        center_point_box: false,
-        class_agnostic: false,
-        soft_sigma: None,
-    };
-    let rows = g.op(Op::NonMaxSuppression(nms), &[boxes, scores])?;
+    let rows = crate::suppress(&mut g, boxes, scores, MAX_FACES, t)?;
     Ok((g.build(&[rows, decoded, scores])?, lb))
 }
 

@@ -26,7 +26,8 @@ pub struct Detection {
     pub keypoints: Vec<[f32; 2]>,
 }
 
-use ocelli_graph::{Tensor, TensorData};
+use ocelli_graph::{GraphBuilder, Nms, Op, Tensor, TensorData, ValueId};
+use ocelli_nn::NnError;
 
 /// The selected `(batch, class, box)` rows of an [`Op::NonMaxSuppression`] output, without the
 /// −1 padding, in the op's order.
@@ -39,4 +40,29 @@ pub fn selected_boxes(nms_output: &Tensor) -> Vec<[usize; 3]> {
         }
         _ => Vec::new(),
     }
+}
+
+/// A constant of `values` in `shape`.
+fn constant(g: &mut GraphBuilder, shape: &[usize], values: Vec<f32>) -> Result<ValueId, NnError> {
+    Ok(g.constant(Tensor::from_f32(shape.to_vec(), values)?)?)
+}
+
+/// Per-class NMS of `boxes` `[B, N, 4]` by `scores` `[B, C, N]` keeping at most `max` per class
+/// above `t.score`, suppressing above `t.iou`: the rows of [`selected_boxes`].
+fn suppress(
+    g: &mut GraphBuilder,
+    boxes: ValueId,
+    scores: ValueId,
+    max: usize,
+    t: Thresholds,
+) -> Result<ValueId, NnError> {
+    let nms = Nms {
+        max_per_class: max,
+        iou_threshold: t.iou,
+        score_threshold: Some(t.score),
+        center_point_box: false,
+        class_agnostic: false,
+        soft_sigma: None,
+    };
+    Ok(g.op(Op::NonMaxSuppression(nms), &[boxes, scores])?)
 }

@@ -8,12 +8,12 @@
 //! NMS. [`objects`] reads the kept boxes in image pixels with their COCO names.
 
 use ocelli_graph::{
-    BinaryOp, Graph, GraphBuilder, Nms, Op, Padding, Pool2d, PoolKind, ReduceOp, Tensor, UnaryOp, UpsampleMode, ValueId,
+    BinaryOp, Graph, GraphBuilder, Op, Padding, Pool2d, PoolKind, ReduceOp, Tensor, UnaryOp, UpsampleMode, ValueId,
 };
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{selected_boxes, Detection, Thresholds};
+use crate::{constant, selected_boxes, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 416;
@@ -35,10 +35,6 @@ const STAGES: [(usize, usize); 4] = [(32, 1), (64, 2), (128, 2), (256, 3)];
 /// Channels of the neck and heads.
 const NECK: usize = 128;
 
-fn constant(g: &mut GraphBuilder, shape: &[usize], values: Vec<f32>) -> Result<ValueId, NnError> {
-    Ok(g.constant(Tensor::from_f32(shape.to_vec(), values)?)?)
-}
-
 fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
     Ok(g.op(Op::Binary(op), &[a, b])?)
 }
@@ -46,14 +42,7 @@ fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<
 /// The input `[1, 3, 416, 416]`: the image stretched to the input, BGR, `(v − mean) / std`.
 pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout) -> Result<ValueId, NnError> {
     let x = resize_pixels(g, layout, INPUT, INPUT, UpsampleMode::BilinearAsymmetric)?;
-    let rgb = match layout.channels {
-        1 | 2 => {
-            let grey = g.op(Op::Slice { axis: 1, start: 0, end: 1, step: 1 }, &[x])?;
-            g.op(Op::Concat { axis: 1 }, &[grey, grey, grey])?
-        }
-        3 => x,
-        _ => g.op(Op::Slice { axis: 1, start: 0, end: 3, step: 1 }, &[x])?,
-    };
+    let rgb = ops::to_rgb(g, x, layout.channels)?;
     let bgr = ops::swap_red_blue(g, rgb)?;
     let scale = constant(g, &[1, 3, 1, 1], STD.map(|s| 255.0 / s).to_vec())?;
     let shift = constant(g, &[1, 3, 1, 1], (0..3).map(|c| MEAN[c] / STD[c]).collect())?;
@@ -198,15 +187,7 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<G
     let mask = g.op(Op::Unary(UnaryOp::Relu), &[mask])?;
     let scores = binary(&mut g, BinaryOp::Mul, scores, mask)?;
     let scores = g.op(Op::Transpose { perm: vec![0, 2, 1] }, &[scores])?;
-    let nms = Nms {
-        max_per_class: MAX_OBJECTS,
-        iou_threshold: t.iou,
-        score_threshold: Some(t.score),
-        center_point_box: false,
-        class_agnostic: false,
-        soft_sigma: None,
-    };
-    let rows = g.op(Op::NonMaxSuppression(nms), &[boxes, scores])?;
+    let rows = crate::suppress(&mut g, boxes, scores, MAX_OBJECTS, t)?;
     Ok(g.build(&[rows, boxes, scores])?)
 }
 

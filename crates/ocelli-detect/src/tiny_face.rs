@@ -8,12 +8,12 @@
 //! [`faces`] reads the kept boxes in image pixels.
 
 use ocelli_graph::{
-    BinaryOp, Graph, GraphBuilder, Nms, Op, PadMode, Padding, Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
+    BinaryOp, Graph, GraphBuilder, Op, PadMode, Padding, Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
 };
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
-use ocelli_vision::{resize_pixels, PixelLayout};
+use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{selected_boxes, Detection, Thresholds};
+use crate::{constant, selected_boxes, Detection, Thresholds};
 
 /// Side of the square network input (face-api's default; any multiple of 32 works).
 pub const INPUT: usize = 416;
@@ -63,24 +63,13 @@ impl Square {
     }
 }
 
-fn constant(g: &mut GraphBuilder, shape: &[usize], values: Vec<f32>) -> Result<ValueId, NnError> {
-    Ok(g.constant(Tensor::from_f32(shape.to_vec(), values)?)?)
-}
-
 /// The input `[1, 3, INPUT, INPUT]`: the image padded into a black square at its bottom or
 /// right, resized with TensorFlow 1's bilinear coordinates, less the training mean, / 255.
 pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout) -> Result<(ValueId, Square), NnError> {
     let (h, w) = (layout.height, layout.width);
     let side = h.max(w);
     let x = resize_pixels(g, layout, h, w, UpsampleMode::Nearest)?;
-    let x = match layout.channels {
-        1 | 2 => {
-            let grey = g.op(Op::Slice { axis: 1, start: 0, end: 1, step: 1 }, &[x])?;
-            g.op(Op::Concat { axis: 1 }, &[grey, grey, grey])?
-        }
-        3 => x,
-        _ => g.op(Op::Slice { axis: 1, start: 0, end: 3, step: 1 }, &[x])?,
-    };
+    let x = ops::to_rgb(g, x, layout.channels)?;
     let x = if side > h.min(w) {
         let pads = vec![(0, 0), (0, 0), (0, side - h), (0, side - w)];
         g.op(Op::Pad { pads, mode: PadMode::Constant(0.0) }, &[x])?
@@ -171,15 +160,7 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<(
     let scores = g.op(Op::Unary(UnaryOp::Sigmoid), &[logit])?;
     let scores = g.op(Op::Reshape { shape: vec![1, 1, n] }, &[scores])?;
     // NMS reads (y1, x1, y2, x2); IoU does not change when both axes swap.
-    let nms = Nms {
-        max_per_class: MAX_FACES,
-        iou_threshold: t.iou,
-        score_threshold: Some(t.score),
-        center_point_box: false,
-        class_agnostic: false,
-        soft_sigma: None,
-    };
-    let rows = g.op(Op::NonMaxSuppression(nms), &[boxes, scores])?;
+    let rows = crate::suppress(&mut g, boxes, scores, MAX_FACES, t)?;
     Ok((g.build(&[rows, boxes, scores])?, square))
 }
 

@@ -68,6 +68,19 @@ pub fn normalize(g: &mut GraphBuilder, x: ValueId, mean: &[f32], std: &[f32]) ->
     g.op(Op::Binary(BinaryOp::Div), &[centred, s])
 }
 
+/// Three colour channels from an image of `channels` (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA):
+/// grey repeated, alpha dropped.
+pub fn to_rgb(g: &mut GraphBuilder, x: ValueId, channels: usize) -> R {
+    match channels {
+        3 => Ok(x),
+        1 | 2 => {
+            let grey = g.op(Op::Slice { axis: 1, start: 0, end: 1, step: 1 }, &[x])?;
+            g.op(Op::Concat { axis: 1 }, &[grey, grey, grey])
+        }
+        _ => g.op(Op::Slice { axis: 1, start: 0, end: 3, step: 1 }, &[x]),
+    }
+}
+
 /// RGB <-> BGR: the channel order reversed.
 pub fn swap_red_blue(g: &mut GraphBuilder, x: ValueId) -> R {
     let parts = (0..3)
