@@ -87,7 +87,7 @@ struct Val {
     id: ValueId,
     precision: Precision,
     used: bool,
-    /// From a top-k or pooling op: the values that its sibling indices point into.
+    /// For max pooling's indices: the pooled values they belong to.
     indices_of: Option<usize>,
 }
 
@@ -243,6 +243,7 @@ impl Gen<'_> {
 
     /// Applies `op`; on success its outputs join the pool with `precision` (indices exact).
     fn apply(&mut self, op: Op, operands: &[usize], precision: Precision, tol: Tol) -> Option<Vec<usize>> {
+        let op_kind = Some(op.name());
         let ids: Vec<ValueId> = operands.iter().map(|&v| self.vals[v].id).collect();
         let outs = self.g.apply(op, &ids).ok()?;
         for &v in operands {
@@ -252,7 +253,10 @@ impl Gen<'_> {
         for (k, id) in outs.into_iter().enumerate() {
             let exact = self.g.dtype(id).is_ok_and(|d| d == DType::I32);
             let precision = if exact { Precision::Exact } else { precision };
-            let indices_of = (k == 1).then_some(first);
+            // Max pooling's indices point into its input planes, where max unpooling can put the
+            // values back (top-k's index the last axis, which unpooling would read as collisions).
+            let pooled = matches!(op_kind, Some("max_pool2d_with_indices"));
+            let indices_of = (k == 1 && pooled).then_some(first);
             self.vals.push(Val { id, precision, used: false, indices_of });
         }
         self.ops += 1;

@@ -211,7 +211,10 @@ pub enum Op {
     /// input plane (i32). Two outputs: values and indices.
     MaxPool2dWithIndices(Pool2d),
     /// Inverse of [`Op::MaxPool2dWithIndices`]: scatters x to the remembered indices of a zeroed
-    /// `[N, C, out_h, out_w]` plane. Inputs: x, indices (i32, same shape as x).
+    /// `[N, C, out_h, out_w]` plane. Inputs: x, indices (i32, same shape as x). Indices outside
+    /// the plane are skipped; where two entries share an index (max pooling's overlapping windows
+    /// give the same value twice) the GPU writes one of them, in no defined order, as PyTorch's
+    /// CUDA kernel does.
     MaxUnpool2d {
         /// Output height.
         out_h: usize,
