@@ -144,10 +144,13 @@ class Table:
         return self.buf[start:start + n].decode()
 
 
-# BuiltinOperator codes and enums of schema.fbs that this model needs.
-OPS = {0: "ADD", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 6: "DEQUANTIZE",
-       17: "MAX_POOL_2D", 19: "RELU", 22: "RESHAPE", 34: "PAD"}
+# BuiltinOperator codes and enums of schema.fbs that this model (and convert_selfie.py's) need.
+# A CUSTOM op (32) is named by its custom_code and keeps its raw custom_options bytes.
+OPS = {0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
+       6: "DEQUANTIZE", 14: "LOGISTIC", 17: "MAX_POOL_2D", 18: "MUL", 19: "RELU", 22: "RESHAPE",
+       23: "RESIZE_BILINEAR", 32: "CUSTOM", 34: "PAD", 40: "MEAN", 117: "HARD_SWISH"}
 TYPES = {0: "float32", 1: "float16", 2: "int32"}
+VIEWS = {"float32": "<f4", "float16": "<f2", "int32": "<i4"}
 PADDING = {0: "SAME", 1: "VALID"}
 ACT = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH", 5: "SIGN_BIT"}
 
@@ -156,11 +159,11 @@ def parse_tflite(buf):
     model = Table(buf, struct.unpack_from("<I", buf, 0)[0])
     assert buf[4:8] == b"TFL3"
     codes = []
-    for oc in model.tables(1):  # operator_codes: deprecated_builtin_code (0, int8), builtin_code (3)
+    for oc in model.tables(1):  # operator_codes: deprecated_builtin_code (0, int8), custom_code (1), builtin_code (3)
         code = max(oc.scalar(0, "b"), oc.scalar(3, "i"))
         if code not in OPS:
             raise ValueError(f"unexpected builtin operator {code}")
-        codes.append(OPS[code])
+        codes.append(oc.string(1) if OPS[code] == "CUSTOM" else OPS[code])
     buffers = [b.array(0, np.uint8) for b in model.tables(4)]
     (sg,) = model.tables(2)
     tensors = []
@@ -168,7 +171,7 @@ def parse_tflite(buf):
         dtype = TYPES[t.scalar(1, "b")]
         data = buffers[t.scalar(2, "I")]
         shape = [int(d) for d in t.array(0, "<i4")]
-        value = data.view("<f2" if dtype == "float16" else "<i4").reshape(shape) if len(data) else None
+        value = data.view(VIEWS[dtype]).reshape(shape) if len(data) else None
         tensors.append({"name": t.string(3), "shape": shape, "dtype": dtype, "value": value})
     ops = []
     for op in sg.tables(3):
@@ -181,17 +184,25 @@ def parse_tflite(buf):
             opts = dict(padding=PADDING[o.scalar(0, "b")], stride_w=o.scalar(1, "i"), stride_h=o.scalar(2, "i"),
                         depth_multiplier=o.scalar(3, "i"), activation=ACT[o.scalar(4, "b")],
                         dilation_w=o.scalar(5, "i", 1), dilation_h=o.scalar(6, "i", 1))
-        elif kind == "MAX_POOL_2D":
+        elif kind in ("MAX_POOL_2D", "AVERAGE_POOL_2D"):
             opts = dict(padding=PADDING[o.scalar(0, "b")], stride_w=o.scalar(1, "i"), stride_h=o.scalar(2, "i"),
                         filter_w=o.scalar(3, "i"), filter_h=o.scalar(4, "i"), activation=ACT[o.scalar(5, "b")])
-        elif kind == "ADD":
+        elif kind in ("ADD", "MUL"):
             opts = dict(activation=ACT[o.scalar(0, "b")] if o else "NONE")
+        elif kind == "MEAN":
+            opts = dict(keep_dims=bool(o.scalar(0, "B")) if o else False)
+        elif kind == "RESIZE_BILINEAR":
+            opts = dict(align_corners=bool(o.scalar(2, "B")) if o else False,
+                        half_pixel_centers=bool(o.scalar(3, "B")) if o else False)
         elif kind == "CONCATENATION":
             opts = dict(axis=o.scalar(0, "i"), activation=ACT[o.scalar(1, "b")])
         elif kind == "RESHAPE":
             opts = dict(new_shape=[int(d) for d in o.array(0, "<i4")] if o else None)
-        ops.append({"kind": kind, "inputs": [int(i) for i in op.array(1, "<i4")],
-                    "outputs": [int(i) for i in op.array(2, "<i4")], "options": opts})
+        entry = {"kind": kind, "inputs": [int(i) for i in op.array(1, "<i4")],
+                 "outputs": [int(i) for i in op.array(2, "<i4")], "options": opts}
+        if kind not in OPS.values():  # a custom op: its custom_options (field 5) as raw bytes
+            entry["custom_options"] = op.array(5, np.uint8).tobytes()
+        ops.append(entry)
     return tensors, [int(i) for i in sg.array(1, "<i4")], [int(i) for i in sg.array(2, "<i4")], ops
 
 
