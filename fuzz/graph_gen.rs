@@ -280,7 +280,7 @@ impl Gen<'_> {
     }
 
     fn step(&mut self) -> Option<()> {
-        match self.b.below(26) {
+        match self.b.below(27) {
             0 => self.matmul(),
             1 => self.l1(),
             2 => self.conv(),
@@ -311,6 +311,7 @@ impl Gen<'_> {
             22 => self.raw_pixels(),
             23 => self.roi(),
             24 => self.nms(),
+            25 => self.gather(),
             _ => self.colour(),
         }
     }
@@ -472,7 +473,7 @@ impl Gen<'_> {
         if self.dtype(x) != DType::F32 || self.dims(x).len() != 4 {
             return None;
         }
-        let op = Op::MaxUnpool2d { out_h: self.b.size(1) + 8, out_w: self.b.size(1) + 8 };
+        let op = Op::MaxUnpool2d { out_h: self.b.size(1).saturating_add(8), out_w: self.b.size(1).saturating_add(8) };
         let precision = self.worst(&[x]);
         self.apply(op, &[x, idx], precision, EXACT).map(drop)
     }
@@ -710,6 +711,22 @@ impl Gen<'_> {
             Op::Transpose { perm }
         };
         self.apply(op, &[x], precision, EXACT).map(drop)
+    }
+
+    /// Gather along an axis by new i32 indices, some past the end (zeros).
+    fn gather(&mut self) -> Option<()> {
+        let x = self.operand(None, Precision::Rounded)?;
+        let d = self.dims(x);
+        if d.is_empty() || self.dtype(x) != DType::F32 {
+            return None;
+        }
+        let axis = self.b.below(d.len());
+        let rank = 1 + self.b.below(2);
+        let shape = self.shape(rank);
+        let limit = if self.wild() { self.b.size(0) } else { d[axis] + 2 };
+        let idx = self.input(shape, DType::I32, Fill::Index(limit))?;
+        let precision = self.worst(&[x]);
+        self.apply(Op::Gather { axis }, &[x, idx], precision, EXACT).map(drop)
     }
 
     fn pad(&mut self) -> Option<()> {

@@ -1,10 +1,13 @@
-// Data movement: transpose/permute, slice, concat (as strided copies) and padding.
+// Data movement: transpose/permute, slice, concat (as strided copies), gather and padding.
 //
 // `strided_copy`: for every coordinate c of the `shape` view,
 //   dst[dst_base + Σ c·dst_strides] = src[src_base + Σ c·src_strides], on 32-bit words, so it
 //   moves f32, i32 and u32 alike. Transpose permutes the source strides; slice scales one by the
 //   step and offsets the base; concat writes each part into its region of the output.
 //   Bindings: src (read), dst (write), CopyParams.
+// `gather`: x viewed as [outer, len, inner], indices flat [count]: y[o, j, i] =
+//   x[o, idx[j], i], or 0 where idx[j] is outside 0..len; 32-bit words, so f32, i32 and u32.
+//   Bindings: src (read), indices (read), dst (write), GatherParams.
 // `pad`: constant, reflect or edge padding of f32 data: each output coordinate c maps to
 //   c − before; coordinates outside the input take the constant (MODE 0), mirror without
 //   repeating the edge (MODE 1), or clamp to the edge (MODE 2).
@@ -93,4 +96,31 @@ fn pad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
         s += u32(max(j, 0)) * pp.in_strides[q][r];
     }
     pad_dst[i] = select(pp.value, pad_src[s], inside);
+}
+
+struct GatherParams {
+    outer: u32, len: u32, inner: u32, count: u32,
+    numel: u32,
+}
+
+@group(0) @binding(0) var<storage, read> gather_src: array<u32>;
+@group(0) @binding(1) var<storage, read> gather_idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> gather_dst: array<u32>;
+@group(0) @binding(3) var<uniform> gp: GatherParams;
+
+@compute @workgroup_size(WG)
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let t = gid.x + gid.y * nwg.x * WG;
+    if (t >= gp.numel) {
+        return;
+    }
+    let i = t % gp.inner;
+    let j = (t / gp.inner) % gp.count;
+    let o = t / (gp.inner * gp.count);
+    let k = gather_idx[j];
+    var v = 0u;
+    if (k >= 0 && u32(k) < gp.len) {
+        v = gather_src[(o * gp.len + u32(k)) * gp.inner + i];
+    }
+    gather_dst[t] = v;
 }

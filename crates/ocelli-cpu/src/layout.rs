@@ -37,6 +37,31 @@ pub(crate) fn slice(t: &Tensor, axis: usize, start: usize, step: usize, out: &Sh
     gather(t, out, |c| offset(c, &st) + (start + c[axis] * (step - 1)) * st[axis])
 }
 
+/// [`ocelli_graph::Op::Gather`]: entries of `t` along `axis` at `idx`, zeros where an index is
+/// outside the axis.
+pub(crate) fn take(t: &Tensor, axis: usize, idx: &[i32], out: &Shape) -> Tensor {
+    let (outer, len, inner) = t.shape().split_at_axis(axis);
+    fn pick<T: Copy + Default>(v: &[T], outer: usize, len: usize, inner: usize, idx: &[i32]) -> Vec<T> {
+        let mut y = Vec::with_capacity(outer * idx.len() * inner);
+        for o in 0..outer {
+            for &k in idx {
+                match usize::try_from(k).ok().filter(|&k| k < len) {
+                    Some(k) => y.extend_from_slice(&v[(o * len + k) * inner..(o * len + k + 1) * inner]),
+                    None => y.extend(std::iter::repeat_n(T::default(), inner)),
+                }
+            }
+        }
+        y
+    }
+    let data = match t.data() {
+        TensorData::F32(v) => TensorData::F32(pick(v, outer, len, inner, idx)),
+        TensorData::I32(v) => TensorData::I32(pick(v, outer, len, inner, idx)),
+        TensorData::U32(v) => TensorData::U32(pick(v, outer, len, inner, idx)),
+        TensorData::F16(_) => unreachable!("inference refuses f16"),
+    };
+    Tensor::new(out.clone(), data).expect("gather produces numel elements")
+}
+
 /// Output dim `i` is input dim `perm[i]`.
 pub(crate) fn transpose(t: &Tensor, perm: &[usize], out: &Shape) -> Tensor {
     let st = t.shape().strides();

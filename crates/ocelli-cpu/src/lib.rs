@@ -221,6 +221,13 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         }
         Op::Concat { axis } => vec![layout::concat(args, *axis, out[0])],
         Op::Slice { axis, start, step, .. } => vec![layout::slice(x, *axis, *start, *step, out[0])],
+        Op::Gather { axis } => {
+            let idx = match args[1].data() {
+                ocelli_graph::TensorData::I32(v) => v,
+                _ => unreachable!("inference checks i32 indices"),
+            };
+            vec![layout::take(x, *axis, idx, out[0])]
+        }
         Op::Reshape { shape } => vec![x.clone().reshaped(shape.clone()).expect("inference checked numel")],
         Op::Transpose { perm } => vec![layout::transpose(x, perm, out[0])],
         Op::Pad { pads, mode } => one(layout::pad(f32s(x), xs, pads, *mode, out[0])),

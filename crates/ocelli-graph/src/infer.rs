@@ -404,6 +404,17 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             d[*axis] = (end - start).div_ceil(*step);
             Ok(vec![(Shape(d), dt)])
         }
+        Op::Gather { axis } => {
+            arity(op, inputs, 2, 2)?;
+            want_dtype(op, inputs, 0, &[DType::F32, DType::I32, DType::U32])?;
+            want_dtype(op, inputs, 1, &[DType::I32])?;
+            let (x, dt) = inputs[0];
+            want_axis(op, *axis, x.rank())?;
+            let mut d = x.0[..*axis].to_vec();
+            d.extend(inputs[1].0.dims());
+            d.extend(&x.0[axis + 1..]);
+            Ok(vec![(Shape(d), dt)])
+        }
         Op::Reshape { shape } => {
             arity(op, inputs, 1, 1)?;
             let (x, dt) = inputs[0];

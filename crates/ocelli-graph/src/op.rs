@@ -210,6 +210,14 @@ pub enum Op {
     /// Max pooling that also returns, per output, the flat index `h·W + w` of the maximum in its
     /// input plane (i32). Two outputs: values and indices.
     MaxPool2dWithIndices(Pool2d),
+    /// Entries of x (f32, i32 or u32) along `axis` picked by indices (i32, any shape): the
+    /// output's shape is x's with `axis` replaced by the indices' shape. An index outside
+    /// `0..len` gives zeros (so NMS's −1 rows pick nothing; unlike ONNX, negative indices do not
+    /// count from the end).
+    Gather {
+        /// The axis indexed.
+        axis: usize,
+    },
     /// Inverse of [`Op::MaxPool2dWithIndices`]: scatters x to the remembered indices of a zeroed
     /// `[N, C, out_h, out_w]` plane. Inputs: x, indices (i32, same shape as x). Indices outside
     /// the plane are skipped; where two entries share an index (max pooling's overlapping windows
@@ -610,6 +618,7 @@ impl Op {
             Op::TopK { .. } => "top_k",
             Op::Concat { .. } => "concat",
             Op::Slice { .. } => "slice",
+            Op::Gather { .. } => "gather",
             Op::Reshape { .. } => "reshape",
             Op::Transpose { .. } => "transpose",
             Op::Pad { .. } => "pad",

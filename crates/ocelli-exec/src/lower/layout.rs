@@ -1,4 +1,4 @@
-//! Concat, slice, transpose (strided copies) and pad -> `shaders/layout.wgsl`.
+//! Concat, slice, transpose (strided copies), gather and pad -> `shaders/layout.wgsl`.
 
 use ocelli_graph::{PadMode, Shape};
 
@@ -41,8 +41,23 @@ pub(crate) fn slice(io: &Io<'_>, axis: usize, start: usize, step: usize) -> Resu
     check_rank("slice", out)?;
     let mut src = io.in_shape(0).strides();
     let base = start * src[axis];
-    src[axis] *= step;
+    // A step past the axis leaves one output entry, whose coordinate 0 never meets the stride;
+    // otherwise step · stride stays within the input.
+    src[axis] = if out.dims()[axis] == 1 { 0 } else { src[axis] * step };
     Ok(vec![strided_copy(io, 0, out, (base, &src), (0, &out.strides()))])
+}
+
+pub(crate) fn gather(io: &Io<'_>, axis: usize) -> Vec<Step> {
+    let (outer, len, inner) = io.in_shape(0).split_at_axis(axis);
+    let (count, numel) = (io.in_shape(1).numel(), io.out_shape(0).numel());
+    vec![Step::Dispatch(Dispatch {
+        family: KernelFamily::Layout,
+        entry: "gather",
+        constants: vec![("WG", f64::from(WG))],
+        bindings: bindings![io.input(0), io.input(1), io.output(0)],
+        params: Params::default().us(&[outer, len, inner, count, numel]).0,
+        groups: linear_groups(numel, WG),
+    })]
 }
 
 pub(crate) fn transpose(io: &Io<'_>, perm: &[usize]) -> Result<Vec<Step>, ExecError> {

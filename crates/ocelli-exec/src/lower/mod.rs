@@ -130,6 +130,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::TopK { k, largest } => reduce::top_k(&io, *k, *largest, &mut scratch),
         Op::Concat { axis } => layout::concat(&io, *axis)?,
         Op::Slice { axis, start, step, .. } => layout::slice(&io, *axis, *start, *step)?,
+        Op::Gather { axis } => layout::gather(&io, *axis),
         Op::Transpose { perm } => layout::transpose(&io, perm)?,
         Op::Pad { pads, mode } => layout::pad(&io, pads, *mode)?,
         Op::Reshape { .. } => return Ok(Lowering::Alias),
