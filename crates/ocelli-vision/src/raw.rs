@@ -131,16 +131,7 @@ impl RawFrame {
 pub fn read_raw(path: &Path, width: usize, height: usize, bits: u32) -> Result<RawFrame> {
     let expected = frame_bytes(path, width, height, bits)?;
     let size = std::fs::metadata(path).map_err(io_err(path))?.len();
-    if size != expected as u64 {
-        return Err(VisionError::RawSize {
-            path: path.to_path_buf(),
-            width,
-            height,
-            bits,
-            expected,
-            got: size as usize,
-        });
-    }
+    raw_size(path, (width, height, bits), expected, usize::try_from(size).unwrap_or(usize::MAX))?;
     let bytes = std::fs::read(path).map_err(io_err(path))?;
     RawFrame::from_raw_bytes(path, &bytes, width, height, bits)
 }
@@ -149,16 +140,7 @@ impl RawFrame {
     /// [`read_raw`] of a file's bytes; `path` names it in errors.
     pub fn from_raw_bytes(path: &Path, bytes: &[u8], width: usize, height: usize, bits: u32) -> Result<Self> {
         let expected = frame_bytes(path, width, height, bits)?;
-        if bytes.len() != expected {
-            return Err(VisionError::RawSize {
-                path: path.to_path_buf(),
-                width,
-                height,
-                bits,
-                expected,
-                got: bytes.len(),
-            });
-        }
+        raw_size(path, (width, height, bits), expected, bytes.len())?;
         let samples = if bits == 8 {
             bytes.iter().map(|&b| u16::from(b)).collect()
         } else {
@@ -166,6 +148,14 @@ impl RawFrame {
         };
         Ok(RawFrame { width, height, bits, white: (1 << bits) - 1, samples })
     }
+}
+
+/// An error naming the file when a headerless frame holds `got` bytes instead of `expected`.
+fn raw_size(path: &Path, (width, height, bits): (usize, usize, u32), expected: usize, got: usize) -> Result<()> {
+    if got == expected {
+        return Ok(());
+    }
+    Err(VisionError::RawSize { path: path.to_path_buf(), width, height, bits, expected, got })
 }
 
 /// Bytes of a `width`×`height` frame of `bits`-bit samples, or an error naming the file when
