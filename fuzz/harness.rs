@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use ocelli::vision::{demosaic_graph, PackedImage, RawFrame};
-use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan};
+use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Plan, Tensor};
 use ocelli::{BayerPattern, Demosaic, DemosaicMethod};
 
 #[path = "graph_gen.rs"]
@@ -103,7 +103,7 @@ pub fn differential(data: &[u8]) {
     match (want, got) {
         (Ok(want), Ok(got)) => {
             for (k, (w, g)) in want.iter().zip(&got).enumerate() {
-                if let Some(why) = graph_gen::disagreement(w, g, case.tol) {
+                if let Some(why) = disagreement(w, g, case.tol) {
                     panic!("output {k} of {ops:?} ({:?}): {why}\n{:#?}", case.options, case.graph.nodes());
                 }
             }
@@ -131,4 +131,27 @@ pub fn weights(data: &[u8]) {
         let t = w.get(name, shape.dims()).expect("a listed tensor reads at its own shape");
         assert_eq!(t.shape(), &shape);
     }
+}
+
+/// Why `got` is not within `tol` of `want` (elementwise, the absolute part scaled by the largest
+/// expected magnitude), or `None` when it is. NaNs must match NaNs and infinities themselves.
+pub fn disagreement(want: &Tensor, got: &Tensor, tol: graph_gen::Tol) -> Option<String> {
+    if want.shape() != got.shape() || want.dtype() != got.dtype() {
+        return Some(format!("{} {} against {} {}", want.dtype(), want.shape(), got.dtype(), got.shape()));
+    }
+    let (w, g) = (want.to_f64_vec(), got.to_f64_vec());
+    let scale = w.iter().filter(|x| x.is_finite()).fold(1f64, |m, x| m.max(x.abs()));
+    let bad: Vec<String> = w
+        .iter()
+        .zip(&g)
+        .enumerate()
+        .filter(|(_, (&x, &y))| {
+            let special = (x.is_nan() && y.is_nan()) || (x.is_infinite() && x == y);
+            let finite = x.is_finite() && y.is_finite();
+            !(special || finite && (x - y).abs() <= (tol.rel * (x + y).abs()).max(tol.abs * scale))
+        })
+        .take(8)
+        .map(|(i, (x, y))| format!("[{i}] cpu {x:.7e} gpu {y:.7e}"))
+        .collect();
+    (!bad.is_empty()).then(|| format!("{tol:?}, scale {scale}: {}", bad.join(", ")))
 }

@@ -52,7 +52,7 @@ fn differential_corpus() {
 
 #[test]
 fn differential_comparison_catches_a_wrong_answer() {
-    use harness::graph_gen::{disagreement, Tol};
+    use harness::{disagreement, graph_gen::Tol};
     let want = ocelli::Tensor::from_f32([3], vec![1.0, f32::NAN, 100.0]).unwrap();
     let tol = Tol { rel: 1e-6, abs: 1e-6 };
     assert_eq!(disagreement(&want, &want, tol), None);
