@@ -21,6 +21,21 @@
 //! assert_eq!(out[0].as_f32().unwrap(), &[4.0, 5.0, 0.0, 0.0]);
 //! # Ok(()) }
 //! ```
+//!
+//! Every model family is used the same way: shipped weights (or a file), one compile per image
+//! size on the backend you pick, typed results in image pixels.
+//!
+//! ```no_run
+//! use ocelli::detect::{Detector, Model};
+//! use ocelli::vision::load_packed;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut faces = Detector::shipped(Model::BlazeFace, ocelli::CpuBackend)?;
+//! for d in faces.detect(&load_packed("photo.jpg".as_ref())?)? {
+//!     println!("{} {:.2} at {:?}, keypoints {:?}", d.label, d.score, d.bbox, d.keypoints);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod builtin;
 
