@@ -1,8 +1,8 @@
 // The vision ops of the graph generator (fuzz/graph_gen.rs): demosaicking and resizing from
-// packed samples, RoiAlign / RoiPool, NMS, colour conversion and histograms.
+// packed samples, RoiAlign / RoiPool / CropResize, NMS, colour conversion and histograms.
 
 use ocelli::{
-    BayerPattern, DType, Demosaic, DemosaicMethod, HistogramOp, Nms, Op, PoolKind, ResizePixels, RoiAlign, RoiPool,
+    BayerPattern, DType, Demosaic, DemosaicMethod, HistogramOp, Nms, Op, Overlap, PoolKind, ResizePixels, RoiAlign, RoiPool,
     UpsampleMode,
 };
 
@@ -61,17 +61,17 @@ impl Gen<'_> {
         let batch = self.input(vec![rois], DType::I32, Fill::Index(limit))?;
         let (out_h, out_w) = (self.b.size(1) % 5 + 1, self.b.size(1) % 5 + 1);
         let spatial_scale = [1.0, 0.5, 0.25][self.b.below(3)];
-        let op = if self.b.flag() {
-            Op::RoiPool(RoiPool { out_h, out_w, spatial_scale })
-        } else {
-            Op::RoiAlign(RoiAlign {
+        let op = match self.b.below(3) {
+            0 => Op::RoiPool(RoiPool { out_h, out_w, spatial_scale }),
+            1 => Op::CropResize { out_h, out_w },
+            _ => Op::RoiAlign(RoiAlign {
                 out_h,
                 out_w,
                 sampling_ratio: self.b.below(3),
                 spatial_scale,
                 mode: if self.b.flag() { PoolKind::Max } else { PoolKind::Avg },
                 half_pixel: self.b.flag(),
-            })
+            }),
         };
         self.apply(op, &[x, boxes, batch], Precision::Rounded, ACCUM).map(drop)
     }
@@ -88,6 +88,7 @@ impl Gen<'_> {
             center_point_box: self.b.flag(),
             class_agnostic: self.b.flag(),
             soft_sigma: soft.then_some(0.5),
+            overlap: if self.b.flag() { Overlap::Min } else { Overlap::Iou },
         };
         let p = if self.wild() {
             Nms { iou_threshold: self.b.float(), soft_sigma: soft.then(|| self.b.float()), ..p }

@@ -47,12 +47,14 @@
 //   selections k .. j (bounded as nms_select's blocks); whether a segment has stopped carries
 //   over in `state`. Bindings: boxes, scores (read), work scores (scratch), out rows, kept
 //   scores (write), state (read_write), NmsParams.
-// Variants: CENTER (boxes as x_center, y_center, width, height), AGNOSTIC, WG, RUN (a power
+// Variants: CENTER (boxes as x_center, y_center, width, height), AGNOSTIC, MIN_AREA (overlap
+// = intersection / smaller area instead of IoU), WG, RUN (a power
 // of two, at most 2048: 16 KiB of workgroup memory; p.small is a power of two <= RUN) and
 // SORT_WG.
 
 override CENTER: bool = false;
 override AGNOSTIC: bool = false;
+override MIN_AREA: bool = false;
 override WG: u32 = 64u;
 override RUN: u32 = 2048u;
 override SORT_WG: u32 = 256u;
@@ -545,7 +547,8 @@ fn nms_select(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 
 const NONE: f32 = -3.0e38;
 
-// IoU as the ONNX reference computes it (0 without overlap or for an empty box).
+// IoU as the ONNX reference computes it, or with MIN_AREA the intersection over the smaller
+// area (0 without overlap or for an empty box).
 fn iou_value(a: vec4<f32>, b: vec4<f32>) -> f32 {
     let ea = extent(a);
     let eb = extent(b);
@@ -559,7 +562,7 @@ fn iou_value(a: vec4<f32>, b: vec4<f32>) -> f32 {
     let inter = (ix1 - ix0) * (iy1 - iy0);
     let area_a = (ea.y - ea.x) * (ea.w - ea.z);
     let area_b = (eb.y - eb.x) * (eb.w - eb.z);
-    let uni = area_a + area_b - inter;
+    let uni = select(area_a + area_b - inter, min(area_a, area_b), MIN_AREA);
     if (inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || uni <= 0.0) {
         return 0.0;
     }

@@ -9,6 +9,11 @@
 //   Max mode takes, per sample, the largest of its four weighted taps, as the ONNX reference.
 // `roi_pool`: corners rounded half away from zero, bins floor/ceil-divided, maximum per bin, 0
 //   for an empty bin.
+// `crop_resize`: region r's integer rectangle [⌊x1⌋, ⌊x2⌋) × [⌊y1⌋, ⌊y2⌋), clipped to the map,
+//   resized by area averaging: bin (ph, pw) is the mean of the crop's rows
+//   ⌊ph·h/OH⌋ .. ⌈(ph+1)·h/OH⌉ and columns likewise (PyTorch's adaptive average pooling); an
+//   empty or NaN region gives 0. Its window is one flattened loop; dispatch `part` visits
+//   entries part, part + parts, ... and adds its share of the mean.
 // A region whose batch index is outside [0, N) pools to zeros.
 // No invocation loops past llvmpipe's 65 535 iterations (reduce.wgsl), whatever the regions:
 // roi_align visits only the grid rows and columns whose samples can fall inside the map (a
@@ -217,4 +222,40 @@ fn roi_pool(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         }
     }
     store(i, m);
+}
+
+// Crop bounds [lo, hi) of a region's side from its corners, floored and clipped to [0, n].
+fn crop_span(a: f32, b: f32, n: u32) -> vec2<u32> {
+    let top = f32(n);
+    return vec2<u32>(u32(clamp(floor(a), 0.0, top)), u32(clamp(floor(b), 0.0, top)));
+}
+
+@compute @workgroup_size(WG)
+fn crop_resize(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.rois * p.c * p.oh * p.ow) {
+        return;
+    }
+    let t = output_bin(i);
+    let roi = region(t.r);
+    let finite = all(roi == roi);
+    let cols = crop_span(roi.x, roi.z, p.w);
+    let rows = crop_span(roi.y, roi.w, p.h);
+    if (!t.valid || !finite || cols.y <= cols.x || rows.y <= rows.x) {
+        store(i, 0.0);
+        return;
+    }
+    let ch = rows.y - rows.x;
+    let cw = cols.y - cols.x;
+    let r0 = rows.x + t.ph * ch / p.oh;
+    let r1 = rows.x + ((t.ph + 1u) * ch + p.oh - 1u) / p.oh;
+    let c0 = cols.x + t.pw * cw / p.ow;
+    let c1 = cols.x + ((t.pw + 1u) * cw + p.ow - 1u) / p.ow;
+    let wide = c1 - c0;
+    let count = (r1 - r0) * wide;
+    var sum = 0.0;
+    for (var k = p.part; k < count; k += p.parts) {
+        sum += x[t.plane + (r0 + k / wide) * p.w + c0 + k % wide];
+    }
+    store(i, sum / f32(count));
 }

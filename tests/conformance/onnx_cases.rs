@@ -2,7 +2,7 @@
 //! scripts/export_onnx_op_cases.py into assets/golden/ops/), run on the CPU reference and every
 //! GPU backend.
 
-use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Nms, Op, PoolKind, RoiAlign, Tensor};
+use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Nms, Op, Overlap, PoolKind, RoiAlign, Tensor};
 use serde_json::Value;
 
 use crate::harness::{assert_close, gpus, Tol};
@@ -93,6 +93,7 @@ fn onnx_non_max_suppression_cases() {
             center_point_box: case["attributes"].get("center_point_box").and_then(Value::as_i64) == Some(1),
             class_agnostic: false,
             soft_sigma: None,
+            overlap: Overlap::Iou,
         };
         let mut g = GraphBuilder::new();
         let b = g.input("boxes", boxes.shape().clone(), DType::F32).unwrap();

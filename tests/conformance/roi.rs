@@ -1,4 +1,4 @@
-use ocelli::{DType, GraphBuilder, Nms, Op, PoolKind, RoiAlign, RoiPool, Tensor};
+use ocelli::{Backend, DType, GraphBuilder, Nms, Op, Overlap, PoolKind, RoiAlign, RoiPool, Tensor};
 use rand::Rng;
 
 use crate::harness::{check, rng, uniform, ACCUM, EXACT};
@@ -18,13 +18,18 @@ fn rois(r: &mut rand::rngs::StdRng, count: usize, h: f32, w: f32) -> (Tensor, Te
 }
 
 #[test]
-fn roi_align_and_roi_pool_match_reference() {
+fn roi_align_roi_pool_and_crop_resize_match_reference() {
     let mut r = rng(101);
     let x_shape = [2, 3, 11, 13];
     for scale in [1.0f32, 0.5] {
         let (boxes, batch) = rois(&mut r, 9, 11.0 / scale, 13.0 / scale);
         let x = uniform(&mut r, &x_shape, -1.0, 1.0);
-        let mut ops = vec![Op::RoiPool(RoiPool { out_h: 3, out_w: 4, spatial_scale: scale })];
+        let mut ops = vec![
+            Op::RoiPool(RoiPool { out_h: 3, out_w: 4, spatial_scale: scale }),
+            Op::CropResize { out_h: 5, out_w: 3 },
+            Op::CropResize { out_h: 1, out_w: 1 },
+            Op::CropResize { out_h: 24, out_w: 24 },
+        ];
         for mode in [PoolKind::Avg, PoolKind::Max] {
             for half_pixel in [false, true] {
                 for sampling_ratio in [0, 2] {
@@ -57,7 +62,7 @@ fn roi_align_and_roi_pool_match_reference() {
 
 /// A region far larger than the map with adaptive sampling: 4300² samples for the one bin,
 /// of which only those inside the map are visited (and split among parts), the rest weigh 0;
-/// and RoIPool over a whole 300×300 map.
+/// RoIPool over a whole 300×300 map, and crops of it (clipped) to 1×1 and 7×5.
 #[test]
 fn region_pooling_of_regions_far_larger_than_the_map() {
     let mut r = rng(105);
@@ -65,7 +70,11 @@ fn region_pooling_of_regions_far_larger_than_the_map() {
     let x = uniform(&mut r, &x_shape, -1.0, 1.0);
     let boxes = Tensor::from_f32([2, 4], vec![-2000.0, -2000.0, 2300.0, 2300.0, 0.0, 0.0, 299.0, 299.0]).unwrap();
     let batch = Tensor::from_i32([2], vec![0, 0]).unwrap();
-    let mut ops = vec![Op::RoiPool(RoiPool { out_h: 1, out_w: 1, spatial_scale: 1.0 })];
+    let mut ops = vec![
+        Op::RoiPool(RoiPool { out_h: 1, out_w: 1, spatial_scale: 1.0 }),
+        Op::CropResize { out_h: 1, out_w: 1 },
+        Op::CropResize { out_h: 7, out_w: 5 },
+    ];
     for mode in [PoolKind::Avg, PoolKind::Max] {
         ops.push(Op::RoiAlign(RoiAlign {
             out_h: 1,
@@ -85,6 +94,50 @@ fn region_pooling_of_regions_far_larger_than_the_map() {
         let graph = g.build(&[y]).unwrap();
         check(&format!("{op:?} of a huge region"), &graph, &[x.clone(), boxes.clone(), batch.clone()], ACCUM);
     }
+}
+
+/// Crops as PyTorch's adaptive average pooling of the clipped crop: a hand-checked case, NaN,
+/// empty and off-map regions, and a crop of a 2×300 001 map to 1×2 (150 001 pixels per bin,
+/// one flattened loop split among dispatches).
+#[test]
+fn crop_resize_averages_clipped_integer_crops_and_long_rows() {
+    // Map 0..24 as 4×6; region [1.7, 0.2, 5.9, 3.5) floors to columns 1..5, rows 0..3, a 3×4
+    // crop; 2×3 bins: rows 0..2 / 1..3, columns 1..3 / 2..4 / 3..5 (PyTorch's windows).
+    let mut g = GraphBuilder::new();
+    let xi = g.input("x", [1, 1, 4, 6], DType::F32).unwrap();
+    let ri = g.input("rois", [4, 4], DType::F32).unwrap();
+    let bi = g.input("batch", [4], DType::I32).unwrap();
+    let y = g.op(Op::CropResize { out_h: 2, out_w: 3 }, &[xi, ri, bi]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let x = Tensor::from_f32([1, 1, 4, 6], (0..24).map(|v| v as f32).collect()).unwrap();
+    let rois = vec![1.7, 0.2, 5.9, 3.5, f32::NAN, 0.0, 3.0, 3.0, 2.0, 2.0, 2.0, 4.0, -9.0, -9.0, -1.0, 30.0];
+    let data = [x, Tensor::from_f32([4, 4], rois).unwrap(), Tensor::from_i32([4], vec![0; 4]).unwrap()];
+    let mean = |rows: [usize; 2], cols: [usize; 2]| {
+        let cells: Vec<f32> = (rows[0]..rows[1]).flat_map(|r| (cols[0]..cols[1]).map(move |c| (r * 6 + c) as f32)).collect();
+        cells.iter().sum::<f32>() / cells.len() as f32
+    };
+    let mut want = Vec::new();
+    for rows in [[0, 2], [1, 3]] {
+        for cols in [[1, 3], [2, 4], [3, 5]] {
+            want.push(mean(rows, cols));
+        }
+    }
+    want.extend([0.0; 18]); // NaN, zero-width and off-map regions
+    let got = ocelli::CpuBackend.run(&graph, &data).unwrap();
+    assert_eq!(got[0].as_f32().unwrap(), &want[..]);
+    check("crop_resize hand case", &graph, &data, ACCUM);
+
+    let mut r = rng(106);
+    let x_shape = [1, 2, 2, 300_001];
+    let x = uniform(&mut r, &x_shape, 0.0, 1.0);
+    let mut g = GraphBuilder::new();
+    let xi = g.input("x", x_shape, DType::F32).unwrap();
+    let ri = g.input("rois", [2, 4], DType::F32).unwrap();
+    let bi = g.input("batch", [2], DType::I32).unwrap();
+    let y = g.op(Op::CropResize { out_h: 1, out_w: 2 }, &[xi, ri, bi]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let rois = Tensor::from_f32([2, 4], vec![0.0, 0.0, 300_001.0, 2.0, 17.5, 1.0, 250_000.0, 2.0]).unwrap();
+    check("crop_resize of 2x300001", &graph, &[x, rois, Tensor::from_i32([2], vec![0, 0]).unwrap()], ACCUM);
 }
 
 fn nms_graph(b: usize, c: usize, n: usize, p: Nms) -> ocelli::Graph {
@@ -130,7 +183,8 @@ fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
         for center in [false, true] {
             let (boxes, scores) = detections(&mut r, b, c, n, center);
             for class_agnostic in [false, true] {
-                for (max_per_class, iou, thr) in [(5, 0.5, Some(0.2)), (n + 3, 0.3, None), (20, 0.7, Some(0.0))] {
+                let cases = [(5, 0.5, Some(0.2), Overlap::Iou), (n + 3, 0.3, None, Overlap::Iou)];
+                for (max_per_class, iou, thr, overlap) in cases.into_iter().chain([(20, 0.7, Some(0.0), Overlap::Min)]) {
                     let p = Nms {
                         max_per_class,
                         iou_threshold: iou,
@@ -138,6 +192,7 @@ fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
                         center_point_box: center,
                         class_agnostic,
                         soft_sigma: None,
+                        overlap,
                     };
                     check(
                         &format!("nms b{b} c{c} n{n} {p:?}"),
@@ -155,15 +210,18 @@ fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
 fn nms_scales_to_20000_boxes() {
     let mut r = rng(103);
     let (boxes, scores) = detections(&mut r, 1, 1, 20_000, false);
-    let p = Nms {
-        max_per_class: 200,
-        iou_threshold: 0.5,
-        score_threshold: Some(0.1),
-        center_point_box: false,
-        class_agnostic: false,
-        soft_sigma: None,
-    };
-    check("nms 20k", &nms_graph(1, 1, 20_000, p), &[boxes, scores], EXACT);
+    for overlap in [Overlap::Iou, Overlap::Min] {
+        let p = Nms {
+            max_per_class: 200,
+            iou_threshold: 0.5,
+            score_threshold: Some(0.1),
+            center_point_box: false,
+            class_agnostic: false,
+            soft_sigma: None,
+            overlap,
+        };
+        check(&format!("nms 20k {overlap:?}"), &nms_graph(1, 1, 20_000, p), &[boxes.clone(), scores.clone()], EXACT);
+    }
 }
 
 /// The fast path takes the top candidates of a segment by histograms of their keys: scores all
@@ -185,6 +243,7 @@ fn nms_top_candidate_search_edges() {
                 center_point_box: false,
                 class_agnostic: false,
                 soft_sigma: None,
+                overlap: Overlap::Iou,
             };
             let scores = Tensor::from_f32([1, 1, n], scores.clone()).unwrap();
             check(&format!("nms {what} max {max_per_class}"), &nms_graph(1, 1, n, p), &[boxes.clone(), scores], EXACT);
@@ -199,6 +258,7 @@ fn nms_top_candidate_search_edges() {
             center_point_box: false,
             class_agnostic,
             soft_sigma: None,
+            overlap: Overlap::Iou,
         };
         let what = format!("nms 2 batches 4 classes agnostic={class_agnostic}");
         check(&what, &nms_graph(2, 4, 2500, p), &[boxes.clone(), scores.clone()], EXACT);
@@ -227,6 +287,7 @@ fn nms_keeps_thousands_of_disjoint_boxes() {
         center_point_box: false,
         class_agnostic: false,
         soft_sigma: None,
+        overlap: Overlap::Iou,
     };
     let options = [CompileOptions::default(), CompileOptions { loop_chunk: 3, ..Default::default() }];
     crate::harness::check_with(
@@ -269,6 +330,7 @@ fn soft_nms_matches_reference() {
                     center_point_box: false,
                     class_agnostic,
                     soft_sigma: Some(sigma),
+                    overlap: Overlap::Iou,
                 };
                 let mut g = GraphBuilder::new();
                 let bx = g.input("boxes", [b, n, 4], DType::F32).unwrap();

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use ocelli::{
-    Backend, CompileOptions, Conv2d, CpuBackend, DType, F16Compute, Gpu, GpuBackend, GraphBuilder, Nms, Op, Padding,
+    Backend, CompileOptions, Conv2d, CpuBackend, DType, F16Compute, Gpu, GpuBackend, GraphBuilder, Nms, Op, Overlap, Padding,
     Plan, Tensor,
 };
 
@@ -231,6 +231,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
                 center_point_box: false,
                 class_agnostic: false,
                 soft_sigma: None,
+                overlap: Overlap::Iou,
             };
             let y = g.op(Op::NonMaxSuppression(p), &[b, s])?;
             let graph = g.build(&[y])?;

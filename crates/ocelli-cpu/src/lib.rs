@@ -252,6 +252,9 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         }
         Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
+        Op::CropResize { out_h, out_w } => {
+            one(roi::crop_resize(f32s(x), xs, f32s(args[1]), i32s(args[2]), (*out_h, *out_w)))
+        }
         Op::NonMaxSuppression(p) => {
             let (rows, scores) = nms::nms(f32s(x), xs, f32s(args[1]), args[1].shape(), p);
             let mut outs = vec![Tensor::from_i32(out[0].clone(), rows).expect("numel")];

@@ -1,8 +1,9 @@
-use ocelli_graph::{Nms, Shape};
+use ocelli_graph::{Nms, Overlap, Shape};
 
-/// ONNX's IoU of two boxes, in f32 as the operator's reference computes it (0 when the boxes do
-/// not overlap or one is empty). Boxes are corners (y1, x1, y2, x2) in any order, or centre form.
-pub(crate) fn iou(a: [f32; 4], b: [f32; 4], center: bool) -> f32 {
+/// ONNX's IoU of two boxes (or their intersection over the smaller area), in f32 as the
+/// operator's reference computes it (0 when the boxes do not overlap or one is empty). Boxes
+/// are corners (y1, x1, y2, x2) in any order, or centre form.
+pub(crate) fn overlap(a: [f32; 4], b: [f32; 4], center: bool, kind: Overlap) -> f32 {
     let extent = |v: [f32; 4]| -> [f32; 4] {
         if center {
             [v[0] - v[2] / 2.0, v[0] + v[2] / 2.0, v[1] - v[3] / 2.0, v[1] + v[3] / 2.0]
@@ -18,7 +19,10 @@ pub(crate) fn iou(a: [f32; 4], b: [f32; 4], center: bool) -> f32 {
     }
     let inter = (ix1 - ix0) * (iy1 - iy0);
     let (area_a, area_b) = ((ax1 - ax0) * (ay1 - ay0), (bx1 - bx0) * (by1 - by0));
-    let union = area_a + area_b - inter;
+    let union = match kind {
+        Overlap::Iou => area_a + area_b - inter,
+        Overlap::Min => area_a.min(area_b),
+    };
     if inter <= 0.0 || area_a <= 0.0 || area_b <= 0.0 || union <= 0.0 {
         return 0.0;
     }
@@ -78,7 +82,7 @@ pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms
                 k += 1;
                 cand.swap_remove(pos);
                 for c in cand.iter_mut() {
-                    let o = iou(bx(b, i), bx(b, c.1), p.center_point_box);
+                    let o = overlap(bx(b, i), bx(b, c.1), p.center_point_box, p.overlap);
                     c.0 *= (-(o * o) / sigma).exp();
                 }
             }
@@ -90,7 +94,7 @@ pub(crate) fn nms(boxes: &[f32], sb: &Shape, scores: &[f32], ss: &Shape, p: &Nms
             if kept.len() == p.max_per_class {
                 break;
             }
-            if kept.iter().all(|&k| iou(bx(b, i), bx(b, k), p.center_point_box) <= p.iou_threshold) {
+            if kept.iter().all(|&k| overlap(bx(b, i), bx(b, k), p.center_point_box, p.overlap) <= p.iou_threshold) {
                 keep(kept.len(), s, i, cls);
                 kept.push(i);
             }

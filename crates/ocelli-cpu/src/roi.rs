@@ -53,6 +53,40 @@ pub(crate) fn roi_align(x: &[f32], sx: &Shape, rois: &[f32], batch: &[i32], p: &
     out
 }
 
+/// [`ocelli_graph::Op::CropResize`]: each region's integer rectangle, clipped to its map,
+/// area-resized (adaptive average pooling, summed in f64).
+pub(crate) fn crop_resize(x: &[f32], sx: &Shape, rois: &[f32], batch: &[i32], (oh, ow): (usize, usize)) -> Vec<f32> {
+    let [n, c, h, w] = dims4(sx);
+    let mut out = vec![0f32; batch.len() * c * oh * ow];
+    for (r, &b) in batch.iter().enumerate() {
+        let roi = &rois[r * 4..r * 4 + 4];
+        if b < 0 || b as usize >= n || roi.iter().any(|v| v.is_nan()) {
+            continue;
+        }
+        // Floored corners clipped to [0, side]: the crop's rows y0..y1 and columns x0..x1.
+        let clip = |v: f32, side: usize| v.floor().clamp(0.0, side as f32) as usize;
+        let (x0, x1) = (clip(roi[0], w), clip(roi[2], w));
+        let (y0, y1) = (clip(roi[1], h), clip(roi[3], h));
+        if x1 <= x0 || y1 <= y0 {
+            continue;
+        }
+        let (ch_, cw) = (y1 - y0, x1 - x0);
+        for ch in 0..c {
+            let plane = &x[(b as usize * c + ch) * h * w..][..h * w];
+            for i in 0..oh {
+                let (r0, r1) = (y0 + i * ch_ / oh, y0 + ((i + 1) * ch_).div_ceil(oh));
+                for j in 0..ow {
+                    let (c0, c1) = (x0 + j * cw / ow, x0 + ((j + 1) * cw).div_ceil(ow));
+                    let sum: f64 =
+                        (r0..r1).flat_map(|yy| &plane[yy * w + c0..yy * w + c1]).map(|&v| f64::from(v)).sum();
+                    out[((r * c + ch) * oh + i) * ow + j] = (sum / ((r1 - r0) * (c1 - c0)) as f64) as f32;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The four (index, weight) taps of a bilinear sample at (y, x); all weights 0 outside
 /// [-1, H] × [-1, W], as ONNX specifies.
 fn bilinear_taps(y: f64, x: f64, h: usize, w: usize) -> [(usize, f64); 4] {

@@ -26,7 +26,7 @@ pub struct Detection {
     pub keypoints: Vec<[f32; 2]>,
 }
 
-use ocelli_graph::{GraphBuilder, Nms, Op, Tensor, TensorData, ValueId};
+use ocelli_graph::{GraphBuilder, Nms, Op, Overlap, Tensor, TensorData, ValueId};
 use ocelli_nn::NnError;
 
 /// The selected `(batch, class, box)` rows of an [`Op::NonMaxSuppression`] output, without the
@@ -63,6 +63,7 @@ fn suppress(
         center_point_box: false,
         class_agnostic: false,
         soft_sigma: None,
+        overlap: Overlap::Iou,
     };
     Ok(g.op(Op::NonMaxSuppression(nms), &[boxes, scores])?)
 }

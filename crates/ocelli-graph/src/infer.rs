@@ -546,7 +546,9 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             f32_out(Shape(vec![1, r.channels, r.out_h, r.out_w]))
         }
-        Op::RoiAlign(RoiAlign { out_h, out_w, .. }) | Op::RoiPool(RoiPool { out_h, out_w, .. }) => {
+        Op::RoiAlign(RoiAlign { out_h, out_w, .. })
+        | Op::RoiPool(RoiPool { out_h, out_w, .. })
+        | Op::CropResize { out_h, out_w } => {
             arity(op, inputs, 3, 3)?;
             want_dtype(op, inputs, 0, &[ft])?;
             want_dtype(op, inputs, 1, &[ft])?;

@@ -354,6 +354,18 @@ pub enum Op {
     /// Fast R-CNN RoIPool: the maximum over each bin of each rounded region. Inputs as
     /// [`Op::RoiAlign`]; output `[R, C, out_h, out_w]` (0 for empty bins).
     RoiPool(RoiPool),
+    /// Crops resized by area averaging (PyTorch's adaptive average pooling of each crop, as
+    /// MTCNN's cascade crops its proposals). Inputs as [`Op::RoiAlign`]: region r is the integer
+    /// rectangle `[⌊x1⌋, ⌊x2⌋) × [⌊y1⌋, ⌊y2⌋)` of its batch entry's map, clipped to the map;
+    /// output bin (i, j) is the mean of the crop's rows `⌊i·h/out_h⌋ .. ⌈(i+1)·h/out_h⌉` and
+    /// columns likewise (h, w: the clipped crop's size). An empty or non-finite region, or one
+    /// of a batch that does not exist, gives zeros. Output `[R, C, out_h, out_w]`.
+    CropResize {
+        /// Output rows per region.
+        out_h: usize,
+        /// Output columns per region.
+        out_w: usize,
+    },
     /// ONNX NonMaxSuppression, or its class-agnostic form. Inputs: boxes `[B, N, 4]`, scores
     /// `[B, C, N]`. Output `[B·C·max_per_class, 3]` i32 rows (batch, class, box) in selection
     /// order per (batch, class), padded with rows of −1 (`[B·max_per_class, 3]` class-agnostic).
@@ -537,7 +549,7 @@ pub struct RoiPool {
 pub struct Nms {
     /// At most this many boxes per (batch, class) — per batch when class-agnostic.
     pub max_per_class: usize,
-    /// A box is suppressed by a kept box when their IoU is above this.
+    /// A box is suppressed by a kept box when their overlap is above this.
     pub iou_threshold: f32,
     /// Only boxes scoring above this are candidates. NaN scores are never candidates.
     pub score_threshold: Option<f32>,
@@ -550,6 +562,18 @@ pub struct Nms {
     /// is kept next while it is above the score threshold. Adds a second output, the kept
     /// boxes' decayed scores `[rows]` (0 on padding rows).
     pub soft_sigma: Option<f32>,
+    /// How the overlap of two boxes is measured.
+    pub overlap: Overlap,
+}
+
+/// The overlap of two boxes that [`Op::NonMaxSuppression`] compares with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Overlap {
+    /// Intersection over union (ONNX, torchvision).
+    #[default]
+    Iou,
+    /// Intersection over the smaller box's area (MTCNN's "Min" suppression).
+    Min,
 }
 
 /// What [`Op::Histogram`] does with each plane's histogram (256 bins, value v in bin
@@ -628,6 +652,7 @@ impl Op {
             Op::ResizePixels(_) => "resize_pixels",
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",
+            Op::CropResize { .. } => "crop_resize",
             Op::NonMaxSuppression(_) => "non_max_suppression",
             Op::ColorSpace { to_hsv: true } => "rgb_to_hsv",
             Op::ColorSpace { to_hsv: false } => "hsv_to_rgb",

@@ -142,6 +142,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
         Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch)?,
         Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch)?,
+        Op::CropResize { out_h, out_w } => roi::crop_resize(&io, (*out_h, *out_w), &mut scratch)?,
         Op::NonMaxSuppression(p) => roi::nms(&io, p, &mut scratch)?,
         Op::Fused(f) => {
             let n_base = f.base_inputs(node.inputs.len());

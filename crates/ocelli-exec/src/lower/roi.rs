@@ -1,7 +1,7 @@
-//! `Op::RoiAlign`, `Op::RoiPool` -> `shaders/roi_align.wgsl`; `Op::NonMaxSuppression` ->
+//! `Op::RoiAlign`, `Op::RoiPool`, `Op::CropResize` -> `shaders/roi_align.wgsl`; `Op::NonMaxSuppression` ->
 //! `shaders/nms.wgsl`.
 
-use ocelli_graph::{Nms, PoolKind, RoiAlign, RoiPool};
+use ocelli_graph::{Nms, Overlap, PoolKind, RoiAlign, RoiPool};
 
 use crate::dispatch::{chained_parts, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::Io;
@@ -10,29 +10,21 @@ use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
 
-/// RoiAlign or RoiPool. A bin's loops are bounded by the map's size (`rows` × `cols` samples at
-/// most); bins whose bound passes 4·loop_chunk iterations split their rows among dispatches,
-/// each adding its share to the previous one's result (alternating with a scratch buffer, the
-/// last writing y).
+/// RoiAlign, RoiPool or CropResize in `parts` dispatches: dispatch k visits its bins' rows
+/// (flattened windows, for crop_resize) k, k + parts, ... and adds its share to the previous
+/// one's result (alternating with a scratch buffer, the last writing y).
 fn region_pool(
     io: &Io<'_>,
     entry: &'static str,
     max: bool,
     out: (usize, usize),
     (sampling, half_pixel, scale): (usize, bool, f32),
-    (rows, cols): (usize, usize),
+    parts: usize,
     scratch: &mut Vec<u64>,
-) -> Result<Vec<Step>, ExecError> {
+) -> Vec<Step> {
     let x = io.in_shape(0).dims();
     let rois = io.in_shape(2).numel();
     let numel = io.out_shape(0).numel();
-    if 1 + cols > MAX_WINDOW {
-        return Err(ExecError::Unsupported {
-            op: entry,
-            why: format!("a map {cols} samples wide needs more loop iterations per invocation than drivers allow"),
-        });
-    }
-    let parts = (rows * (1 + cols)).div_ceil(4 * io.tuning.loop_chunk).clamp(1, rows.max(1));
     let mut steps = Vec::with_capacity(parts);
     for (part, (dst, prev)) in
         chained_parts(parts, io.output(0).into(), (numel * 4) as u64, scratch).into_iter().enumerate()
@@ -60,21 +52,51 @@ fn region_pool(
             groups: linear_groups(numel, WG),
         }));
     }
-    Ok(steps)
+    steps
+}
+
+/// Dispatches for bins that loop over at most `rows` × `cols` samples, rows split among them:
+/// bins whose bound passes 4·loop_chunk iterations take several.
+fn row_parts(io: &Io<'_>, entry: &'static str, (rows, cols): (usize, usize)) -> Result<usize, ExecError> {
+    if 1 + cols > MAX_WINDOW {
+        return Err(ExecError::Unsupported {
+            op: entry,
+            why: format!("a map {cols} samples wide needs more loop iterations per invocation than drivers allow"),
+        });
+    }
+    Ok((rows * (1 + cols)).div_ceil(4 * io.tuning.loop_chunk).clamp(1, rows.max(1)))
 }
 
 pub(crate) fn roi_align(io: &Io<'_>, p: &RoiAlign, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (h, w) = (io.in_shape(0).dims()[2], io.in_shape(0).dims()[3]);
     // Adaptive grids step at least half a pixel: at most 2·side + 6 samples in the map.
     let span = |side: usize| if p.sampling_ratio > 0 { p.sampling_ratio } else { 2 * side + 6 };
+    let parts = row_parts(io, "roi_align", (span(h), span(w)))?;
     let sampling = (p.sampling_ratio, p.half_pixel, p.spatial_scale);
     let max = p.mode == PoolKind::Max;
-    region_pool(io, "roi_align", max, (p.out_h, p.out_w), sampling, (span(h), span(w)), scratch)
+    Ok(region_pool(io, "roi_align", max, (p.out_h, p.out_w), sampling, parts, scratch))
 }
 
 pub(crate) fn roi_pool(io: &Io<'_>, p: &RoiPool, scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
     let (h, w) = (io.in_shape(0).dims()[2], io.in_shape(0).dims()[3]);
-    region_pool(io, "roi_pool", true, (p.out_h, p.out_w), (0, false, p.spatial_scale), (h, w), scratch)
+    let parts = row_parts(io, "roi_pool", (h, w))?;
+    Ok(region_pool(io, "roi_pool", true, (p.out_h, p.out_w), (0, false, p.spatial_scale), parts, scratch))
+}
+
+/// CropResize: a bin's window (at most ⌈H/out_h⌉ + 1 rows by ⌈W/out_w⌉ + 1 columns) is one
+/// flattened loop, split among as many dispatches as keep each under 4·loop_chunk iterations.
+pub(crate) fn crop_resize(io: &Io<'_>, out: (usize, usize), scratch: &mut Vec<u64>) -> Result<Vec<Step>, ExecError> {
+    let (h, w) = (io.in_shape(0).dims()[2], io.in_shape(0).dims()[3]);
+    // The kernel's u32 window arithmetic: (i + 1)·crop side stays below 2^32.
+    if out.0.saturating_mul(h) > u32::MAX as usize / 2 || out.1.saturating_mul(w) > u32::MAX as usize / 2 {
+        return Err(ExecError::Unsupported {
+            op: "crop_resize",
+            why: format!("{}x{} bins of a {h}x{w} map overflow the kernel's 32-bit window arithmetic", out.0, out.1),
+        });
+    }
+    let window = (h.div_ceil(out.0) + 1) * (w.div_ceil(out.1) + 1);
+    let parts = window.div_ceil(4 * io.tuning.loop_chunk).max(1);
+    Ok(region_pool(io, "crop_resize", false, out, (0, false, 1.0), parts, scratch))
 }
 
 /// Histogram bins per level of the fast path's top-candidate search and state words per
@@ -104,6 +126,7 @@ pub(crate) fn nms(io: &Io<'_>, p: &Nms, scratch: &mut Vec<u64>) -> Result<Vec<St
         ("WG", f64::from(WG)),
         ("RUN", run as f64),
         ("SORT_WG", sort_wg as f64),
+        ("MIN_AREA", flag(p.overlap == Overlap::Min)),
     ];
     let params = |k: usize, j: usize, mode: usize, fresh: bool| {
         Params::default()
