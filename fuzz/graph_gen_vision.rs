@@ -2,8 +2,8 @@
 // packed samples, RoiAlign / RoiPool / CropResize, NMS, colour conversion and histograms.
 
 use ocelli::{
-    BayerPattern, DType, Demosaic, DemosaicMethod, HistogramOp, Nms, Op, Overlap, PoolKind, ResizePixels, RoiAlign, RoiPool,
-    UpsampleMode,
+    BayerPattern, DType, Demosaic, DemosaicMethod, HistogramOp, Nms, Op, Overlap, PoolKind, ResizePixels, RoiAlign,
+    RoiPool, UpsampleMode,
 };
 
 use super::{Fill, Gen, Precision, ACCUM, EXACT, TRANSCENDENTAL};

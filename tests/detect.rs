@@ -196,8 +196,13 @@ fn nanodet_matches_tfjs_on_both_backends() {
 #[test]
 fn detectors_agree_with_their_original_runtimes_in_coco_map() {
     use ocelli::detect::{coco_map, Detector, GroundTruth, Model, Prediction};
-    for (model, file) in [(Model::BlazeFace, "blazeface"), (Model::TinyFace, "tiny_face"), (Model::NanoDet, "nanodet")]
-    {
+    let models = [
+        (Model::BlazeFace, "blazeface"),
+        (Model::TinyFace, "tiny_face"),
+        (Model::NanoDet, "nanodet"),
+        (Model::Mtcnn, "mtcnn"),
+    ];
+    for (model, file) in models {
         let golden = golden(file);
         let mut detector = Detector::shipped(model, gpu()).unwrap();
         let (mut predictions, mut truths) = (Vec::new(), Vec::new());
@@ -206,12 +211,173 @@ fn detectors_agree_with_their_original_runtimes_in_coco_map() {
             for d in detector.detect(&img).unwrap() {
                 predictions.push(Prediction { image, class: d.class, score: d.score, bbox: d.bbox });
             }
-            for w in want["detections"].as_array().unwrap() {
+            let key = if model == Model::Mtcnn { "faces" } else { "detections" };
+            for w in want[key].as_array().unwrap() {
                 let class = w.get("class").and_then(Value::as_u64).unwrap_or(0) as usize;
                 truths.push(GroundTruth { image, class, bbox: floats(&w["box"]).try_into().unwrap() });
             }
         }
         let map = coco_map(&predictions, &truths);
+        eprintln!("{file}: COCO mAP@[.5:.95] {map:.4} against the original runtime ({} boxes)", truths.len());
         assert!(map >= 0.99, "{file}: COCO mAP {map} against the original runtime");
+    }
+}
+
+/// The image of `name` as a graph value `[1, 3, H, W]` in 0..255, as MTCNN's cascade reads it.
+fn mtcnn_image(g: &mut ocelli::GraphBuilder, image: &ocelli::vision::PackedImage) -> ocelli::ValueId {
+    let l = &image.layout;
+    let x = ocelli::vision::resize_pixels(g, l, l.height, l.width, ocelli::UpsampleMode::Nearest).unwrap();
+    let x = ocelli::vision::ops::to_rgb(g, x, l.channels).unwrap();
+    let full = g.constant(Tensor::from_f32([1], vec![255.0]).unwrap()).unwrap();
+    g.op(ocelli::Op::Binary(ocelli::BinaryOp::Mul), &[x, full]).unwrap()
+}
+
+/// `(v − 127.5) / 128`.
+fn mtcnn_normalise(g: &mut ocelli::GraphBuilder, x: ocelli::ValueId) -> ocelli::ValueId {
+    let mean = g.constant(Tensor::from_f32([1], vec![127.5]).unwrap()).unwrap();
+    let scale = g.constant(Tensor::from_f32([1], vec![0.0078125]).unwrap()).unwrap();
+    let x = g.op(ocelli::Op::Binary(ocelli::BinaryOp::Sub), &[x, mean]).unwrap();
+    g.op(ocelli::Op::Binary(ocelli::BinaryOp::Mul), &[x, scale]).unwrap()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+}
+
+/// MTCNN's parts against the independent numpy implementation of facenet-pytorch (float64
+/// networks; itself within 2.5e-6 of facenet-pytorch on torch): the pyramid's scales and
+/// sizes; P-Net's probabilities and regressions at the first scale (within 1e-4); the first
+/// three crops of each later stage, cropped and area-resized on the device (checksums within
+/// 1e-2 over 1728 or 6912 values, the first crop within 1e-5 per value); R-Net's and O-Net's raw
+/// outputs on the golden's own first crop (within 1e-4), on both backends.
+#[test]
+fn mtcnn_networks_and_crops_match_the_numpy_reference() {
+    use ocelli::detect::mtcnn;
+    let golden = golden("mtcnn");
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/mtcnn.safetensors"))).unwrap();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let pyramid = mtcnn::pyramid(image.layout.height, image.layout.width);
+        let scales: Vec<f64> = want["scales"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(pyramid.iter().map(|p| p.0).collect::<Vec<_>>(), scales, "{name}");
+        let sizes: Vec<[usize; 2]> = pyramid.iter().map(|p| [p.1, p.2]).collect();
+        let want_sizes: Vec<[usize; 2]> = serde_json::from_value(want["pyramid_hw"].clone()).unwrap();
+        assert_eq!(sizes, want_sizes, "{name}");
+
+        // P-Net at the first scale, and the crops of both later stages, in one graph.
+        let mut g = ocelli::GraphBuilder::new();
+        let full = mtcnn_image(&mut g, &image);
+        let (_, hs, ws) = pyramid[0];
+        let level =
+            g.op(ocelli::Op::Upsample { mode: ocelli::UpsampleMode::Area, out_h: hs, out_w: ws }, &[full]).unwrap();
+        let level = mtcnn_normalise(&mut g, level);
+        let (prob, reg) = mtcnn::pnet(&mut g, &weights, level).unwrap();
+        let mut outputs = vec![prob, reg];
+        let mut crops = Vec::new();
+        for (stage, side) in [("rnet_first_crops", 24), ("onet_first_crops", 48)] {
+            let list = want[stage].as_array().unwrap();
+            if list.is_empty() {
+                continue;
+            }
+            let rects: Vec<f32> = list.iter().flat_map(|c| floats(&c["crop_0based"])).collect();
+            let rects = g.constant(Tensor::from_f32([list.len(), 4], rects).unwrap()).unwrap();
+            let batch = g.constant(Tensor::from_i32([list.len()], vec![0; list.len()]).unwrap()).unwrap();
+            let x = g.op(ocelli::Op::CropResize { out_h: side, out_w: side }, &[full, rects, batch]).unwrap();
+            outputs.push(mtcnn_normalise(&mut g, x));
+            crops.push((stage, side, list));
+        }
+        let graph = g.build(&outputs).unwrap();
+        let inputs = image.segments();
+        let pnet_want = &want["pnet_first_scale"];
+        for (backend, out) in [("gpu", run(&gpu(), &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            let dp = max_diff(out[0].as_f32().unwrap(), &floats(&pnet_want["prob"]));
+            let dr = max_diff(out[1].as_f32().unwrap(), &floats(&pnet_want["reg"]));
+            eprintln!("{name} P-Net on {backend}: max |Δ| prob {dp:.1e}, reg {dr:.1e}");
+            assert!(dp <= 1e-4 && dr <= 1e-4, "{name} P-Net on {backend}: max |Δ| prob {dp}, reg {dr}");
+            for (k, (stage, side, list)) in crops.iter().enumerate() {
+                let got = out[2 + k].as_f32().unwrap();
+                let per = 3 * side * side;
+                for (c, crop) in list.iter().enumerate() {
+                    let v = &got[c * per..(c + 1) * per];
+                    let sum: f64 = v.iter().map(|&x| f64::from(x)).sum();
+                    let abs: f64 = v.iter().map(|&x| f64::from(x).abs()).sum();
+                    let want_sum = crop["input_checksum"]["sum"].as_f64().unwrap();
+                    let want_abs = crop["input_checksum"]["abs_sum"].as_f64().unwrap();
+                    assert!(
+                        (sum - want_sum).abs() <= 1e-2 && (abs - want_abs).abs() <= 1e-2,
+                        "{name} {stage} crop {c} on {backend}: sums {sum} {abs}, want {want_sum} {want_abs}"
+                    );
+                    if let Some(full_input) = crop.get("input") {
+                        let d = max_diff(v, &floats(full_input));
+                        assert!(d <= 1e-5, "{name} {stage} crop {c} on {backend}: max |Δ| {d}");
+                    }
+                }
+            }
+        }
+
+        // R-Net and O-Net on the golden's own first crop.
+        for (stage, side) in [("rnet_first_crops", 24usize), ("onet_first_crops", 48)] {
+            let Some(crop) = want[stage].as_array().unwrap().first() else { continue };
+            let mut g = ocelli::GraphBuilder::new();
+            let x = g.input("crop", [1, 3, side, side], ocelli::DType::F32).unwrap();
+            let outs = if side == 24 {
+                let (p, r) = mtcnn::rnet(&mut g, &weights, x, 1).unwrap();
+                vec![p, r]
+            } else {
+                mtcnn::onet(&mut g, &weights, x, 1).unwrap().to_vec()
+            };
+            let graph = g.build(&outs).unwrap();
+            let input = [Tensor::from_f32([1, 3, side, side], floats(&crop["input"])).unwrap()];
+            for (backend, out) in [("gpu", run(&gpu(), &graph, &input)), ("cpu", run(&CpuBackend, &graph, &input))] {
+                let prob = floats(&crop["prob"]);
+                let mut d = max_diff(out[0].as_f32().unwrap(), &prob[1..]);
+                d = d.max(max_diff(out[1].as_f32().unwrap(), &floats(&crop["reg"])));
+                if side == 48 {
+                    d = d.max(max_diff(out[2].as_f32().unwrap(), &floats(&crop["landmarks"])));
+                }
+                eprintln!("{name} {stage} network on {backend}: max |Δ| {d:.1e}");
+                assert!(d <= 1e-4, "{name} {stage} network on {backend}: max |Δ| {d}");
+            }
+        }
+    }
+}
+
+/// The whole cascade on the device, against facenet-pytorch's pipeline (the numpy reference):
+/// how many proposals stage 1 and stage 2 pass on, and the faces: same count, IoU >= 0.95,
+/// |Δscore| <= 0.01, landmarks within 1 pixel, on both backends.
+#[test]
+fn mtcnn_matches_facenet_pytorch_on_both_backends() {
+    use ocelli::detect::{mtcnn, Detector, Model};
+    let golden = golden("mtcnn");
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/mtcnn.safetensors"))).unwrap();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let graph = mtcnn::graph(&weights, &image.layout, mtcnn::THRESHOLDS).unwrap();
+        let inputs = image.segments();
+        let counts = &want["counts"];
+        for (backend, out) in [("gpu", run(&gpu(), &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            let count = |t: &Tensor| t.as_f32().unwrap().iter().sum::<f32>() as u64;
+            assert_eq!(count(&out[1]), counts["stage1_after_nms_0.7"].as_u64().unwrap(), "{name} on {backend}");
+            assert_eq!(count(&out[2]), counts["rnet_after_nms_0.7"].as_u64().unwrap(), "{name} on {backend}");
+        }
+        let want_faces = want["faces"].as_array().unwrap();
+        for (backend, faces) in [
+            ("gpu", Detector::new(Model::Mtcnn, weights.clone(), gpu()).detect(&image).unwrap()),
+            ("cpu", Detector::new(Model::Mtcnn, weights.clone(), CpuBackend).detect(&image).unwrap()),
+        ] {
+            assert_eq!(faces.len(), want_faces.len(), "{name} on {backend}: {faces:?}");
+            for (got, want) in faces.iter().zip(want_faces) {
+                let wb: [f32; 4] = floats(&want["box"]).try_into().unwrap();
+                eprintln!("{name} on {backend}: {got:?}, IoU {:.4} with the golden", iou(got.bbox, wb));
+                assert!(iou(got.bbox, wb) >= 0.95, "{name} on {backend}: {:?} against {wb:?}", got.bbox);
+                assert!((got.score - want["prob"].as_f64().unwrap() as f32).abs() <= 0.01, "{name}: {got:?}");
+                let marks = floats(&want["landmarks"]);
+                for (k, p) in got.keypoints.iter().enumerate() {
+                    let d = (p[0] - marks[2 * k]).abs().max((p[1] - marks[2 * k + 1]).abs());
+                    assert!(d <= 1.0, "{name} on {backend}: landmark {k} {p:?} against {:?}", &marks[2 * k..2 * k + 2]);
+                }
+            }
+        }
     }
 }

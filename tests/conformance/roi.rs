@@ -113,7 +113,8 @@ fn crop_resize_averages_clipped_integer_crops_and_long_rows() {
     let rois = vec![1.7, 0.2, 5.9, 3.5, f32::NAN, 0.0, 3.0, 3.0, 2.0, 2.0, 2.0, 4.0, -9.0, -9.0, -1.0, 30.0];
     let data = [x, Tensor::from_f32([4, 4], rois).unwrap(), Tensor::from_i32([4], vec![0; 4]).unwrap()];
     let mean = |rows: [usize; 2], cols: [usize; 2]| {
-        let cells: Vec<f32> = (rows[0]..rows[1]).flat_map(|r| (cols[0]..cols[1]).map(move |c| (r * 6 + c) as f32)).collect();
+        let cells: Vec<f32> =
+            (rows[0]..rows[1]).flat_map(|r| (cols[0]..cols[1]).map(move |c| (r * 6 + c) as f32)).collect();
         cells.iter().sum::<f32>() / cells.len() as f32
     };
     let mut want = Vec::new();
@@ -184,7 +185,8 @@ fn nms_matches_reference_with_ties_duplicates_zero_areas_and_nans() {
             let (boxes, scores) = detections(&mut r, b, c, n, center);
             for class_agnostic in [false, true] {
                 let cases = [(5, 0.5, Some(0.2), Overlap::Iou), (n + 3, 0.3, None, Overlap::Iou)];
-                for (max_per_class, iou, thr, overlap) in cases.into_iter().chain([(20, 0.7, Some(0.0), Overlap::Min)]) {
+                for (max_per_class, iou, thr, overlap) in cases.into_iter().chain([(20, 0.7, Some(0.0), Overlap::Min)])
+                {
                     let p = Nms {
                         max_per_class,
                         iou_threshold: iou,

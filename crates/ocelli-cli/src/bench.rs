@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use ocelli::{
-    Backend, CompileOptions, Conv2d, CpuBackend, DType, F16Compute, Gpu, GpuBackend, GraphBuilder, Nms, Op, Overlap, Padding,
-    Plan, Tensor,
+    Backend, CompileOptions, Conv2d, CpuBackend, DType, F16Compute, Gpu, GpuBackend, GraphBuilder, Nms, Op, Overlap,
+    Padding, Plan, Tensor,
 };
 
 /// Which backend to time.

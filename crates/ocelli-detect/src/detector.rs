@@ -6,9 +6,9 @@ use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
 use crate::blazeface::{self, Letterbox};
-use crate::nanodet;
 use crate::tiny_face::{self, Square};
 use crate::Detection;
+use crate::{mtcnn, nanodet};
 
 /// The detectors Ocelli ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,11 +19,13 @@ pub enum Model {
     TinyFace,
     /// NanoDet, an anchor-free detector of COCO's 80 classes.
     NanoDet,
+    /// MTCNN, a cascade of three networks that also places five facial landmarks.
+    Mtcnn,
 }
 
 impl Model {
     /// Every model.
-    pub const ALL: [Model; 3] = [Model::BlazeFace, Model::TinyFace, Model::NanoDet];
+    pub const ALL: [Model; 4] = [Model::BlazeFace, Model::TinyFace, Model::NanoDet, Model::Mtcnn];
 
     /// Its name on the command line and in `assets/models/NAME.safetensors`.
     pub fn name(self) -> &'static str {
@@ -31,6 +33,7 @@ impl Model {
             Model::BlazeFace => "blazeface",
             Model::TinyFace => "tiny_face",
             Model::NanoDet => "nanodet",
+            Model::Mtcnn => "mtcnn",
         }
     }
 
@@ -45,6 +48,7 @@ impl Model {
             Model::BlazeFace => blazeface::THRESHOLDS,
             Model::TinyFace => tiny_face::THRESHOLDS,
             Model::NanoDet => nanodet::THRESHOLDS,
+            Model::Mtcnn => mtcnn::THRESHOLDS,
         }
     }
 }
@@ -85,6 +89,8 @@ enum Geometry {
     Square(Square),
     /// Stretched to the input: the image's height and width, and its class names.
     Stretch(usize, usize, Vec<String>),
+    /// Results already in image pixels.
+    Image,
 }
 
 impl<B: Backend> Detector<B>
@@ -121,6 +127,9 @@ where
         if layout != image.layout {
             return self.detect(&PackedImage { layout, words: image.words.clone() });
         }
+        if self.model == Model::Mtcnn && mtcnn::pyramid(layout.height, layout.width).is_empty() {
+            return Ok(Vec::new()); // no face of MTCNN's smallest size fits
+        }
         let backend_err = |e: B::Error| DetectError::Backend(Box::new(e));
         let at = match self.plans.iter().position(|(l, ..)| *l == image.layout) {
             Some(i) => i,
@@ -139,6 +148,7 @@ where
                         let l = &image.layout;
                         (g, Geometry::Stretch(l.height, l.width, nanodet::coco_labels()))
                     }
+                    Model::Mtcnn => (mtcnn::graph(&self.weights, &image.layout, self.thresholds)?, Geometry::Image),
                 };
                 let plan = self.backend.compile(&graph).map_err(backend_err)?;
                 self.plans.push((image.layout, plan, geometry));
@@ -151,6 +161,7 @@ where
             Geometry::Letterbox(lb) => blazeface::faces(&outputs, lb, self.thresholds),
             Geometry::Square(sq) => tiny_face::faces(&outputs, sq),
             Geometry::Stretch(h, w, labels) => nanodet::objects(&outputs, *h, *w, labels),
+            Geometry::Image => mtcnn::faces(&outputs),
         })
     }
 }

@@ -1,10 +1,11 @@
-//! `ocelli-detect`: detectors ([`blazeface`], [`tiny_face`], [`nanodet`]) and what they need around their networks —
+//! `ocelli-detect`: detectors ([`blazeface`], [`tiny_face`], [`nanodet`], [`mtcnn`]) and what they need around their networks —
 //! reading the rows of a GPU non-maximum suppression, box IoU, and the VOC and COCO
 //! average-precision metrics.
 
 pub mod blazeface;
 mod detector;
 mod metrics;
+pub mod mtcnn;
 pub mod nanodet;
 pub mod tiny_face;
 

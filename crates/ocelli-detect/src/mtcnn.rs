@@ -12,8 +12,8 @@
 //! golden.
 
 use ocelli_graph::{
-    BinaryOp, Graph, GraphBuilder, Nms, Op, Overlap, Padding, Pool2d, PoolKind, ReduceOp, Tensor, UpsampleMode,
-    ValueId,
+    BinaryOp, Graph, GraphBuilder, GraphError, Nms, Op, Overlap, Padding, Pool2d, PoolKind, ReduceOp, Tensor,
+    UpsampleMode, ValueId,
 };
 use ocelli_nn::{conv2d, linear, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
@@ -323,17 +323,18 @@ fn propose(
     Ok([gather(g, boxes, index)?, gather(g, offsets, index)?, kept])
 }
 
-/// The cascade on one image of `layout` (fed [`ocelli_vision::PackedImage::segments`]): one
-/// output `[refined, ROW]`, the faces O-Net keeps and the last suppression leaves, best first,
-/// each `(x1, y1, x2, y2, score, landmark x ×5, landmark y ×5)` in image pixels; rows past them
-/// are zeros. `t.score` is O-Net's threshold, `t.iou` the last suppression's (over the smaller
-/// box's area). An image under 20 pixels on a side has no pyramid: a [`NnError`].
+/// The cascade on one image of `layout` (fed [`ocelli_vision::PackedImage::segments`]).
+/// Outputs: `[refined, ROW]`, the faces O-Net keeps and the last suppression leaves, best first,
+/// each `(x1, y1, x2, y2, score, landmark x ×5, landmark y ×5)` in image pixels, rows past them
+/// zeros; and the masks (1 kept, 0 padding) of the proposals R-Net scores (`[proposals]`) and
+/// of those O-Net scores (`[refined]`), which count what each stage passed on. `t.score` is O-Net's threshold, `t.iou` the last suppression's (over the smaller
+/// box's area). An image under 20 pixels on a side has no pyramid: an error (the
+/// [`crate::Detector`] finds no faces in it).
 pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<Graph, NnError> {
     let (h, w) = (layout.height, layout.width);
     if pyramid(h, w).is_empty() {
-        return Err(NnError::Invalid(format!(
-            "MTCNN looks for faces of at least {MIN_FACE} pixels: a {w}x{h} image is too small"
-        )));
+        let why = format!("MTCNN looks for faces of at least {MIN_FACE} pixels: a {w}x{h} image is too small");
+        return Err(GraphError::InvalidParam { op: "mtcnn", why }.into());
     }
     let cap = Capacity::of(h, w);
     let mut g = GraphBuilder::new();
@@ -342,15 +343,15 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<G
     let full = constant(&mut g, &[1], vec![255.0])?;
     let image = binary(&mut g, BinaryOp::Mul, x, full)?;
 
-    let [proposals, offsets, kept] = propose(&mut g, weights, image, (h, w), cap.proposals)?;
-    let n1 = cap.proposals.min(g.shape(kept)?.numel());
+    let [proposals, offsets, proposed] = propose(&mut g, weights, image, (h, w), cap.proposals)?;
+    let n1 = g.shape(proposed)?.numel();
     let boxes = regress(&mut g, proposals, offsets, 0.0)?;
     let boxes = square(&mut g, boxes)?;
 
     // Stage 2: R-Net rescoring of the squared proposals.
     let input = crops(&mut g, image, boxes, n1, 24)?;
     let (score, offsets) = rnet(&mut g, weights, input, n1)?;
-    let score = binary(&mut g, BinaryOp::Mul, score, kept)?;
+    let score = binary(&mut g, BinaryOp::Mul, score, proposed)?;
     let index = keep(&mut g, (boxes, score, n1), cap.refined, RNET_SCORE, (0.7, Overlap::Iou))?;
     let n2 = cap.refined.min(n1);
     let kept = kept_mask(&mut g, index, n1)?;
@@ -380,7 +381,7 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<G
     let score = reshape(&mut g, score, &[n2, 1])?;
     let rows = g.op(Op::Concat { axis: 1 }, &[boxes, score, landmarks[0], landmarks[1]])?;
     let rows = gather(&mut g, rows, index)?;
-    Ok(g.build(&[rows])?)
+    Ok(g.build(&[rows, proposed, kept])?)
 }
 
 /// Faces from [`graph`]'s output, largest box first (facenet-pytorch's `select_largest`).

@@ -19,8 +19,8 @@ pub use error::GraphError;
 pub use graph::{Graph, GraphBuilder, Node, ValueDef, ValueId, ValueInfo};
 pub use infer::{conv_out_len, pool_out_len, resolve_conv_padding};
 pub use op::{
-    BayerPattern, BinaryOp, Conv2d, ConvTranspose2d, Demosaic, DemosaicMethod, Fused, HistogramOp, Nms, Op, Overlap, PadMode,
-    Padding, Pool2d, PoolKind, ReduceOp, ResizePixels, RoiAlign, RoiPool, UnaryOp, UpsampleMode,
+    BayerPattern, BinaryOp, Conv2d, ConvTranspose2d, Demosaic, DemosaicMethod, Fused, HistogramOp, Nms, Op, Overlap,
+    PadMode, Padding, Pool2d, PoolKind, ReduceOp, ResizePixels, RoiAlign, RoiPool, UnaryOp, UpsampleMode,
 };
 pub use shape::Shape;
 pub use tensor::{Tensor, TensorData};
