@@ -18,7 +18,7 @@ pub struct DetectArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Model: blazeface, tiny_face or nanodet (COCO objects).
+    /// Model: blazeface, tiny_face, mtcnn (faces with five landmarks) or nanodet (COCO objects).
     #[arg(long, default_value = "blazeface")]
     pub model: String,
     /// Minimum score (default: the model's own).

@@ -30,7 +30,7 @@ enum Command {
     Demo,
     /// Classify images.
     Classify(classify::ClassifyArgs),
-    /// Find faces (blazeface, tiny_face) or COCO objects (nanodet) in images: boxes, labels, scores, keypoints.
+    /// Find faces (blazeface, tiny_face, mtcnn) or COCO objects (nanodet) in images: boxes, labels, scores, keypoints.
     Detect(detect::DetectArgs),
     /// Accuracy and images/s of a model on a dataset's test split (mnist).
     Eval(eval::EvalArgs),
@@ -45,7 +45,7 @@ enum Command {
         /// Which built-in graph: cnn (a small ResNet/MobileNet-style CNN) or mlp.
         #[arg(long, value_parser = ["cnn", "mlp"], required_unless_present = "model", conflicts_with = "model")]
         graph: Option<String>,
-        /// An ImageNet model instead (mobilenet_v2, efficientnet_lite0), one 224×224 image.
+        /// A model instead: an ImageNet classifier (mobilenet_v2, efficientnet_lite0) on one 224×224 image, or a detector (blazeface, tiny_face, nanodet, mtcnn) on the shipped astronaut.png.
         #[arg(long)]
         model: Option<String>,
         /// Profiled runs (the fastest is shown).

@@ -11,10 +11,19 @@ use ocelli::{Backend, Gpu, GpuBackend, Plan};
 /// of `runs` after a warm-up, or with `cold` the first run.
 pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize, cold: bool) -> anyhow::Result<()> {
     let (what, graph, inputs) = match (graph, model) {
-        (_, Some(name)) => {
-            let (graph, input) = crate::classify::model_graph(name, 1)?;
-            (name.to_string(), graph, vec![input])
-        }
+        (_, Some(name)) => match ocelli::detect::Model::from_name(name) {
+            Some(model) => {
+                let photo = ocelli::nn::assets_dir().join("images/astronaut.png");
+                let image = ocelli::vision::load_packed(&photo)?;
+                let weights = ocelli::nn::Weights::shipped(name)?;
+                let graph = model.graph(&weights, &image.layout, model.default_thresholds())?;
+                (format!("{name} on astronaut.png"), graph, image.segments())
+            }
+            None => {
+                let (graph, input) = crate::classify::model_graph(name, 1)?;
+                (name.to_string(), graph, vec![input])
+            }
+        },
         (Some(name), None) => {
             let which = Builtin::from_name(name).context("unknown built-in graph")?;
             let (graph, inputs) = build(which)?;

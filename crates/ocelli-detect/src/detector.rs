@@ -1,7 +1,7 @@
 //! One way to run every detector: load weights (shipped or a file), compile once per image
 //! size on the backend the caller picks, detect in many images.
 
-use ocelli_graph::{Backend, Plan, Tensor};
+use ocelli_graph::{Backend, Graph, Plan, Tensor};
 use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
@@ -40,6 +40,17 @@ impl Model {
     /// The model of that name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Its whole pipeline for images of `layout` (fed [`ocelli_vision::PackedImage::segments`]):
+    /// preprocessing, network, decoding and suppression, as [`Detector`] compiles it.
+    pub fn graph(self, weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<Graph, NnError> {
+        match self {
+            Model::BlazeFace => Ok(blazeface::graph(weights, layout, t)?.0),
+            Model::TinyFace => Ok(tiny_face::graph(weights, layout, t)?.0),
+            Model::NanoDet => nanodet::graph(weights, layout, t),
+            Model::Mtcnn => mtcnn::graph(weights, layout, t),
+        }
     }
 
     /// The thresholds its original pipeline uses.
@@ -134,21 +145,13 @@ where
         let at = match self.plans.iter().position(|(l, ..)| *l == image.layout) {
             Some(i) => i,
             None => {
-                let (graph, geometry) = match self.model {
-                    Model::BlazeFace => {
-                        let (g, lb) = blazeface::graph(&self.weights, &image.layout, self.thresholds)?;
-                        (g, Geometry::Letterbox(lb))
-                    }
-                    Model::TinyFace => {
-                        let (g, sq) = tiny_face::graph(&self.weights, &image.layout, self.thresholds)?;
-                        (g, Geometry::Square(sq))
-                    }
-                    Model::NanoDet => {
-                        let g = nanodet::graph(&self.weights, &image.layout, self.thresholds)?;
-                        let l = &image.layout;
-                        (g, Geometry::Stretch(l.height, l.width, nanodet::coco_labels()))
-                    }
-                    Model::Mtcnn => (mtcnn::graph(&self.weights, &image.layout, self.thresholds)?, Geometry::Image),
+                let l = &image.layout;
+                let graph = self.model.graph(&self.weights, l, self.thresholds)?;
+                let geometry = match self.model {
+                    Model::BlazeFace => Geometry::Letterbox(Letterbox::of(l.height, l.width)),
+                    Model::TinyFace => Geometry::Square(Square::of(l.height, l.width)),
+                    Model::NanoDet => Geometry::Stretch(l.height, l.width, nanodet::coco_labels()),
+                    Model::Mtcnn => Geometry::Image,
                 };
                 let plan = self.backend.compile(&graph).map_err(backend_err)?;
                 self.plans.push((image.layout, plan, geometry));
