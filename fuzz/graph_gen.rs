@@ -502,7 +502,7 @@ impl Gen<'_> {
     }
 
     fn binary(&mut self) -> Option<()> {
-        const OPS: [BinaryOp; 8] = [
+        const OPS: [BinaryOp; 9] = [
             BinaryOp::Add,
             BinaryOp::Sub,
             BinaryOp::Mul,
@@ -511,6 +511,7 @@ impl Gen<'_> {
             BinaryOp::Min,
             BinaryOp::Pow,
             BinaryOp::PRelu,
+            BinaryOp::Greater,
         ];
         let op = OPS[self.b.below(OPS.len())];
         // Tame division and powers take positive new inputs, as the conformance tests do.
@@ -532,6 +533,7 @@ impl Gen<'_> {
         };
         let (precision, tol) = match op {
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Max | BinaryOp::Min => (self.worst(&[a, b]), EXACT),
+            BinaryOp::Greater => (Precision::Exact, EXACT),
             BinaryOp::Mul | BinaryOp::PRelu => (self.product(&[a, b]), EXACT),
             BinaryOp::Div => (Precision::Rounded, EXACT),
             BinaryOp::Pow => (Precision::Rounded, TRANSCENDENTAL),

@@ -71,7 +71,8 @@ fn binary_op(a: f32, b: f32) -> f32 {
         case 4u: { return max(a, b); }
         case 5u: { return min(a, b); }
         case 6u: { return pow_real(a, b); }
-        default: { return select(a * b, a, a > 0.0); }
+        case 7u: { return select(a * b, a, a > 0.0); }
+        default: { return select(0.0, 1.0, a > b); }
     }
 }
 

@@ -79,7 +79,7 @@ fn blazeface_matches_litert_on_both_backends() {
                 worst.0,
                 worst.1
             );
-            let faces: Vec<Detection> = blazeface::faces(&outputs, &lb, blazeface::THRESHOLDS);
+            let faces: Vec<Detection> = blazeface::faces(&outputs);
             let want_faces = want["detections"].as_array().unwrap();
             assert_eq!(faces.len(), want_faces.len(), "{name} on {backend}: {faces:?}");
             for (got, want) in faces.iter().zip(want_faces) {
@@ -94,6 +94,68 @@ fn blazeface_matches_litert_on_both_backends() {
             }
         }
     }
+}
+
+/// BlazeFace's blending on the device against a plain host implementation of MediaPipe's
+/// weighted suppression over the same decoded anchors, at a threshold low enough (0.05) that
+/// several boxes are kept and each absorbs several candidates: same faces, corners and keypoints
+/// within 1e-3 image pixels, on both backends.
+#[test]
+fn blazeface_blends_suppressed_boxes_as_mediapipe_does() {
+    use ocelli::detect::Thresholds;
+    let weights = Weights::load(std::path::Path::new(&format!("{ASSETS}/models/blazeface.safetensors"))).unwrap();
+    let t = Thresholds { score: 0.05, iou: blazeface::THRESHOLDS.iou };
+    let mut most = 0;
+    for name in ["astronaut.png", "chelsea.png", "coffee.png"] {
+        let image = ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/images/{name}"))).unwrap();
+        let (graph, lb) = blazeface::graph(&weights, &image.layout, t).unwrap();
+        let inputs = image.segments();
+        for (backend, outputs) in [("gpu", run(&gpu(), &graph, &inputs)), ("cpu", run(&CpuBackend, &graph, &inputs))] {
+            let (d, s) = (outputs[1].as_f32().unwrap(), outputs[2].as_f32().unwrap());
+            let r = blazeface::REGRESSED;
+            let corners = |i: usize| {
+                let v = &d[i * r..i * r + 4];
+                [v[0] - v[2] / 2.0, v[1] - v[3] / 2.0, v[0] + v[2] / 2.0, v[1] + v[3] / 2.0]
+            };
+            // Greedy suppression by score (ties: lower index), then each kept box averages the
+            // candidates it overlaps that no earlier kept box does, weighted by score.
+            let mut order: Vec<usize> = (0..blazeface::ANCHORS).filter(|&i| s[i] > t.score).collect();
+            order.sort_by(|&a, &b| s[b].total_cmp(&s[a]).then(a.cmp(&b)));
+            let overlaps = |a: usize, b: usize| iou(corners(a), corners(b)) > t.iou;
+            let mut kept: Vec<usize> = Vec::new();
+            for &i in &order {
+                if kept.len() < blazeface::MAX_FACES && !kept.iter().any(|&k| overlaps(i, k)) {
+                    kept.push(i);
+                }
+            }
+            let faces = blazeface::faces(&outputs);
+            assert_eq!(faces.len(), kept.len(), "{name} on {backend}");
+            most = most.max(kept.len());
+            for (k, (&seed, face)) in kept.iter().zip(&faces).enumerate() {
+                let members: Vec<usize> = order
+                    .iter()
+                    .copied()
+                    .filter(|&i| overlaps(i, seed) && !kept[..k].iter().any(|&e| overlaps(i, e)))
+                    .collect();
+                let total: f32 = members.iter().map(|&i| s[i]).sum();
+                let mean = |j: usize| {
+                    members.iter().map(|&i| s[i] * if j < 4 { corners(i)[j] } else { d[i * r + j] }).sum::<f32>()
+                        / total
+                };
+                let [x1, y1] = lb.to_image(mean(0), mean(1));
+                let [x2, y2] = lb.to_image(mean(2), mean(3));
+                let mut want = vec![x1, y1, x2, y2];
+                for p in 0..blazeface::KEYPOINTS {
+                    want.extend(lb.to_image(mean(4 + 2 * p), mean(5 + 2 * p)));
+                }
+                let got: Vec<f32> = face.bbox.iter().copied().chain(face.keypoints.iter().flatten().copied()).collect();
+                let worst = max_diff(&got, &want);
+                assert!(worst <= 1e-3, "{name} on {backend}: face {k} off by {worst} px ({} members)", members.len());
+                assert_eq!(face.score, s[seed], "{name} on {backend}");
+            }
+        }
+    }
+    assert!(most >= 3, "the low threshold keeps several faces somewhere (at most {most})");
 }
 
 /// The network's raw grid within 1e-4 · max(1, |value|) of face-api's on tfjs (confidence logits

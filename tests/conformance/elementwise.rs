@@ -22,6 +22,7 @@ fn binary_ops_with_broadcasting() {
         BinaryOp::Min,
         BinaryOp::Pow,
         BinaryOp::PRelu,
+        BinaryOp::Greater,
     ];
     for op in ops {
         for &(sa, sb) in shapes {
@@ -100,4 +101,19 @@ fn unary_ops() {
             check(&format!("unary {op:?} {shape:?}"), &graph, &[uniform(&mut r, shape, lo, hi)], tol);
         }
     }
+}
+
+#[test]
+fn greater_is_strict_and_false_for_nan() {
+    let mut g = GraphBuilder::new();
+    let a = g.input("a", [6], DType::F32).unwrap();
+    let b = g.input("b", [6], DType::F32).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Greater), &[a, b]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let ta = ocelli::Tensor::from_f32([6], vec![1.0, 0.5, f32::NAN, 2.0, -0.0, f32::INFINITY]).unwrap();
+    let tb = ocelli::Tensor::from_f32([6], vec![1.0, 0.4999999, 1.0, f32::NAN, 0.0, 1e38]).unwrap();
+    let want = ocelli::Tensor::from_f32([6], vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]).unwrap();
+    let got = ocelli::Backend::run(&ocelli::CpuBackend, &graph, &[ta.clone(), tb.clone()]).unwrap();
+    assert_eq!(got[0], want);
+    check("greater edges", &graph, &[ta, tb], EXACT);
 }

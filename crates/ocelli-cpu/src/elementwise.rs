@@ -29,6 +29,7 @@ fn apply_binary(a: f64, b: f64, op: BinaryOp) -> f64 {
         BinaryOp::Max => a.max(b),
         BinaryOp::Min => a.min(b),
         BinaryOp::Pow => a.powf(b),
+        BinaryOp::Greater => f64::from(u8::from(a > b)),
         BinaryOp::PRelu => {
             if a > 0.0 {
                 a

@@ -4,17 +4,18 @@
 //!
 //! [`graph`] builds the whole pipeline for one image size: the packed pixels are resized and
 //! letterboxed on the device, run through the network, decoded against the anchors and
-//! suppressed on the device. [`faces`] turns its outputs into [`Detection`]s
-//! in image pixels, blending each kept box with the boxes it suppressed, weighted by score, as
-//! MediaPipe's face detection graph does.
+//! suppressed on the device, each kept box blended with the boxes it suppressed, weighted by
+//! score, as MediaPipe's face detection graph does, and mapped to image pixels. [`faces`]
+//! reads the resulting [`Detection`]s.
 
 use ocelli_graph::{
-    BinaryOp, Graph, GraphBuilder, Op, PadMode, Padding, Pool2d, PoolKind, Tensor, UnaryOp, UpsampleMode, ValueId,
+    BinaryOp, Graph, GraphBuilder, Op, PadMode, Padding, Pool2d, PoolKind, ReduceOp, Tensor, UnaryOp, UpsampleMode,
+    ValueId,
 };
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{constant, iou, selected_boxes, Detection, Thresholds};
+use crate::{constant, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 128;
@@ -189,10 +190,74 @@ pub fn anchors() -> Vec<[f32; 2]> {
     out
 }
 
+/// Pairwise IoU `[K, N]` of corner boxes `a` `[K, 4]` and `b` `[N, 4]` (x1, y1, x2, y2);
+/// NaN where both are empty.
+fn pairwise_iou(g: &mut GraphBuilder, a: ValueId, b: ValueId, (k, n): (usize, usize)) -> Result<ValueId, NnError> {
+    let a = g.op(Op::Reshape { shape: vec![k, 1, 4] }, &[a])?;
+    let b = g.op(Op::Reshape { shape: vec![1, n, 4] }, &[b])?;
+    let half = |g: &mut GraphBuilder, x, start| g.op(Op::Slice { axis: 2, start, end: start + 2, step: 1 }, &[x]);
+    let (a_lo, a_hi, b_lo, b_hi) = (half(g, a, 0)?, half(g, a, 2)?, half(g, b, 0)?, half(g, b, 2)?);
+    let lo = binary(g, BinaryOp::Max, a_lo, b_lo)?;
+    let hi = binary(g, BinaryOp::Min, a_hi, b_hi)?;
+    let side = binary(g, BinaryOp::Sub, hi, lo)?;
+    let side = g.op(Op::Unary(UnaryOp::Relu), &[side])?;
+    let product = |g: &mut GraphBuilder, x| -> Result<ValueId, NnError> {
+        let w = g.op(Op::Slice { axis: 2, start: 0, end: 1, step: 1 }, &[x])?;
+        let h = g.op(Op::Slice { axis: 2, start: 1, end: 2, step: 1 }, &[x])?;
+        binary(g, BinaryOp::Mul, w, h)
+    };
+    let inter = product(g, side)?;
+    let area = |g: &mut GraphBuilder, lo, hi| -> Result<ValueId, NnError> {
+        let d = binary(g, BinaryOp::Sub, hi, lo)?;
+        let d = g.op(Op::Unary(UnaryOp::Relu), &[d])?;
+        product(g, d)
+    };
+    let (area_a, area_b) = (area(g, a_lo, a_hi)?, area(g, b_lo, b_hi)?);
+    let union = binary(g, BinaryOp::Add, area_a, area_b)?;
+    let union = binary(g, BinaryOp::Sub, union, inter)?;
+    let iou = binary(g, BinaryOp::Div, inter, union)?;
+    Ok(g.op(Op::Reshape { shape: vec![k, n] }, &[iou])?)
+}
+
+/// MediaPipe's weighted suppression on the device: each kept box `[K]` of `index` blended
+/// with the candidates it suppressed (those above the score threshold overlapping it by more
+/// than the IoU threshold and no box kept before it), corners and keypoints averaged weighted
+/// by score: `[K, 16]` in the input's [0, 1] coordinates.
+fn blend(
+    g: &mut GraphBuilder,
+    (corners, values, scores): (ValueId, ValueId, ValueId),
+    index: ValueId,
+    t: Thresholds,
+) -> Result<ValueId, NnError> {
+    let (k, n) = (MAX_FACES, ANCHORS);
+    let seeds = g.op(Op::Gather { axis: 0 }, &[corners, index])?;
+    let iou = pairwise_iou(g, seeds, corners, (k, n))?;
+    let min_iou = constant(g, &[1], vec![t.iou])?;
+    let overlaps = binary(g, BinaryOp::Greater, iou, min_iou)?;
+    let min_score = constant(g, &[1], vec![t.score])?;
+    let candidate = binary(g, BinaryOp::Greater, scores, min_score)?;
+    let members = binary(g, BinaryOp::Mul, overlaps, candidate)?;
+    // A candidate belongs to the first kept box it overlaps: count the earlier ones.
+    let earlier: Vec<f32> = (0..k * k).map(|i| f32::from(u8::from(i % k < i / k))).collect();
+    let earlier = constant(g, &[k, k], earlier)?;
+    let before = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[earlier, members])?;
+    let one = constant(g, &[1], vec![1.0])?;
+    let taken = binary(g, BinaryOp::Min, before, one)?;
+    let free = binary(g, BinaryOp::Sub, one, taken)?;
+    let members = binary(g, BinaryOp::Mul, members, free)?;
+    let weights = binary(g, BinaryOp::Mul, members, scores)?;
+    let total = g.op(Op::Reduce { op: ReduceOp::Sum, axis: 1, keep_dims: true }, &[weights])?;
+    let tiny = constant(g, &[1], vec![f32::MIN_POSITIVE])?;
+    let total = binary(g, BinaryOp::Max, total, tiny)?;
+    let sums = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[weights, values])?;
+    binary(g, BinaryOp::Div, sums, total)
+}
+
 /// The pipeline on one image of `layout` (fed [`ocelli_vision::PackedImage::segments`]).
-/// Outputs: the NMS rows `[64, 3]` (see [`crate::selected_boxes`]), the decoded anchors
-/// `[1, 896, 16]` (box centre x, y and size w, h, then keypoints x, y, all in [0, 1] of the
-/// input), and the face scores `[1, 1, 896]`.
+/// Outputs: the faces `[64, 17]` — score, then box corners (x1, y1, x2, y2) and the six
+/// keypoints (x, y), blended as MediaPipe does ([`blend`]) and in image pixels; rows past the
+/// kept faces are zeros — then the decoded anchors `[1, 896, 16]` (box centre x, y and size
+/// w, h, then keypoints x, y, all in [0, 1] of the input) and the face scores `[1, 1, 896]`.
 pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<(Graph, Letterbox), NnError> {
     let mut g = GraphBuilder::new();
     let (x, lb) = preprocess(&mut g, layout)?;
@@ -212,61 +277,57 @@ pub fn graph(weights: &Weights, layout: &PixelLayout, t: Thresholds) -> Result<(
     let centres = constant(&mut g, &[1, ANCHORS, REGRESSED], centres)?;
     let decoded = binary(&mut g, BinaryOp::Mul, regressions, scale)?;
     let decoded = binary(&mut g, BinaryOp::Add, decoded, centres)?;
-    // (cx, cy, w, h) -> (y1, x1, y2, x2), NMS's corner order.
-    let corners = constant(
-        &mut g,
-        &[4, 4],
-        vec![0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, -0.5, 0.0, 0.5, -0.5, 0.0, 0.5, 0.0],
-    )?;
+    // (cx, cy, w, h) -> (y1, x1, y2, x2), NMS's corner order, and (x1, y1, x2, y2).
+    let to_corners = |g: &mut GraphBuilder, m: Vec<f32>, x| -> Result<ValueId, NnError> {
+        let m = constant(g, &[4, 4], m)?;
+        Ok(g.op(Op::MatMul { trans_a: false, trans_b: false }, &[x, m])?)
+    };
     let centre_size = g.op(Op::Slice { axis: 2, start: 0, end: 4, step: 1 }, &[decoded])?;
-    let boxes = g.op(Op::MatMul { trans_a: false, trans_b: false }, &[centre_size, corners])?;
+    #[rustfmt::skip]
+    let nms_order = vec![0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, -0.5, 0.0, 0.5, -0.5, 0.0, 0.5, 0.0];
+    let boxes = to_corners(&mut g, nms_order, centre_size)?;
+    #[rustfmt::skip]
+    let xy_order = vec![1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, -0.5, 0.0, 0.5, 0.0, 0.0, -0.5, 0.0, 0.5];
+    let corners = to_corners(&mut g, xy_order, centre_size)?;
+    let corners = g.op(Op::Reshape { shape: vec![ANCHORS, 4] }, &[corners])?;
+    let keypoints = g.op(Op::Slice { axis: 2, start: 4, end: REGRESSED, step: 1 }, &[decoded])?;
+    let keypoints = g.op(Op::Reshape { shape: vec![ANCHORS, REGRESSED - 4] }, &[keypoints])?;
+    let values = g.op(Op::Concat { axis: 1 }, &[corners, keypoints])?;
     let scores = g.op(Op::Unary(UnaryOp::Clamp { min: -100.0, max: 100.0 }), &[logits])?;
     let scores = g.op(Op::Unary(UnaryOp::Sigmoid), &[scores])?;
     let scores = g.op(Op::Reshape { shape: vec![1, 1, ANCHORS] }, &[scores])?;
     let rows = crate::suppress(&mut g, boxes, scores, MAX_FACES, t)?;
-    Ok((g.build(&[rows, decoded, scores])?, lb))
+    let index = g.op(Op::Slice { axis: 1, start: 2, end: 3, step: 1 }, &[rows])?;
+    let index = g.op(Op::Reshape { shape: vec![MAX_FACES] }, &[index])?;
+    let flat_scores = g.op(Op::Reshape { shape: vec![1, ANCHORS] }, &[scores])?;
+    let blended = blend(&mut g, (corners, values, flat_scores), index, t)?;
+    // To image pixels: (v·INPUT − offset)·scale, x and y alternating.
+    let along = |f: fn(&Letterbox, usize) -> f32| (0..REGRESSED).map(|c| f(&lb, c)).collect::<Vec<f32>>();
+    let size = constant(&mut g, &[1, REGRESSED], vec![INPUT as f32; REGRESSED])?;
+    let offset = along(|lb, c| if c % 2 == 0 { lb.left as f32 } else { lb.top as f32 });
+    let offset = constant(&mut g, &[1, REGRESSED], offset)?;
+    let stretch = constant(&mut g, &[1, REGRESSED], along(|lb, c| if c % 2 == 0 { lb.scale_x } else { lb.scale_y }))?;
+    let pixels = binary(&mut g, BinaryOp::Mul, blended, size)?;
+    let pixels = binary(&mut g, BinaryOp::Sub, pixels, offset)?;
+    let pixels = binary(&mut g, BinaryOp::Mul, pixels, stretch)?;
+    let score_list = g.op(Op::Reshape { shape: vec![ANCHORS] }, &[scores])?;
+    let kept_scores = g.op(Op::Gather { axis: 0 }, &[score_list, index])?;
+    let kept_scores = g.op(Op::Reshape { shape: vec![MAX_FACES, 1] }, &[kept_scores])?;
+    let faces = g.op(Op::Concat { axis: 1 }, &[kept_scores, pixels])?;
+    Ok((g.build(&[faces, decoded, scores])?, lb))
 }
 
-/// Faces from [`graph`]'s outputs: each kept box blended with the candidates it suppressed
-/// (the box corners and keypoints averaged, weighted by score; the score is the kept box's), in
-/// image pixels, best first.
-pub fn faces(outputs: &[Tensor], lb: &Letterbox, t: Thresholds) -> Vec<Detection> {
-    let (Some(rows), Some(decoded), Some(scores)) = (outputs.first(), outputs.get(1), outputs.get(2)) else {
-        return Vec::new();
-    };
-    let (Some(d), Some(s)) = (decoded.as_f32(), scores.as_f32()) else { return Vec::new() };
-    // Corners (x1, y1, x2, y2) and keypoints of anchor i, in [0, 1].
-    let corners = |i: usize| {
-        let v = &d[i * REGRESSED..i * REGRESSED + 4];
-        [v[0] - v[2] / 2.0, v[1] - v[3] / 2.0, v[0] + v[2] / 2.0, v[1] + v[3] / 2.0]
-    };
-    let kept: Vec<usize> = selected_boxes(rows).into_iter().map(|[_, _, i]| i).collect();
-    let candidates: Vec<usize> = (0..ANCHORS).filter(|&i| s[i] > t.score).collect();
-    let overlaps = |a: usize, b: usize| iou(corners(a), corners(b)) > t.iou;
-    kept.iter()
-        .enumerate()
-        .map(|(k, &seed)| {
-            // The candidates this box suppressed: not taken by a box kept before it.
-            let members =
-                candidates.iter().filter(|&&i| overlaps(i, seed) && !kept[..k].iter().any(|&e| overlaps(i, e)));
-            let (mut sum, mut acc) = (0f32, [0f32; REGRESSED]);
-            for &i in members {
-                let c = corners(i);
-                for (j, a) in acc.iter_mut().enumerate() {
-                    *a += s[i] * if j < 4 { c[j] } else { d[i * REGRESSED + j] };
-                }
-                sum += s[i];
-            }
-            let v = acc.map(|a| a / sum.max(f32::MIN_POSITIVE));
-            let [x1, y1] = lb.to_image(v[0], v[1]);
-            let [x2, y2] = lb.to_image(v[2], v[3]);
-            Detection {
-                bbox: [x1, y1, x2, y2],
-                class: 0,
-                label: "face".into(),
-                score: s[seed],
-                keypoints: (0..KEYPOINTS).map(|p| lb.to_image(v[4 + 2 * p], v[5 + 2 * p])).collect(),
-            }
+/// Faces from [`graph`]'s first output, best first.
+pub fn faces(outputs: &[Tensor]) -> Vec<Detection> {
+    let Some(rows) = outputs.first().and_then(Tensor::as_f32) else { return Vec::new() };
+    rows.chunks_exact(1 + REGRESSED)
+        .filter(|r| r[0] > 0.0)
+        .map(|r| Detection {
+            bbox: [r[1], r[2], r[3], r[4]],
+            class: 0,
+            label: "face".into(),
+            score: r[0],
+            keypoints: (0..KEYPOINTS).map(|p| [r[5 + 2 * p], r[6 + 2 * p]]).collect(),
         })
         .collect()
 }

@@ -5,7 +5,7 @@ use ocelli_graph::{Backend, Graph, Plan, Tensor};
 use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
-use crate::blazeface::{self, Letterbox};
+use crate::blazeface;
 use crate::tiny_face::{self, Square};
 use crate::Detection;
 use crate::{mtcnn, nanodet};
@@ -96,7 +96,6 @@ pub struct Detector<B: Backend> {
 
 /// How a model's input relates to the image, for mapping results back.
 enum Geometry {
-    Letterbox(Letterbox),
     Square(Square),
     /// Stretched to the input: the image's height and width, and its class names.
     Stretch(usize, usize, Vec<String>),
@@ -148,10 +147,9 @@ where
                 let l = &image.layout;
                 let graph = self.model.graph(&self.weights, l, self.thresholds)?;
                 let geometry = match self.model {
-                    Model::BlazeFace => Geometry::Letterbox(Letterbox::of(l.height, l.width)),
                     Model::TinyFace => Geometry::Square(Square::of(l.height, l.width)),
                     Model::NanoDet => Geometry::Stretch(l.height, l.width, nanodet::coco_labels()),
-                    Model::Mtcnn => Geometry::Image,
+                    Model::BlazeFace | Model::Mtcnn => Geometry::Image,
                 };
                 let plan = self.backend.compile(&graph).map_err(backend_err)?;
                 self.plans.push((image.layout, plan, geometry));
@@ -161,9 +159,9 @@ where
         let (_, plan, geometry) = &mut self.plans[at];
         let outputs: Vec<Tensor> = plan.run(&image.segments()).map_err(backend_err)?;
         Ok(match geometry {
-            Geometry::Letterbox(lb) => blazeface::faces(&outputs, lb, self.thresholds),
             Geometry::Square(sq) => tiny_face::faces(&outputs, sq),
             Geometry::Stretch(h, w, labels) => nanodet::objects(&outputs, *h, *w, labels),
+            Geometry::Image if self.model == Model::BlazeFace => blazeface::faces(&outputs),
             Geometry::Image => mtcnn::faces(&outputs),
         })
     }

@@ -122,6 +122,8 @@ pub enum BinaryOp {
     Pow,
     /// PReLU: a where a > 0, else b·a (b is the broadcast slope).
     PRelu,
+    /// 1 where a > b, else 0 (also where either is NaN): a mask.
+    Greater,
 }
 
 /// Elementwise unary ops.

@@ -20,6 +20,7 @@ fn binary_code(op: BinaryOp) -> u32 {
         BinaryOp::Min => 5,
         BinaryOp::Pow => 6,
         BinaryOp::PRelu => 7,
+        BinaryOp::Greater => 8,
     }
 }
 
