@@ -232,3 +232,55 @@ fn profile_times_every_node_and_reports_memory() {
         assert_close("after profile", &want[0], &plan.run(&inputs).unwrap()[0], ACCUM);
     }
 }
+
+/// A loop whose state stays on the backend: x ← 0.5·x + u, with u a fresh input each step and
+/// x carried from output 0 into input 0; output 1 (x·x) is only read at the end. Forty advances
+/// on each backend equal the same recurrence run step by step with `run` on the CPU
+/// reference; a missing input, a carry of mismatched shapes, and outputs before any advance
+/// are errors.
+#[test]
+fn advance_carries_outputs_into_inputs_without_readback() {
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [3, 257], DType::F32).unwrap();
+    let u = g.input("u", [3, 257], DType::F32).unwrap();
+    let half = g.constant(Tensor::from_f32([1], vec![0.5]).unwrap()).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Mul), &[x, half]).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Add), &[y, u]).unwrap();
+    let sq = g.op(Op::Binary(BinaryOp::Mul), &[y, y]).unwrap();
+    let small = g.op(Op::Slice { axis: 1, start: 0, end: 2, step: 1 }, &[y]).unwrap();
+    let graph = g.build(&[y, sq, small]).unwrap();
+    let mut r = rng(88);
+    let x0 = uniform(&mut r, &[3, 257], -1.0, 1.0);
+    let steps: Vec<Tensor> = (0..40).map(|_| uniform(&mut r, &[3, 257], -0.1, 0.1)).collect();
+    let mut want = x0.clone();
+    let mut last = Vec::new();
+    for u in &steps {
+        last = CpuBackend.run(&graph, &[want.clone(), u.clone()]).unwrap();
+        want = last[0].clone();
+    }
+    let check = |name: &str, plan: &mut dyn Plan<Error = ocelli::ExecError>| {
+        plan.advance(&[Some(x0.clone()), Some(steps[0].clone())], &[(0, 0)]).unwrap();
+        for u in &steps[1..] {
+            plan.advance(&[None, Some(u.clone())], &[(0, 0)]).unwrap();
+        }
+        let got = plan.outputs().unwrap();
+        assert_close(&format!("{name}: carried x"), &last[0], &got[0], Tol { abs: 1e-6, rel: 1e-6 });
+        assert_close(&format!("{name}: x²"), &last[1], &got[1], Tol { abs: 1e-6, rel: 1e-6 });
+        // A carry needs equal shapes; a first call needs every input.
+        assert!(plan.advance(&[None, None], &[(2, 0)]).is_err(), "{name}: carry [3, 2] into [3, 257]");
+    };
+    for gpu in gpus() {
+        check(&gpu.name(), &mut gpu.compile(&graph).unwrap());
+        let mut fresh = gpu.compile(&graph).unwrap();
+        assert!(fresh.outputs().is_err(), "outputs before any advance");
+        assert!(fresh.advance(&[None, Some(steps[0].clone())], &[]).is_err(), "x was never given");
+    }
+    let mut cpu = CpuBackend.compile(&graph).unwrap();
+    assert!(cpu.outputs().is_err());
+    assert!(cpu.advance(&[None, Some(steps[0].clone())], &[]).is_err());
+    cpu.advance(&[Some(x0.clone()), Some(steps[0].clone())], &[(0, 0)]).unwrap();
+    for u in &steps[1..] {
+        cpu.advance(&[None, Some(u.clone())], &[(0, 0)]).unwrap();
+    }
+    assert_eq!(cpu.outputs().unwrap(), last);
+}

@@ -78,7 +78,7 @@ impl Backend for CpuBackend {
                 return Err(CpuError::TooLarge { what, shape: v.shape.clone(), bytes, limit: Self::MAX_VALUE_BYTES });
             }
         }
-        Ok(CpuPlan { graph: graph.clone() })
+        Ok(CpuPlan { graph: graph.clone(), held: vec![None; graph.inputs().len()], last: None })
     }
 }
 
@@ -86,6 +86,10 @@ impl Backend for CpuBackend {
 #[derive(Debug, Clone)]
 pub struct CpuPlan {
     graph: Graph,
+    /// What each input holds between [`Plan::advance`] calls.
+    held: Vec<Option<Tensor>>,
+    /// The outputs of the last advance.
+    last: Option<Vec<Tensor>>,
 }
 
 impl Plan for CpuPlan {
@@ -135,6 +139,30 @@ impl Plan for CpuPlan {
             }
         }
         Ok(graph.outputs().iter().map(|id| vals[id.0].clone().expect("outputs are computed")).collect())
+    }
+
+    fn advance(&mut self, inputs: &[Option<Tensor>], carry: &[(usize, usize)]) -> Result<(), CpuError> {
+        let held: Vec<bool> = self.held.iter().map(Option::is_some).collect();
+        self.graph.check_advance(inputs, &held, carry)?;
+        for (slot, given) in self.held.iter_mut().zip(inputs) {
+            if let Some(t) = given {
+                *slot = Some(t.clone());
+            }
+        }
+        let now: Vec<Tensor> =
+            self.held.iter().map(|t| t.clone().expect("checked: every input holds a tensor")).collect();
+        let outputs = self.run(&now)?;
+        for &(o, i) in carry {
+            self.held[i] = Some(outputs[o].clone());
+        }
+        self.last = Some(outputs);
+        Ok(())
+    }
+
+    fn outputs(&mut self) -> Result<Vec<Tensor>, CpuError> {
+        self.last.clone().ok_or_else(|| {
+            GraphError::InputMismatch { name: "*".into(), why: "outputs asked for before any advance".into() }.into()
+        })
     }
 }
 

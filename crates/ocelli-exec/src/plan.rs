@@ -119,6 +119,10 @@ pub struct GpuPlan {
     textures: Vec<wgpu::Texture>,
     memory: MemoryReport,
     _uniforms: wgpu::Buffer,
+    /// Which inputs hold a value for [`Plan::advance`] (given or carried earlier).
+    held: Vec<bool>,
+    /// Whether an advance has run whose outputs [`Plan::outputs`] can read.
+    advanced: bool,
 }
 
 impl std::fmt::Debug for GpuPlan {
@@ -216,7 +220,19 @@ impl GpuPlan {
             inputs_and_constants,
             operand_textures,
         };
-        Ok(Self { gpu, graph, buffers, buffer_of, commands, textures, memory, _uniforms: uniforms })
+        let held = vec![false; graph.inputs().len()];
+        Ok(Self {
+            gpu,
+            graph,
+            buffers,
+            buffer_of,
+            commands,
+            textures,
+            memory,
+            _uniforms: uniforms,
+            held,
+            advanced: false,
+        })
     }
 
     /// Memory of this plan's buffers, with and without liveness planning.
@@ -319,6 +335,8 @@ impl Plan for GpuPlan {
 
     fn run(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, ExecError> {
         self.upload_inputs(inputs)?;
+        self.held.fill(true);
+        self.advanced = false;
         let gpu = self.gpu.clone();
         gpu.scoped("plan run", || {
             let mut encoder =
@@ -326,6 +344,48 @@ impl Plan for GpuPlan {
             self.record(&mut encoder, |_| None);
             self.finish_and_read(encoder)
         })
+    }
+
+    fn advance(&mut self, inputs: &[Option<Tensor>], carry: &[(usize, usize)]) -> Result<(), ExecError> {
+        self.graph.check_advance(inputs, &self.held, carry)?;
+        for (k, t) in inputs.iter().enumerate() {
+            if let Some(t) = t {
+                let mut bytes = t.to_bytes();
+                bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+                self.gpu.queue().write_buffer(self.buffer(self.graph.inputs()[k]), 0, &bytes);
+                self.held[k] = true;
+            }
+        }
+        let gpu = self.gpu.clone();
+        gpu.scoped("plan advance", || {
+            let mut encoder =
+                gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli advance") });
+            self.record(&mut encoder, |_| None);
+            for &(o, i) in carry {
+                let (out, inp) = (self.graph.outputs()[o], self.graph.inputs()[i]);
+                let (src, dst) = (self.buffer(out), self.buffer(inp));
+                if src != dst {
+                    encoder.copy_buffer_to_buffer(src, 0, dst, 0, device_bytes(self.graph.value(out)));
+                }
+                self.held[i] = true;
+            }
+            gpu.submit(encoder);
+            Ok::<(), ExecError>(())
+        })?;
+        // Lets the device reclaim finished submissions without waiting for this one.
+        let _ = gpu.device().poll(wgpu::PollType::Poll);
+        self.advanced = true;
+        Ok(())
+    }
+
+    fn outputs(&mut self) -> Result<Vec<Tensor>, ExecError> {
+        if !self.advanced {
+            let why = "outputs asked for before any advance".to_string();
+            return Err(ocelli_graph::GraphError::InputMismatch { name: "*".into(), why }.into());
+        }
+        let encoder =
+            self.gpu.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ocelli read") });
+        self.finish_and_read(encoder)
     }
 }
 

@@ -80,30 +80,66 @@ impl Graph {
 
     /// Checks that `inputs` match the declared inputs in count, shape and dtype.
     pub fn check_inputs(&self, inputs: &[Tensor]) -> Result<()> {
-        if inputs.len() != self.inputs.len() {
+        self.check_count(inputs.len())?;
+        inputs.iter().enumerate().try_for_each(|(k, t)| self.check_input(k, t))
+    }
+
+    /// Checks a [`crate::Plan::advance`] call: a tensor of the declared shape and dtype or
+    /// `None` for each input, `None` only where `held[k]` (the input holds a value from an
+    /// earlier call); `carry` pairs (output, input) of the same shape and dtype.
+    pub fn check_advance(&self, inputs: &[Option<Tensor>], held: &[bool], carry: &[(usize, usize)]) -> Result<()> {
+        self.check_count(inputs.len())?;
+        for (k, t) in inputs.iter().enumerate() {
+            match t {
+                Some(t) => self.check_input(k, t)?,
+                None if held.get(k) == Some(&true) => {}
+                None => {
+                    let why = "no tensor given, and no earlier run left one in it".to_string();
+                    return Err(GraphError::InputMismatch { name: self.input_name(k), why });
+                }
+            }
+        }
+        for &(o, i) in carry {
+            let (Some(&out), Some(&inp)) = (self.outputs.get(o), self.inputs.get(i)) else {
+                let why = format!("carry ({o}, {i}) names an output or input that does not exist");
+                return Err(GraphError::InputMismatch { name: "*".into(), why });
+            };
+            let (a, b) = (self.value(out), self.value(inp));
+            if a.shape != b.shape || a.dtype != b.dtype {
+                let why =
+                    format!("output {o} ({} {}) cannot be carried into it ({} {})", a.dtype, a.shape, b.dtype, b.shape);
+                return Err(GraphError::InputMismatch { name: self.input_name(i), why });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_count(&self, n: usize) -> Result<()> {
+        if n != self.inputs.len() {
             return Err(GraphError::InputMismatch {
                 name: "*".into(),
-                why: format!("graph takes {} inputs, got {}", self.inputs.len(), inputs.len()),
+                why: format!("graph takes {} inputs, got {}", self.inputs.len(), n),
             });
         }
-        for (id, t) in self.inputs.iter().zip(inputs) {
-            let v = self.value(*id);
-            let name = match &v.def {
-                ValueDef::Input(n) => n.clone(),
-                _ => unreachable!("graph inputs are Input values"),
-            };
-            if t.shape() != &v.shape {
-                return Err(GraphError::InputMismatch {
-                    name,
-                    why: format!("expected shape {}, got {}", v.shape, t.shape()),
-                });
-            }
-            if t.dtype() != v.dtype {
-                return Err(GraphError::InputMismatch {
-                    name,
-                    why: format!("expected dtype {}, got {}", v.dtype, t.dtype()),
-                });
-            }
+        Ok(())
+    }
+
+    fn input_name(&self, k: usize) -> String {
+        match &self.value(self.inputs[k]).def {
+            ValueDef::Input(n) => n.clone(),
+            _ => unreachable!("graph inputs are Input values"),
+        }
+    }
+
+    fn check_input(&self, k: usize, t: &Tensor) -> Result<()> {
+        let v = self.value(self.inputs[k]);
+        if t.shape() != &v.shape {
+            let why = format!("expected shape {}, got {}", v.shape, t.shape());
+            return Err(GraphError::InputMismatch { name: self.input_name(k), why });
+        }
+        if t.dtype() != v.dtype {
+            let why = format!("expected dtype {}, got {}", v.dtype, t.dtype());
+            return Err(GraphError::InputMismatch { name: self.input_name(k), why });
         }
         Ok(())
     }
