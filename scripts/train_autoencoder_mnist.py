@@ -23,6 +23,10 @@ the DAE's output on the noisy input (all flat, f32, `precision=highest`), and th
 PSNR (peak 1.0, per image then averaged) of the AE reconstruction, of the noisy input and of the
 DAE output against the clean images; the noise for the whole test set is
 jax.random.normal(PRNGKey(2024), (10000, 1, 28, 28)) · 0.5, whose first 8 are the golden's.
+
+Recorded run (2-core VM, jax 0.10.2, seed 0, 5 epochs each): ae_mnist 221 s, final epoch loss 0.00713;
+dae_mnist 157 s, final epoch loss 0.01537. Test-set mean PSNR: AE reconstruction 22.54 dB; noisy
+input 9.39 dB; DAE output 18.71 dB (+9.32 dB over the noisy input); the AE on the noisy input 12.96 dB.
 """
 
 import json
@@ -39,7 +43,7 @@ from convert_mobilenet_v2 import ROOT, write_safetensors  # noqa: E402
 from train_mnist_cnn import load  # noqa: E402
 import diffusion_mnist_model as M  # noqa: E402
 
-EPOCHS = 8
+EPOCHS = 5
 BATCH = 128
 SIGMA = 0.5
 GOLDEN_IMAGES = 8
