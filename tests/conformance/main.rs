@@ -15,6 +15,7 @@ mod norm;
 mod onnx_cases;
 mod plan;
 mod pool;
+mod random;
 mod reduce;
 mod roi;
 mod vision_ops;

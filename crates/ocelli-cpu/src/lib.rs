@@ -11,6 +11,7 @@ mod linalg;
 mod nms;
 mod norm;
 mod pool;
+mod random;
 mod reduce;
 mod roi;
 
@@ -290,6 +291,10 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
                 outs.push(out_f32(out[1], scores));
             }
             outs
+        }
+        Op::RandomNormal { .. } => {
+            let ocelli_graph::TensorData::U32(key) = x.data() else { unreachable!("inference checks a u32 key") };
+            one(random::normals([key[0], key[1]], out[0].numel()))
         }
         Op::ColorSpace { to_hsv } => one(color::color_space(f32s(x), xs, *to_hsv)),
         Op::Histogram(h) => one(color::histogram(f32s(x), xs, *h)),

@@ -60,6 +60,8 @@ pub enum KernelFamily {
     Color,
     /// `shaders/topk.wgsl`
     TopK,
+    /// `shaders/random.wgsl`
+    Random,
 }
 
 macro_rules! shader {
@@ -109,7 +111,7 @@ fn topk_kernel() -> Kernel {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 22] = [
+    pub const ALL: [KernelFamily; 23] = [
         Self::Gemm,
         Self::GemmSubgroup,
         Self::GemmTexels,
@@ -132,6 +134,7 @@ impl KernelFamily {
         Self::Nms,
         Self::Color,
         Self::TopK,
+        Self::Random,
     ];
 
     /// The label and WGSL source of this family.
@@ -162,6 +165,7 @@ impl KernelFamily {
             Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
             Self::Nms => ("nms", shader!("nms.wgsl")),
             Self::Color => ("color", shader!("color.wgsl")),
+            Self::Random => ("random", shader!("random.wgsl")),
             Self::TopK => return topk_kernel(),
         };
         Kernel { label, source }

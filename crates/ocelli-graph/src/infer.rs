@@ -604,6 +604,19 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             f32_out(inputs[0].0.clone())
         }
+        Op::RandomNormal { shape } => {
+            arity(op, inputs, 1, 1)?;
+            want_dtype(op, inputs, 0, &[DType::U32])?;
+            if inputs[0].0.dims() != [2] {
+                return Err(mismatch(op, inputs, "the key is [2] u32 words"));
+            }
+            positive(op, "output shape", shape)?;
+            let out = Shape(shape.clone());
+            if out.checked_numel().is_none_or(|n| n.checked_mul(4).is_none()) {
+                return Err(invalid(op, format!("output shape {out} is too large")));
+            }
+            f32_out(out)
+        }
         Op::Cast { to } => {
             arity(op, inputs, 1, 1)?;
             want_dtype(op, inputs, 0, &[DType::F32, DType::F16])?;

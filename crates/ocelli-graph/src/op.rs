@@ -368,6 +368,14 @@ pub enum Op {
         /// Output columns per region.
         out_w: usize,
     },
+    /// Standard normal samples from a counter-based generator: Philox4x32-10 under the key
+    /// (input `[2]` u32: seed and stream, e.g. a sampler step), Box–Muller over each block's
+    /// four words. Element e comes from block e / 4, so the same key gives the same samples on
+    /// every backend and for every prefix of `shape`. Output f32 `shape`.
+    RandomNormal {
+        /// Output shape.
+        shape: Vec<usize>,
+    },
     /// ONNX NonMaxSuppression, or its class-agnostic form. Inputs: boxes `[B, N, 4]`, scores
     /// `[B, C, N]`. Output `[B·C·max_per_class, 3]` i32 rows (batch, class, box) in selection
     /// order per (batch, class), padded with rows of −1 (`[B·max_per_class, 3]` class-agnostic).
@@ -655,6 +663,7 @@ impl Op {
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",
             Op::CropResize { .. } => "crop_resize",
+            Op::RandomNormal { .. } => "random_normal",
             Op::NonMaxSuppression(_) => "non_max_suppression",
             Op::ColorSpace { to_hsv: true } => "rgb_to_hsv",
             Op::ColorSpace { to_hsv: false } => "hsv_to_rgb",

@@ -10,6 +10,7 @@ mod gemm;
 mod layout;
 mod norm;
 mod pool;
+mod random;
 mod reduce;
 mod roi;
 mod winograd;
@@ -140,6 +141,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::ResizePixels(r) => pool::resize_pixels(&io, r),
         Op::ColorSpace { to_hsv } => color::color_space(&io, *to_hsv),
         Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
+        Op::RandomNormal { .. } => random::normals(&io)?,
         Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch)?,
         Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch)?,
         Op::CropResize { out_h, out_w } => roi::crop_resize(&io, (*out_h, *out_w), &mut scratch)?,
