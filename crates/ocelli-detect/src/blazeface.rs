@@ -15,7 +15,7 @@ use ocelli_graph::{
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{constant, Detection, Thresholds};
+use crate::{binary, constant, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 128;
@@ -93,10 +93,6 @@ impl Letterbox {
     pub fn to_image(&self, x: f32, y: f32) -> [f32; 2] {
         [(x * INPUT as f32 - self.left as f32) * self.scale_x, (y * INPUT as f32 - self.top as f32) * self.scale_y]
     }
-}
-
-fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
-    Ok(g.op(Op::Binary(op), &[a, b])?)
 }
 
 /// The input `[1, 3, 128, 128]` in [−1, 1]: the packed image resized (bilinear) into its

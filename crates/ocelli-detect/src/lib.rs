@@ -48,6 +48,11 @@ fn constant(g: &mut GraphBuilder, shape: &[usize], values: Vec<f32>) -> Result<V
     Ok(g.constant(Tensor::from_f32(shape.to_vec(), values)?)?)
 }
 
+/// `a op b`, broadcasting.
+fn binary(g: &mut GraphBuilder, op: ocelli_graph::BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
+    Ok(g.op(Op::Binary(op), &[a, b])?)
+}
+
 /// Per-class NMS of `boxes` `[B, N, 4]` by `scores` `[B, C, N]` keeping at most `max` per class
 /// above `t.score`, suppressing above `t.iou`: the rows of [`selected_boxes`].
 fn suppress(

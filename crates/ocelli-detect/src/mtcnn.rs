@@ -18,7 +18,7 @@ use ocelli_graph::{
 use ocelli_nn::{conv2d, linear, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{constant, Detection, Thresholds};
+use crate::{binary, constant, Detection, Thresholds};
 
 /// The smallest face looked for, in image pixels: the pyramid starts at 12 / 20.
 pub const MIN_FACE: f64 = 20.0;
@@ -66,10 +66,6 @@ pub fn pyramid(height: usize, width: usize) -> Vec<(f64, usize, usize)> {
         side *= FACTOR;
     }
     out
-}
-
-fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
-    Ok(g.op(Op::Binary(op), &[a, b])?)
 }
 
 /// `x` reshaped.

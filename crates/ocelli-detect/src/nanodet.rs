@@ -13,7 +13,7 @@ use ocelli_graph::{
 use ocelli_nn::{conv2d, NnError, Scope, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-use crate::{constant, selected_boxes, Detection, Thresholds};
+use crate::{binary, constant, selected_boxes, Detection, Thresholds};
 
 /// Side of the square network input.
 pub const INPUT: usize = 416;
@@ -34,10 +34,6 @@ const STD: [f32; 3] = [57.375, 57.12, 58.395];
 const STAGES: [(usize, usize); 4] = [(32, 1), (64, 2), (128, 2), (256, 3)];
 /// Channels of the neck and heads.
 const NECK: usize = 128;
-
-fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
-    Ok(g.op(Op::Binary(op), &[a, b])?)
-}
 
 /// The input `[1, 3, 416, 416]`: the image stretched to the input, BGR, `(v − mean) / std`.
 pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout) -> Result<ValueId, NnError> {
