@@ -59,6 +59,33 @@ fn passes_fold_fuse_and_drop_dead_nodes() {
     assert!(opt.nodes().len() < graph.nodes().len());
 }
 
+/// conv(x) + conv(x): both producers could absorb the add; the first does and the second
+/// stays its own node (a residual block with a 1×1 skip conv, as U-Nets have).
+#[test]
+fn two_producers_of_one_residual_add_fuse_once() {
+    let mut r = rng(85);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 4, 5, 7], DType::F32).unwrap();
+    let same = Conv2d { padding: Padding::Same, ..Default::default() };
+    let w1 = constant(&mut g, &mut r, &[6, 4, 3, 3], -0.5, 0.5);
+    let w2 = constant(&mut g, &mut r, &[6, 4, 1, 1], -0.5, 0.5);
+    let a = g.op(Op::Conv2d(same), &[x, w1]).unwrap();
+    let b = g.op(Op::Conv2d(same), &[x, w2]).unwrap();
+    let s = g.op(Op::Binary(BinaryOp::Add), &[a, b]).unwrap();
+    let y = g.op(Op::Unary(UnaryOp::Silu), &[s]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let opt = passes::optimize(&graph).unwrap();
+    assert_eq!(count(&opt, |o| matches!(o, Op::Fused(f) if f.residual)), 1);
+    assert_eq!(count(&opt, |o| matches!(o, Op::Conv2d(_))), 1);
+    let inputs = vec![uniform(&mut r, &[1, 4, 5, 7], -1.0, 1.0)];
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    assert_close("fused once on cpu", &want[0], &CpuBackend.run(&opt, &inputs).unwrap()[0], ACCUM);
+    for gpu in gpus() {
+        let got = gpu.compile(&graph).unwrap().run(&inputs).unwrap();
+        assert_close(&format!("fused once on {}", gpu.name()), &want[0], &got[0], ACCUM);
+    }
+}
+
 #[test]
 fn optimized_graph_matches_the_original_on_the_cpu_reference() {
     let (graph, inputs) = small_cnn();

@@ -119,8 +119,19 @@ pub fn linear_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn:
 pub fn cnn_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
     let mut g = GraphBuilder::new();
     let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
-    let logits = cnn_logits(&mut g, weights, x)?;
+    let (logits, _) = cnn_logits(&mut g, weights, x)?;
     classifier_outputs(g, logits)
+}
+
+/// The CNN of [`cnn_graph`] as a judge of generated digits: outputs the predicted classes
+/// `[batch]` (i32) and the 128 penultimate activations `[batch, 128]` (after the ReLU), the
+/// features a Fréchet distance compares.
+pub fn cnn_features_graph(weights: &Weights, batch: usize) -> Result<Graph, ocelli_nn::NnError> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("images", [batch, 1, 28, 28], DType::F32)?;
+    let (logits, features) = cnn_logits(&mut g, weights, x)?;
+    let classes = g.op(Op::ArgMax { axis: 1, keep_dims: false }, &[logits])?;
+    Ok(g.build(&[classes, features])?)
 }
 
 /// The trained MNIST classifiers that map an image batch to logits.
@@ -178,7 +189,8 @@ fn linear_logits(g: &mut GraphBuilder, weights: &Weights, x: ValueId) -> Result<
     ocelli_nn::linear(g, &weights.root(), flat, 784, 10)
 }
 
-fn cnn_logits(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId, ocelli_nn::NnError> {
+/// Logits `[batch, 10]` and the hidden layer `[batch, 128]` of the CNN.
+fn cnn_logits(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<(ValueId, ValueId), ocelli_nn::NnError> {
     let batch = g.shape(x)?.dims()[0];
     let pad = ocelli_nn::same_size_padding(3);
     let relu = Op::Unary(UnaryOp::Relu);
@@ -192,7 +204,7 @@ fn cnn_logits(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId, 
     let flat = g.op(Op::Reshape { shape: vec![batch, 64 * 7 * 7] }, &[y])?;
     let hidden = ocelli_nn::linear(g, &w.pp("fc1"), flat, 64 * 7 * 7, 128)?;
     let hidden = g.op(relu, &[hidden])?;
-    ocelli_nn::linear(g, &w.pp("fc2"), hidden, 128, 10)
+    Ok((ocelli_nn::linear(g, &w.pp("fc2"), hidden, 128, 10)?, hidden))
 }
 
 /// Probabilities, predicted classes and logits of a `[batch, 10]` logits value.

@@ -53,6 +53,9 @@ pub enum NnError {
         /// Its dtype.
         dtype: String,
     },
+    /// A model description that cannot be built (what is wrong is said).
+    #[error("{0}")]
+    Spec(String),
     /// The graph rejected a layer.
     #[error(transparent)]
     Graph(#[from] ocelli_graph::GraphError),

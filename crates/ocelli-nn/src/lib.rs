@@ -5,11 +5,13 @@
 mod assets;
 mod error;
 mod layers;
+mod unet;
 mod weights;
 
 pub use assets::assets_dir;
 pub use error::NnError;
 pub use layers::{batch_norm, conv2d, conv_bn, linear, same_size_padding};
+pub use unet::{group_norm, Downsample, UNet, Upsample};
 pub use weights::{Scope, Weights};
 
 /// Result type of this crate.

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use half::{bf16, f16};
-use ocelli_graph::{Shape, Tensor};
+use ocelli_graph::{DType, Shape, Tensor};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::{NnError, Result};
@@ -78,32 +78,50 @@ impl Weights {
 
     /// A view whose names are prefixed with `prefix.`.
     pub fn pp(&self, prefix: impl std::fmt::Display) -> Scope<'_> {
-        Scope { weights: self, prefix: prefix.to_string() }
+        Scope { weights: self, prefix: prefix.to_string(), dtype: DType::F32 }
     }
 
     /// A view of the top-level names.
     pub fn root(&self) -> Scope<'_> {
-        Scope { weights: self, prefix: String::new() }
+        Scope { weights: self, prefix: String::new(), dtype: DType::F32 }
     }
 }
 
 /// A path-scoped view of [`Weights`]: `w.pp("features").pp(3).get("weight", ..)` reads
-/// `features.3.weight`.
+/// `features.3.weight`. Tensors come out in the view's dtype (f32 unless
+/// [`Scope::with_dtype`] says f16), so layer builders make f16 models from the same code.
 #[derive(Debug, Clone)]
 pub struct Scope<'a> {
     weights: &'a Weights,
     prefix: String,
+    dtype: DType,
 }
 
 impl<'a> Scope<'a> {
     /// A deeper view.
     pub fn pp(&self, name: impl std::fmt::Display) -> Scope<'a> {
-        Scope { weights: self.weights, prefix: self.path(&name.to_string()) }
+        Scope { weights: self.weights, prefix: self.path(&name.to_string()), dtype: self.dtype }
     }
 
-    /// The tensor `prefix.name`, which must have `shape`.
+    /// The same view, handing out tensors as `dtype` (f32 or f16; f16 rounds to nearest).
+    pub fn with_dtype(&self, dtype: DType) -> Scope<'a> {
+        Scope { dtype, ..self.clone() }
+    }
+
+    /// The dtype tensors come out in.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The tensor `prefix.name`, which must have `shape`, in the view's dtype.
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        self.weights.get(&self.path(name), shape)
+        let t = self.weights.get(&self.path(name), shape)?;
+        match (self.dtype, t.as_f32()) {
+            (DType::F16, Some(v)) => {
+                Ok(Tensor::from_f16(t.shape().clone(), v.iter().map(|&x| f16::from_f32(x)).collect())?)
+            }
+            _ => Ok(t),
+        }
     }
 
     fn path(&self, name: &str) -> String {

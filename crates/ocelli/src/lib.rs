@@ -45,6 +45,8 @@ pub use ocelli_cpu::{CpuBackend, CpuError};
 /// Detection utilities: NMS rows, IoU, VOC and COCO mAP.
 pub use ocelli_detect as detect;
 pub use ocelli_device::{wgpu, Capabilities, DeviceError, Gpu, GpuOptions, Kernel};
+/// Generative models: autoencoders, DDPM/DDIM and flow matching, sampled on the device.
+pub use ocelli_diffusion as diffusion;
 pub use ocelli_exec::{
     CompileOptions, DispatchTime, ExecError, F16Compute, GpuBackend, GpuPlan, KernelFamily, MemoryReport, Profile,
     ProfileRow,

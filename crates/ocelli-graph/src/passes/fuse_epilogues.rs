@@ -37,6 +37,11 @@ pub fn fuse_epilogues(graph: &Graph) -> Result<Graph> {
         let mut inputs = n.inputs.clone();
         let mut last = head;
         while let Some(c) = next(last) {
+            if absorbed[c] {
+                // An earlier producer took this node already (two convs feeding one residual
+                // add: the first claims the add, the second must stay a node of its own).
+                break;
+            }
             let cn = &graph.nodes()[c];
             let produced = graph.nodes()[last].outputs[0];
             let shape = &graph.value(produced).shape;

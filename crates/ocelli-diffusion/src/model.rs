@@ -1,0 +1,207 @@
+//! The class-conditional MNIST U-Net of `scripts/diffusion_mnist_model.py` and the sampler step
+//! graphs built around it: classifier-free guidance over one batch of conditional and null
+//! passes, then the update, so that one compiled plan runs a whole step on the device.
+
+use ocelli_graph::{BinaryOp, DType, Graph, GraphBuilder, Op, UnaryOp, ValueId};
+use ocelli_nn::{linear, Downsample, NnError, UNet, Upsample, Weights};
+
+use crate::schedule::TIME_EMBEDDING;
+
+/// Classes the models are conditioned on (the digits).
+pub const CLASSES: usize = 10;
+
+/// The learned "no class" entry of the class table, used by the unconditional half of
+/// classifier-free guidance.
+pub const NULL_CLASS: usize = 10;
+
+/// Width of the time-and-class embedding every residual block receives.
+const EMBEDDING: usize = 128;
+
+/// MNIST's image side.
+pub const SIDE: usize = 28;
+
+/// What the network predicts, which decides the samplers it works with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// The noise ε of a DDPM (DDPM ancestral and DDIM sampling).
+    Epsilon,
+    /// The velocity from noise to data of a rectified flow (Euler and Heun sampling).
+    Velocity,
+}
+
+/// The generative models Ocelli ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// Class-conditional DDPM on MNIST (ε-prediction, 1000-step linear schedule).
+    DdpmMnist,
+    /// The same U-Net trained by flow matching.
+    FlowMnist,
+}
+
+impl Model {
+    /// Every model.
+    pub const ALL: [Model; 2] = [Model::DdpmMnist, Model::FlowMnist];
+
+    /// Its name on the command line and in `assets/models/NAME.safetensors`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::DdpmMnist => "ddpm_mnist",
+            Model::FlowMnist => "flow_mnist",
+        }
+    }
+
+    /// The model of that name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// What it predicts.
+    pub fn objective(self) -> Objective {
+        match self {
+            Model::DdpmMnist => Objective::Epsilon,
+            Model::FlowMnist => Objective::Velocity,
+        }
+    }
+}
+
+/// The U-Net's shape: levels of 32, 64 and 64 channels at 28², 14² and 7², one residual
+/// block each, attention at 7², GroupNorm of 8 groups.
+pub fn unet() -> UNet {
+    UNet {
+        in_channels: 1,
+        out_channels: 1,
+        channels: vec![32, 64, 64],
+        down: Downsample::StridedConv,
+        up: Upsample::NearestConv,
+        mid_attention: true,
+        groups: 8,
+        eps: 1e-5,
+        cond_width: Some(EMBEDDING),
+    }
+}
+
+/// Which step graph: one guided evaluation and an [`Update`](crate::Update), or a Heun step
+/// (two evaluations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepKind {
+    /// Inputs: `x` `[B, 1, 28, 28]`, `time` `[1, 64]` (the time embedding), `classes` `[2B]`
+    /// i32 (the B classes, then B null classes), `coefficients` `[8]` ([`Update::to_vec`](
+    /// crate::Update::to_vec)), `key` `[2]` u32 (the noise's seed and stream). Output: the next x.
+    Single,
+    /// Inputs: `x`, `time` `[2, 64]` (embeddings of tₖ and tₖ₊₁), `classes`, `coefficients` `[2]`
+    /// (Δt and the guidance scale). Output: x + Δt/2·(v(x, tₖ) + v(x + Δt·v(x, tₖ), tₖ₊₁)).
+    Heun,
+}
+
+/// The step graph of `kind` for a batch of `batch` images, the U-Net in `dtype` (f32, or f16
+/// with f32 sampler state).
+pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType) -> Result<Graph, NnError> {
+    if batch == 0 {
+        return Err(NnError::Spec("a sampler batch needs at least one image".into()));
+    }
+    let mut g = GraphBuilder::new();
+    let image = [batch, 1, SIDE, SIDE];
+    let x = g.input("x", image, DType::F32)?;
+    let times = if kind == StepKind::Single { 1 } else { 2 };
+    let time = g.input("time", [times, TIME_EMBEDDING], DType::F32)?;
+    let classes = g.input("classes", [2 * batch], DType::I32)?;
+    let ncoef = if kind == StepKind::Single { 8 } else { 2 };
+    let coefficients = g.input("coefficients", [ncoef], DType::F32)?;
+    let coef: Vec<ValueId> = (0..ncoef)
+        .map(|i| g.op(Op::Slice { axis: 0, start: i, end: i + 1, step: 1 }, &[coefficients]))
+        .collect::<Result<_, _>>()?;
+    let table = g.constant(weights.get("class_emb.weight", &[CLASSES + 1, EMBEDDING])?)?;
+    let class_emb = g.op(Op::Gather { axis: 0 }, &[table, classes])?;
+    let net = Guided { weights, class_emb, dtype, batch };
+    let bin = |g: &mut GraphBuilder, op, a, b| g.op(Op::Binary(op), &[a, b]);
+    let next = match kind {
+        StepKind::Single => {
+            let key = g.input("key", [2], DType::U32)?;
+            let eps = net.eval(&mut g, x, time, coef[7])?;
+            let (a, b, lo, hi, c, d, sigma) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6]);
+            let t = bin(&mut g, BinaryOp::Mul, a, eps)?;
+            let t = bin(&mut g, BinaryOp::Sub, x, t)?;
+            let t = bin(&mut g, BinaryOp::Div, t, b)?;
+            let t = bin(&mut g, BinaryOp::Max, t, lo)?;
+            let x0 = bin(&mut g, BinaryOp::Min, t, hi)?;
+            let t = bin(&mut g, BinaryOp::Mul, c, x0)?;
+            let de = bin(&mut g, BinaryOp::Mul, d, eps)?;
+            let t = bin(&mut g, BinaryOp::Add, t, de)?;
+            let z = g.op(Op::RandomNormal { shape: image.to_vec() }, &[key])?;
+            let sz = bin(&mut g, BinaryOp::Mul, sigma, z)?;
+            bin(&mut g, BinaryOp::Add, t, sz)?
+        }
+        StepKind::Heun => {
+            let (dt, w) = (coef[0], coef[1]);
+            let t0 = g.op(Op::Slice { axis: 0, start: 0, end: 1, step: 1 }, &[time])?;
+            let t1 = g.op(Op::Slice { axis: 0, start: 1, end: 2, step: 1 }, &[time])?;
+            let v1 = net.eval(&mut g, x, t0, w)?;
+            let s = bin(&mut g, BinaryOp::Mul, dt, v1)?;
+            let xe = bin(&mut g, BinaryOp::Add, x, s)?;
+            let v2 = net.eval(&mut g, xe, t1, w)?;
+            let half = g.constant(ocelli_graph::Tensor::from_f32([1], vec![2.0])?)?;
+            let h = bin(&mut g, BinaryOp::Div, dt, half)?;
+            let v = bin(&mut g, BinaryOp::Add, v1, v2)?;
+            let s = bin(&mut g, BinaryOp::Mul, h, v)?;
+            bin(&mut g, BinaryOp::Add, x, s)?
+        }
+    };
+    Ok(g.build(&[next])?)
+}
+
+/// The guided network of one step graph: the class embeddings are gathered once, each
+/// evaluation adds its time embedding.
+struct Guided<'a> {
+    weights: &'a Weights,
+    class_emb: ValueId,
+    dtype: DType,
+    batch: usize,
+}
+
+impl Guided<'_> {
+    /// `null + w·(cond − null)` of one U-Net pass over `[x; x]` with the classes, then the nulls.
+    fn eval(&self, g: &mut GraphBuilder, x: ValueId, time: ValueId, w: ValueId) -> Result<ValueId, NnError> {
+        let root = self.weights.root();
+        let mut cond = embedding(g, self.weights, time, self.class_emb)?;
+        let mut xx = g.op(Op::Concat { axis: 0 }, &[x, x])?;
+        if self.dtype != DType::F32 {
+            cond = g.op(Op::Cast { to: self.dtype }, &[cond])?;
+            xx = g.op(Op::Cast { to: self.dtype }, &[xx])?;
+        }
+        let mut out = unet().build(g, &root.with_dtype(self.dtype), xx, Some(cond))?;
+        if self.dtype != DType::F32 {
+            out = g.op(Op::Cast { to: DType::F32 }, &[out])?;
+        }
+        let n = self.batch;
+        let c = g.op(Op::Slice { axis: 0, start: 0, end: n, step: 1 }, &[out])?;
+        let u = g.op(Op::Slice { axis: 0, start: n, end: 2 * n, step: 1 }, &[out])?;
+        let diff = g.op(Op::Binary(BinaryOp::Sub), &[c, u])?;
+        let scaled = g.op(Op::Binary(BinaryOp::Mul), &[w, diff])?;
+        Ok(g.op(Op::Binary(BinaryOp::Add), &[u, scaled])?)
+    }
+}
+
+/// One raw network evaluation (no guidance): `x` `[B, 1, 28, 28]`, `time` `[1, 64]`, `classes`
+/// `[B]` i32 → `[B, 1, 28, 28]`. For checking the network alone against the golden.
+pub fn network_graph(weights: &Weights, batch: usize) -> Result<Graph, NnError> {
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [batch, 1, SIDE, SIDE], DType::F32)?;
+    let time = g.input("time", [1, TIME_EMBEDDING], DType::F32)?;
+    let classes = g.input("classes", [batch], DType::I32)?;
+    let table = g.constant(weights.get("class_emb.weight", &[CLASSES + 1, EMBEDDING])?)?;
+    let class_emb = g.op(Op::Gather { axis: 0 }, &[table, classes])?;
+    let cond = embedding(&mut g, weights, time, class_emb)?;
+    let out = unet().build(&mut g, &weights.root(), x, Some(cond))?;
+    Ok(g.build(&[out])?)
+}
+
+/// SiLU(time MLP(time embedding) + class embedding): the vector every residual block adds.
+fn embedding(g: &mut GraphBuilder, weights: &Weights, time: ValueId, class_emb: ValueId) -> Result<ValueId, NnError> {
+    let w = weights.pp("time");
+    let silu = Op::Unary(UnaryOp::Silu);
+    let h = linear(g, &w.pp("lin1"), time, TIME_EMBEDDING, EMBEDDING)?;
+    let h = g.op(silu.clone(), &[h])?;
+    let temb = linear(g, &w.pp("lin2"), h, EMBEDDING, EMBEDDING)?;
+    let e = g.op(Op::Binary(BinaryOp::Add), &[class_emb, temb])?;
+    Ok(g.op(silu, &[e])?)
+}
