@@ -16,32 +16,50 @@ pub(crate) fn conv2d(
     let pads = resolve_conv_padding(p, [h, wd], [kh, kw]);
     let og = o / p.groups;
     let mut y = vec![0f32; n * o * oh * ow];
+    let mut acc = vec![0f64; oh * ow];
     for b in 0..n {
         for oc in 0..o {
             let g = oc / og;
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut acc = bias.map_or(0.0, |bb| f64::from(bb[oc]));
-                    for ic in 0..cg {
-                        let ci = g * cg + ic;
-                        for ky in 0..kh {
+            acc.fill(bias.map_or(0.0, |bb| f64::from(bb[oc])));
+            // Each output sums its terms in (ic, ky, kx) order, as a plain loop nest would;
+            // the loops run row by row so that the innermost walks one output row.
+            for ic in 0..cg {
+                let plane = &x[(b * c + g * cg + ic) * h * wd..][..h * wd];
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let wv = f64::from(w[((oc * cg + ic) * kh + ky) * kw + kx]);
+                        // Output columns whose input column lies inside the row.
+                        let off = (kx * p.dilation[1]) as isize - pads[1] as isize;
+                        let s = p.stride[1] as isize;
+                        let first = if off >= 0 { 0 } else { ((-off) + s - 1) / s };
+                        let last = ((wd as isize - 1 - off).div_euclid(s) + 1).clamp(0, ow as isize);
+                        if first >= last {
+                            continue;
+                        }
+                        for oy in 0..oh {
                             let iy = (oy * p.stride[0] + ky * p.dilation[0]) as isize - pads[0] as isize;
                             if iy < 0 || iy >= h as isize {
                                 continue;
                             }
-                            for kx in 0..kw {
-                                let ix = (ox * p.stride[1] + kx * p.dilation[1]) as isize - pads[1] as isize;
-                                if ix < 0 || ix >= wd as isize {
-                                    continue;
+                            let row = &plane[iy as usize * wd..][..wd];
+                            let out = &mut acc[oy * ow..][..ow];
+                            let (first, last) = (first as usize, last as usize);
+                            if s == 1 {
+                                let src = &row[(first as isize + off) as usize..][..last - first];
+                                for (o, &xv) in out[first..last].iter_mut().zip(src) {
+                                    *o += f64::from(xv) * wv;
                                 }
-                                let xv = x[((b * c + ci) * h + iy as usize) * wd + ix as usize];
-                                let wv = w[((oc * cg + ic) * kh + ky) * kw + kx];
-                                acc += f64::from(xv) * f64::from(wv);
+                            } else {
+                                for ox in first..last {
+                                    out[ox] += f64::from(row[(ox as isize * s + off) as usize]) * wv;
+                                }
                             }
                         }
                     }
-                    y[((b * o + oc) * oh + oy) * ow + ox] = acc as f32;
                 }
+            }
+            for (dst, &v) in y[(b * o + oc) * oh * ow..][..oh * ow].iter_mut().zip(&acc) {
+                *dst = v as f32;
             }
         }
     }
