@@ -183,7 +183,8 @@ pub fn demo() -> anyhow::Result<()> {
     let images = crate::detect::shipped_photos()?;
     println!("MobileNetV2 (ImageNet) on the {} shipped photos, on the GPU:", images.len());
     classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })?;
-    crate::detect::demo()
+    crate::detect::demo()?;
+    crate::sample::demo()
 }
 
 /// The graph of model `name` for `batch` images and a seeded input batch for it.

@@ -31,14 +31,7 @@ where
     B: Backend,
     B::Error: Send + Sync + 'static,
 {
-    let mut batch = Vec::with_capacity(images.len() * 784);
-    for path in images {
-        let mut img = load_packed(path)?;
-        img.layout = img.layout.within(backend.max_binding_bytes());
-        let invert = img.mean(img.layout.channels.min(3)) > 0.5;
-        let digit = backend.run(&digit_graph(&img.layout, invert)?, &img.segments())?.remove(0);
-        batch.extend_from_slice(digit.as_f32().context("digits are f32")?);
-    }
+    let batch = load_digits(images, backend)?;
     let n = images.len();
     let chunk = mnist::knn_chunk(backend.max_binding_bytes());
     let b = n.clamp(1, mnist::knn_batch(backend.max_binding_bytes(), chunk));
@@ -87,6 +80,24 @@ where
 /// Longest side of the image the area resize to 28×28 starts from: larger photos are first
 /// resized (bilinear, straight from their packed samples) to this, so they never exist on the
 /// device as f32 at full size.
+/// The images as MNIST digits `[n·784]` (grey, 28×28, white on black: light images are
+/// inverted), prepared on `backend`.
+pub fn load_digits<B>(images: &[PathBuf], backend: &B) -> anyhow::Result<Vec<f32>>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    let mut batch = Vec::with_capacity(images.len() * 784);
+    for path in images {
+        let mut img = load_packed(path)?;
+        img.layout = img.layout.within(backend.max_binding_bytes());
+        let invert = img.mean(img.layout.channels.min(3)) > 0.5;
+        let digit = backend.run(&digit_graph(&img.layout, invert)?, &img.segments())?.remove(0);
+        batch.extend_from_slice(digit.as_f32().context("digits are f32")?);
+    }
+    Ok(batch)
+}
+
 const MAX_SIDE: usize = 1024;
 
 /// The preprocessing of one image: its samples unpacked (and alpha dropped), then

@@ -18,9 +18,9 @@ type Runner = Box<dyn FnMut(&[Tensor]) -> anyhow::Result<Vec<Tensor>>>;
 /// Arguments of `ocelli eval mnist`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Dataset (only "mnist").
+    /// Dataset: mnist (classifiers, autoencoders) or diffusion (generated digits).
     dataset: String,
-    /// Model: mnist_cnn, mnist_linear or mnist_knn.
+    /// Model: mnist_cnn, mnist_linear, mnist_knn, ae_mnist, dae_mnist (mnist); ddpm_mnist, flow_mnist (diffusion).
     #[arg(long, default_value = "mnist_linear")]
     model: String,
     /// Neighbours for mnist_knn.
@@ -32,24 +32,44 @@ pub struct EvalArgs {
     /// Evaluate only the first N test images (at least 1).
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     limit: Option<usize>,
-    /// Images per run.
-    #[arg(long, default_value_t = 1000)]
-    batch: usize,
+    /// Images per run (default: 1000 test images; 100 generated samples; 500 images for the
+    /// autoencoders).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    batch: Option<usize>,
     /// Where to run.
     #[arg(long, value_enum, default_value = "gpu")]
     backend: Which,
     /// One JSON object.
     #[arg(long)]
     json: bool,
+    /// Generated samples to judge (`eval diffusion`; classes 0..9 in turn).
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Also the Fréchet distance to the MNIST test set in the CNN's features (`eval diffusion`).
+    #[arg(long)]
+    fid: bool,
+    /// Noise σ for dae_mnist (`eval mnist`).
+    #[arg(long, default_value_t = 0.5)]
+    noise: f32,
+    #[command(flatten)]
+    sampling: crate::sample::SamplingArgs,
 }
 
 /// Most images per CNN run: its im2col scratch (batch × 196 × 288 floats) stays under 128 MiB.
 const CNN_BATCH: usize = 250;
 
-/// Runs the model over the test set in batches and prints accuracy and throughput.
+/// Runs the model over the test set in batches and prints accuracy and throughput (or, for
+/// `diffusion`, judges generated samples; for the autoencoders, reconstruction PSNR).
 pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    if a.dataset == "diffusion" {
+        let batch = a.batch.unwrap_or(100);
+        return crate::eval_diffusion::eval(&a.model, a.backend, &a.sampling, a.count, batch, a.fid, a.json);
+    }
     if a.dataset != "mnist" {
-        bail!("unknown dataset '{}' (available: mnist)", a.dataset);
+        bail!("unknown dataset '{}' (available: mnist, diffusion)", a.dataset);
+    }
+    if a.model.starts_with("ae_") || a.model.starts_with("dae_") {
+        return crate::autoencode::eval_psnr(&a.model, a.noise, a.limit, a.batch.unwrap_or(500), a.backend, a.json);
     }
     let metric = match a.metric.as_str() {
         "l1" => mnist::Metric::L1,
@@ -75,7 +95,7 @@ pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
         (false, Some(mnist::Classifier::Cnn)) => CNN_BATCH,
         _ => usize::MAX,
     };
-    let batch = a.batch.clamp(1, n.max(1)).min(cap);
+    let batch = a.batch.unwrap_or(1000).clamp(1, n.max(1)).min(cap);
     let (graph, train_labels) = if knn {
         let (train, train_labels) = mnist::load(&assets().join("mnist"), mnist::Split::Train)?;
         (mnist::knn_graph(&train, batch, a.k, metric, chunk)?, train_labels)

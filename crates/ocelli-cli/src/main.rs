@@ -1,13 +1,17 @@
 //! `ocelli`: device information, kernel benchmarks and plan profiles.
 
+mod autoencode;
 mod bench;
 mod classify;
 mod detect;
 mod digits;
 mod eval;
+mod eval_diffusion;
 mod info;
 mod profile;
+mod progress;
 mod raw;
+mod sample;
 
 use clap::{Parser, Subcommand};
 
@@ -32,7 +36,11 @@ enum Command {
     Classify(classify::ClassifyArgs),
     /// Find faces (blazeface, tiny_face, mtcnn) or COCO objects (nanodet) in images: boxes, labels, scores, keypoints.
     Detect(detect::DetectArgs),
-    /// Accuracy and images/s of a model on a dataset's test split (mnist).
+    /// Draw MNIST digits with a diffusion (ddpm_mnist) or flow-matching (flow_mnist) model.
+    Sample(sample::SampleArgs),
+    /// Reconstruct digit images with an autoencoder (ae_mnist, dae_mnist): a grid of input, noisy input, output.
+    Autoencode(autoencode::AutoencodeArgs),
+    /// Accuracy and images/s of a model on a dataset's test split (mnist), or the quality of generated digits (diffusion).
     Eval(eval::EvalArgs),
     /// Write images' embeddings (the last hidden layer) to a safetensors file.
     Embed(classify::EmbedArgs),
@@ -83,6 +91,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Detect(a) => detect::detect(a),
         Command::Embed(a) => classify::embed(a),
         Command::Eval(a) => eval::eval(a),
+        Command::Sample(a) => sample::sample(a),
+        Command::Autoencode(a) => autoencode::autoencode(a),
         Command::Mosaic(a) => raw::mosaic_cmd(a),
     }
 }

@@ -3,7 +3,7 @@
 
 /// Mean PSNR in dB (peak 1.0) of each image of `a` against the same image of `b`, both flat
 /// batches of `pixels`-pixel images; an exact image counts as 100 dB.
-pub fn psnr(a: &[f32], b: &[f32], pixels: usize) -> f64 {
+pub fn mean_psnr(a: &[f32], b: &[f32], pixels: usize) -> f64 {
     assert_eq!(a.len(), b.len(), "psnr of batches of different sizes");
     let per: Vec<f64> = a
         .chunks(pixels)
@@ -171,6 +171,6 @@ mod tests {
         assert_eq!(g.cov, vec![2.0, 4.0, 4.0, 8.0]);
         let (a, b) = ([0.0f32, 1.0, 0.5, 0.5], [0.1f32, 0.9, 0.5, 0.5]);
         // image 1: mse 0.01 → 20 dB; image 2 exact → 100 dB
-        assert!((psnr(&a, &b, 2) - 60.0).abs() < 1e-4);
+        assert!((mean_psnr(&a, &b, 2) - 60.0).abs() < 1e-4);
     }
 }
