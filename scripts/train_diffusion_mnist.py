@@ -102,17 +102,23 @@ def make_step(objective):
     return step
 
 
-def lr_at(n, steps):
-    if n <= WARMUP:
-        return LR * n / WARMUP
-    f = (n - WARMUP) / max(1, steps - WARMUP)
-    return LR_END + 0.5 * (LR - LR_END) * (1 + np.cos(np.pi * f))
+def lr_at(n, steps, lr=LR, lr_end=LR_END, warmup=WARMUP):
+    if n <= warmup:
+        return lr * n / warmup
+    f = (n - warmup) / max(1, steps - warmup)
+    return lr_end + 0.5 * (lr - lr_end) * (1 + np.cos(np.pi * f))
 
 
-def train(objective, steps, seed=0, log_every=100, max_minutes=None, stop_after=None):
+def train(objective, steps, seed=0, log_every=100, max_minutes=None, stop_after=None, init_from=None,
+          schedule=(LR, LR_END, WARMUP)):
     xtr, ytr = load("train")
     xtr = xtr * 2.0 - 1.0
-    p = M.unet_init(jax.random.PRNGKey(seed))
+    if init_from is None:
+        p = M.unet_init(jax.random.PRNGKey(seed))
+    else:
+        p = {k: jnp.asarray(a) for k, a in M.read_safetensors(init_from).items()}
+        missing = set(M.unet_shapes()) ^ set(p)
+        assert not missing, f"{init_from}: tensors differ from the U-Net's: {sorted(missing)[:5]}"
     m = jax.tree.map(jnp.zeros_like, p)
     v = jax.tree.map(jnp.zeros_like, p)
     ema = jax.tree.map(lambda a: a, p)
@@ -126,7 +132,7 @@ def train(objective, steps, seed=0, log_every=100, max_minutes=None, stop_after=
             order, pos = rng.permutation(len(xtr)), 0
         idx = order[pos:pos + BATCH]
         pos += BATCH
-        p, m, v, ema, value = step(p, m, v, ema, jnp.float32(n), jnp.float32(lr_at(n, steps)), xtr[idx], ytr[idx],
+        p, m, v, ema, value = step(p, m, v, ema, jnp.float32(n), jnp.float32(lr_at(n, steps, *schedule)), xtr[idx], ytr[idx],
                                    jax.random.fold_in(base, n))
         losses.append(float(value))
         if stop_after is not None and n >= stop_after:
@@ -138,7 +144,7 @@ def train(objective, steps, seed=0, log_every=100, max_minutes=None, stop_after=
         if n % log_every == 0 or n == steps:
             el = time.time() - start
             print(f"{objective} step {n}/{steps}: loss (mean of last {log_every}) {np.mean(losses[-log_every:]):.4f},"
-                  f" lr {lr_at(n, steps):.2e}, {el:.0f} s ({el / n:.2f} s/step)", flush=True)
+                  f" lr {lr_at(n, steps, *schedule):.2e}, {el:.0f} s ({el / n:.2f} s/step)", flush=True)
     seconds = time.time() - start
     final = float(np.mean(losses[-500:]))
     return ema, p, seconds, final, len(losses)
@@ -150,14 +156,14 @@ def sample(objective, p, x, c, sampler_steps, w=GUIDANCE):
     return M.euler_sample(p, x, c, w, sampler_steps)
 
 
-def quality(objective, p, per_class=20, chunk=50):
+def quality(objective, p, per_class=20, chunk=50, w=GUIDANCE):
     cnn = {k: jnp.asarray(a) for k, a in M.read_safetensors(ROOT / "assets/models/mnist_cnn.safetensors").items()}
     classes = np.repeat(np.arange(10, dtype=np.int32), per_class)
     noise = jax.random.normal(jax.random.PRNGKey(4321), (len(classes), 1, 28, 28), jnp.float32)
     steps = 50 if objective == "ddpm" else 20
     preds = []
     for i in range(0, len(classes), chunk):
-        xs, _ = sample(objective, p, noise[i:i + chunk], jnp.asarray(classes[i:i + chunk]), steps)
+        xs, _ = sample(objective, p, noise[i:i + chunk], jnp.asarray(classes[i:i + chunk]), steps, w)
         xs = jnp.clip((xs + 1.0) / 2.0, 0.0, 1.0)
         preds.append(np.asarray(M.cnn_logits(cnn, xs)).argmax(1))
     preds = np.concatenate(preds)
@@ -224,6 +230,14 @@ def main():
                          " that --max-minutes cut short")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop early (and say so) past this")
     ap.add_argument("--bench", action="store_true", help="only time 20 training steps")
+    ap.add_argument("--init-from", default=None,
+                    help="continue from these (EMA) weights: they start both the parameters and the EMA; Adam's"
+                         " moments start at zero. Use another --seed so the batch order and noise differ")
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--lr-end", type=float, default=LR_END)
+    ap.add_argument("--warmup", type=int, default=WARMUP)
+    ap.add_argument("--eval-only", default=None, metavar="WEIGHTS",
+                    help="only print the 200-sample accuracy of these weights at guidance 1, 2, 3 and 5")
     args = ap.parse_args()
     if args.bench:
         step = make_step(args.objective)
@@ -241,9 +255,16 @@ def main():
         jax.block_until_ready(out)
         print(f"{(time.time() - t0) / 20:.3f} s/step at batch {BATCH}")
         return
+    if args.eval_only:
+        p = {k: jnp.asarray(a) for k, a in M.read_safetensors(args.eval_only).items()}
+        for w in (1.0, 2.0, 3.0, 5.0):
+            acc, per = quality(args.objective, p, w=w)
+            print(f"{args.eval_only}: guidance {w}: 200-sample CNN accuracy {acc:.3f}, per class {per}", flush=True)
+        return
     planned = args.steps or 1800
     ema, raw, seconds, final, steps = train(args.objective, planned, args.seed, max_minutes=args.max_minutes,
-                                                      stop_after=args.stop_after)
+                                            stop_after=args.stop_after, init_from=args.init_from,
+                                            schedule=(args.lr, args.lr_end, args.warmup))
     print(f"{args.objective}: {steps} of {planned} steps, batch {BATCH}, seed {args.seed}, training {seconds / 60:.1f} min,"
           f" final loss (mean of last 500 steps) {final:.4f}", flush=True)
     weights = {k: np.asarray(w, np.float32) for k, w in ema.items()}

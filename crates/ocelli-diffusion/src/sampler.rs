@@ -164,6 +164,7 @@ where
         request: &Request,
         on_step: impl FnMut(Progress<'_>) -> ControlFlow<()>,
     ) -> Result<Tensor, DiffusionError> {
+        self.check(request)?;
         let noise = self.noise(request.classes.len(), request.seed)?;
         self.sample_from(noise, request, on_step)
     }
@@ -176,9 +177,13 @@ where
         request: &Request,
         mut on_step: impl FnMut(Progress<'_>) -> ControlFlow<()>,
     ) -> Result<Tensor, DiffusionError> {
-        self.check(request, &noise)?;
-        let backend_err = |e: B::Error| DiffusionError::Backend(Box::new(e));
+        self.check(request)?;
         let batch = request.classes.len();
+        if noise.dtype() != DType::F32 || noise.shape().dims() != [batch, 1, SIDE, SIDE] {
+            let why = format!("the initial noise must be f32 [{batch}, 1, {SIDE}, {SIDE}], not {}", noise.shape());
+            return Err(DiffusionError::Request(why));
+        }
+        let backend_err = |e: B::Error| DiffusionError::Backend(Box::new(e));
         let kind = if request.method == Method::Heun { StepKind::Heun } else { StepKind::Single };
         if !self.steps.contains_key(&(kind, batch)) {
             let graph = step_graph(&self.weights, kind, batch, self.dtype)?;
@@ -218,7 +223,7 @@ where
         unreachable!("check() rejects zero steps")
     }
 
-    fn check(&self, request: &Request, noise: &Tensor) -> Result<(), DiffusionError> {
+    fn check(&self, request: &Request) -> Result<(), DiffusionError> {
         let bad = |why: String| Err(DiffusionError::Request(why));
         let batch = request.classes.len();
         if batch == 0 {
@@ -250,9 +255,6 @@ where
         }
         if !request.guidance.is_finite() {
             return bad(format!("guidance must be finite, not {}", request.guidance));
-        }
-        if noise.dtype() != DType::F32 || noise.shape().dims() != [batch, 1, SIDE, SIDE] {
-            return bad(format!("the initial noise must be f32 [{batch}, 1, {SIDE}, {SIDE}], not {}", noise.shape()));
         }
         Ok(())
     }
