@@ -53,9 +53,12 @@ enum Command {
         /// Which built-in graph: cnn (a small ResNet/MobileNet-style CNN) or mlp.
         #[arg(long, value_parser = ["cnn", "mlp"], required_unless_present = "model", conflicts_with = "model")]
         graph: Option<String>,
-        /// A model instead: an ImageNet classifier (mobilenet_v2, efficientnet_lite0) on one 224×224 image, or a detector (blazeface, tiny_face, nanodet, mtcnn) on the shipped astronaut.png.
+        /// A model instead: an ImageNet classifier (mobilenet_v2, efficientnet_lite0) on one 224×224 image, or a detector (blazeface, tiny_face, nanodet, mtcnn) on the shipped astronaut.png, or a sampler step of ddpm_mnist or flow_mnist (batch 8).
         #[arg(long)]
         model: Option<String>,
+        /// Images per batch for ddpm_mnist and flow_mnist.
+        #[arg(long, default_value_t = 8)]
+        batch: usize,
         /// Profiled runs (the fastest is shown).
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -84,7 +87,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Info => info::run(),
         Command::Bench(b) => bench::run(b),
-        Command::Profile { graph, model, runs, cold } => profile::run(graph.as_deref(), model.as_deref(), runs, cold),
+        Command::Profile { graph, model, batch, runs, cold } => {
+            profile::run(graph.as_deref(), model.as_deref(), batch, runs, cold)
+        }
         Command::Demosaic(a) => raw::demosaic(a),
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),

@@ -8,9 +8,14 @@ use ocelli::builtin::{build, Builtin};
 use ocelli::{Backend, Gpu, GpuBackend, Plan};
 
 /// Profiles a built-in graph or a model on the default adapter and prints a table: the fastest
-/// of `runs` after a warm-up, or with `cold` the first run.
-pub fn run(graph: Option<&str>, model: Option<&str>, runs: usize, cold: bool) -> anyhow::Result<()> {
+/// of `runs` after a warm-up, or with `cold` the first run. `batch` sizes the generative models'
+/// sampler steps.
+pub fn run(graph: Option<&str>, model: Option<&str>, batch: usize, runs: usize, cold: bool) -> anyhow::Result<()> {
     let (what, graph, inputs) = match (graph, model) {
+        (_, Some(name)) if ocelli::diffusion::Model::from_name(name).is_some() => {
+            let (graph, inputs) = crate::sample::step_inputs(name, batch)?;
+            (format!("{name} sampler step, batch {batch} (network batch {})", 2 * batch), graph, inputs)
+        }
         (_, Some(name)) => match ocelli::detect::Model::from_name(name) {
             Some(model) => {
                 let photo = ocelli::nn::assets_dir().join("images/astronaut.png");

@@ -214,7 +214,7 @@ pub fn grid(images: &Tensor) -> anyhow::Result<Tensor> {
 /// network evaluation: a network batch of 2·`batch`) at `batch` images, from sampling runs of
 /// `STEPS` DDIM or Euler steps after a warm-up run; the median of `runs`.
 pub fn bench(name: &str, batch: usize, runs: usize, backend: Which, dtype: DType, json: bool) -> anyhow::Result<()> {
-    const STEPS: usize = 10;
+    const STEPS: usize = 5;
     let args =
         SamplingArgs { sampler: None, steps: Some(STEPS), eta: 0.0, guidance: 3.0, seed: 0, dtype: NetDtype::F32 };
     let request = args.request(name, (0..batch).map(|i| i % 10).collect(), 0, 0)?;
@@ -261,7 +261,7 @@ pub fn demo() -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     println!("\nflow_mnist: digits 0 to 9 drawn from noise in 20 Euler steps with guidance 3, on the GPU:");
-    let sampling = SamplingArgs { sampler: None, steps: None, eta: 0.0, guidance: 3.0, seed: 0, dtype: NetDtype::F32 };
+    let sampling = SamplingArgs::default_for_bench();
     let args = SampleArgs {
         model: "flow_mnist".into(),
         backend: Which::Gpu,
@@ -273,4 +273,35 @@ pub fn demo() -> anyhow::Result<()> {
         frames: None,
     };
     sample(args)
+}
+
+/// One DDIM (ddpm_mnist) or Euler (flow_mnist) step graph for `batch` images with inputs for
+/// its first step, for `ocelli profile`.
+pub fn step_inputs(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, Vec<Tensor>)> {
+    use ocelli::diffusion::{step_graph, time_embedding, Schedule, StepKind, Update, NULL_CLASS};
+    let (model, ..) = SamplingArgs::default_for_bench().resolve(name)?;
+    let weights = ocelli::nn::Weights::shipped(name)?;
+    let graph = step_graph(&weights, StepKind::Single, batch, DType::F32)?;
+    let update = match model {
+        Model::DdpmMnist => Update::ddim(&Schedule::linear(), 50, 49, 0.0),
+        Model::FlowMnist => Update::euler(20, 0),
+    };
+    let classes: Vec<i32> =
+        (0..2 * batch).map(|i| if i < batch { (i % 10) as i32 } else { NULL_CLASS as i32 }).collect();
+    let noise = crate::bench::data_scaled(&[batch, 1, SIDE, SIDE], 3, 2.0)?;
+    let inputs = vec![
+        noise,
+        Tensor::from_f32([1, 64], time_embedding(update.time))?,
+        Tensor::from_i32([2 * batch], classes)?,
+        Tensor::from_f32([8], update.to_vec(3.0))?,
+        Tensor::new([2], ocelli::TensorData::U32(vec![0, 1]))?,
+    ];
+    Ok((graph, inputs))
+}
+
+impl SamplingArgs {
+    /// The defaults of the command line (guidance 3, the model's default sampler and steps).
+    fn default_for_bench() -> Self {
+        SamplingArgs { sampler: None, steps: None, eta: 0.0, guidance: 3.0, seed: 0, dtype: NetDtype::F32 }
+    }
 }
