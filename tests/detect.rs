@@ -1,35 +1,16 @@
 //! Detectors against goldens of their original runtimes (assets/golden/detect/), on the GPU and
 //! on the CPU reference.
 
-use std::sync::{Arc, OnceLock};
+mod common;
 
+use common::{floats, gpu, ASSETS};
 use ocelli::detect::{blazeface, iou, Detection};
 use ocelli::nn::Weights;
-use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Tensor};
+use ocelli::{Backend, CpuBackend, Tensor};
 use serde_json::Value;
 
-const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
-
-fn gpu() -> GpuBackend {
-    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
-    let g = GPU.get_or_init(|| {
-        Arc::new(Gpu::new().unwrap_or_else(|e| {
-            panic!("these tests need a GPU adapter: {e}; install mesa-vulkan-drivers for lavapipe")
-        }))
-    });
-    GpuBackend::new(g.clone())
-}
-
 fn golden(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{ASSETS}/golden/detect/{name}.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(items) => items.iter().flat_map(floats).collect(),
-        other => vec![other.as_f64().expect("a number") as f32],
-    }
+    common::golden("detect", name)
 }
 
 /// Runs `graph` on `backend` with the image's segments.

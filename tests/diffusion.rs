@@ -1,38 +1,20 @@
 //! Generative models against the goldens their JAX training script wrote
 //! (assets/golden/diffusion/), on the GPU and on the CPU reference.
 
-use std::ops::ControlFlow;
-use std::sync::{Arc, OnceLock};
+mod common;
 
+use std::ops::ControlFlow;
+
+use common::{floats, gpu, ASSETS};
 use ocelli::diffusion::{
     mean_psnr, network_graph, time_embedding, Autoencoder, DiffusionError, Method, Model, Request, Sampler,
 };
 use ocelli::nn::Weights;
-use ocelli::{Backend, CpuBackend, Gpu, GpuBackend, Tensor};
+use ocelli::{Backend, CpuBackend, Tensor};
 use serde_json::Value;
 
-const ASSETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets");
-
-fn gpu() -> GpuBackend {
-    static GPU: OnceLock<Arc<Gpu>> = OnceLock::new();
-    let g = GPU.get_or_init(|| {
-        Arc::new(Gpu::new().unwrap_or_else(|e| {
-            panic!("these tests need a GPU adapter: {e}; install mesa-vulkan-drivers for lavapipe")
-        }))
-    });
-    GpuBackend::new(g.clone())
-}
-
 fn golden(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{ASSETS}/golden/diffusion/{name}.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    match v {
-        Value::Array(items) => items.iter().flat_map(floats).collect(),
-        other => vec![other.as_f64().expect("a number") as f32],
-    }
+    common::golden("diffusion", name)
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
