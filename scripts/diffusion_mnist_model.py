@@ -127,9 +127,16 @@ out = out_null + w · (out_cond − out_null). w = 0 is unconditional, w = 1 pla
 DDIM(S, η), on the DDPM model: τ_i = floor(i · 1000 / S), i = 0..S−1 (S = 20: 0, 50, ..., 950).
 For i = S−1 down to 0: ᾱ = alpha_bar[τ_i], ᾱ_prev = alpha_bar[τ_{i−1}] (1.0 when i = 0),
 ε̂ = guided network output at time input τ_i,
-x0̂ = clip((x − sqrt(1 − ᾱ)·ε̂) / sqrt(ᾱ), −1, 1)      (clipped; ε̂ is NOT recomputed after clipping),
+x0̂ = clip((x − sqrt(1 − ᾱ)·ε̂) / sqrt(ᾱ), −1, 1),
+ε̃ = (x − sqrt(ᾱ)·x0̂) / sqrt(1 − ᾱ)                   (ε recomputed from the clipped x0̂),
 σ = η · sqrt((1 − ᾱ_prev) / (1 − ᾱ)) · sqrt(1 − ᾱ / ᾱ_prev),
-x ← sqrt(ᾱ_prev)·x0̂ + sqrt(1 − ᾱ_prev − σ²)·ε̂ + σ·z   (z ~ N(0, I); no z term when η = 0).
+x ← sqrt(ᾱ_prev)·x0̂ + sqrt(1 − ᾱ_prev − σ²)·ε̃ + σ·z   (z ~ N(0, I); no z term when η = 0).
+Equivalently, with a = sqrt(1 − ᾱ), b = sqrt(ᾱ), c = sqrt(ᾱ_prev), d = sqrt(1 − ᾱ_prev − σ²):
+x ← (c − d·b/a)·x0̂ + (d/a)·x + σ·z, x0̂ = clip((x − a·ε̂) / b, −1, 1).
+The recomputation is what OpenAI's guided-diffusion `ddim_sample` does (ε from the clipped x_start).
+Keeping the unclipped ε̂ instead is inconsistent once the clip bites (at τ = 950, 1/sqrt(ᾱ) ≈ 100,
+so x0̂ is clipped almost everywhere) and ruins guided samples: with the same weights, guidance 3,
+DDIM-50, 200 samples, it gave 18% CNN accuracy against 100% with the recomputation.
 The trajectory records x after each of the S updates (the last one is the sample, x0̂ of step 0).
 
 DDPM ancestral (1000 steps): for t = 999 down to 0, ε̂ = guided output at time input t,
@@ -399,7 +406,9 @@ def ddim_sample(p, x, c, w, steps, eta=0.0, key=None):
         ab = ALPHAS_BAR[taus[i]]
         ab_prev = ALPHAS_BAR[taus[i - 1]] if i > 0 else np.float32(1.0)
         eps = guided(p, x, float(taus[i]), c, w)
-        x0 = jnp.clip((x - np.sqrt(np.float32(1.0) - ab) * eps) / np.sqrt(ab), -1.0, 1.0)
+        a, b = np.sqrt(np.float32(1.0) - ab), np.sqrt(ab)
+        x0 = jnp.clip((x - a * eps) / b, -1.0, 1.0)
+        eps = (x - b * x0) / a  # ε recomputed from the clipped x0̂
         sigma = np.float32(eta * np.sqrt((1 - ab_prev) / (1 - ab)) * np.sqrt(1 - ab / ab_prev))
         x = np.sqrt(ab_prev) * x0 + np.sqrt(np.float32(max(1.0 - ab_prev - sigma * sigma, 0.0))) * eps
         if eta > 0 and i > 0:

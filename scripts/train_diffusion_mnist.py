@@ -220,6 +220,14 @@ def golden(objective, p, name, sampler, steps):
     print(f"wrote {d / name}")
 
 
+def write_goldens(objective, p):
+    if objective == "ddpm":
+        golden("ddpm", p, "ddpm_mnist_ddim20.json", "ddim", 20)
+    else:
+        golden("flow", p, "flow_mnist_euler10.json", "euler", 10)
+        golden("flow", p, "flow_mnist_heun10.json", "heun", 10)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--objective", choices=["ddpm", "flow"], required=True)
@@ -238,6 +246,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=WARMUP)
     ap.add_argument("--eval-only", default=None, metavar="WEIGHTS",
                     help="only print the 200-sample accuracy of these weights at guidance 1, 2, 3 and 5")
+    ap.add_argument("--golden", action="store_true",
+                    help="with --eval-only: first rewrite the golden(s) of --objective from those weights")
     args = ap.parse_args()
     if args.bench:
         step = make_step(args.objective)
@@ -257,6 +267,8 @@ def main():
         return
     if args.eval_only:
         p = {k: jnp.asarray(a) for k, a in M.read_safetensors(args.eval_only).items()}
+        if args.golden:
+            write_goldens(args.objective, p)
         for w in (1.0, 2.0, 3.0, 5.0):
             acc, per = quality(args.objective, p, w=w)
             print(f"{args.eval_only}: guidance {w}: 200-sample CNN accuracy {acc:.3f}, per class {per}", flush=True)
@@ -273,11 +285,7 @@ def main():
     acc, per = quality(args.objective, ema)
     print(f"{args.objective}: 200-sample CNN accuracy (EMA weights) {acc:.3f}, per class {per},"
           f" {time.time() - t0:.0f} s", flush=True)
-    if args.objective == "ddpm":
-        golden("ddpm", ema, "ddpm_mnist_ddim20.json", "ddim", 20)
-    else:
-        golden("flow", ema, "flow_mnist_euler10.json", "euler", 10)
-        golden("flow", ema, "flow_mnist_heun10.json", "heun", 10)
+    write_goldens(args.objective, ema)
     summary = {"objective": args.objective, "steps": steps, "planned_steps": planned, "batch": BATCH, "seed": args.seed,
                "train_seconds": round(seconds, 1), "final_loss": round(final, 5), "cnn_accuracy_200": acc,
                "cnn_accuracy_per_class": per}

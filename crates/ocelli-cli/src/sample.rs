@@ -293,7 +293,7 @@ pub fn step_inputs(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, V
         noise,
         Tensor::from_f32([1, 64], time_embedding(update.time))?,
         Tensor::from_i32([2 * batch], classes)?,
-        Tensor::from_f32([8], update.to_vec(3.0))?,
+        Tensor::from_f32([9], update.to_vec(3.0))?,
         Tensor::new([2], ocelli::TensorData::U32(vec![0, 1]))?,
     ];
     Ok((graph, inputs))

@@ -88,7 +88,7 @@ pub fn unet() -> UNet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StepKind {
     /// Inputs: `x` `[B, 1, 28, 28]`, `time` `[1, 64]` (the time embedding), `classes` `[2B]`
-    /// i32 (the B classes, then B null classes), `coefficients` `[8]` ([`Update::to_vec`](
+    /// i32 (the B classes, then B null classes), `coefficients` `[9]` ([`Update::to_vec`](
     /// crate::Update::to_vec)), `key` `[2]` u32 (the noise's seed and stream). Output: the next x.
     Single,
     /// Inputs: `x`, `time` `[2, 64]` (embeddings of tₖ and tₖ₊₁), `classes`, `coefficients` `[2]`
@@ -108,7 +108,7 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
     let times = if kind == StepKind::Single { 1 } else { 2 };
     let time = g.input("time", [times, TIME_EMBEDDING], DType::F32)?;
     let classes = g.input("classes", [2 * batch], DType::I32)?;
-    let ncoef = if kind == StepKind::Single { 8 } else { 2 };
+    let ncoef = if kind == StepKind::Single { 9 } else { 2 };
     let coefficients = g.input("coefficients", [ncoef], DType::F32)?;
     let coef: Vec<ValueId> = (0..ncoef)
         .map(|i| g.op(Op::Slice { axis: 0, start: i, end: i + 1, step: 1 }, &[coefficients]))
@@ -120,8 +120,8 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
     let next = match kind {
         StepKind::Single => {
             let key = g.input("key", [2], DType::U32)?;
-            let eps = net.eval(&mut g, x, time, coef[7])?;
-            let (a, b, lo, hi, c, d, sigma) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6]);
+            let eps = net.eval(&mut g, x, time, coef[8])?;
+            let (a, b, lo, hi, c, d, e) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6]);
             let t = bin(&mut g, BinaryOp::Mul, a, eps)?;
             let t = bin(&mut g, BinaryOp::Sub, x, t)?;
             let t = bin(&mut g, BinaryOp::Div, t, b)?;
@@ -130,8 +130,10 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
             let t = bin(&mut g, BinaryOp::Mul, c, x0)?;
             let de = bin(&mut g, BinaryOp::Mul, d, eps)?;
             let t = bin(&mut g, BinaryOp::Add, t, de)?;
+            let ex = bin(&mut g, BinaryOp::Mul, e, x)?;
+            let t = bin(&mut g, BinaryOp::Add, t, ex)?;
             let z = g.op(Op::RandomNormal { shape: image.to_vec() }, &[key])?;
-            let sz = bin(&mut g, BinaryOp::Mul, sigma, z)?;
+            let sz = bin(&mut g, BinaryOp::Mul, coef[7], z)?;
             bin(&mut g, BinaryOp::Add, t, sz)?
         }
         StepKind::Heun => {

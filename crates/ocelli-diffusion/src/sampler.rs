@@ -264,7 +264,7 @@ where
 fn step_inputs(schedule: &Schedule, request: &Request, step: usize) -> Result<(Tensor, Tensor), DiffusionError> {
     let (steps, w) = (request.steps, request.guidance);
     let single = |u: Update| -> Result<(Tensor, Tensor), NnError> {
-        Ok((embeddings(&[u.time])?, Tensor::from_f32([8], u.to_vec(w))?))
+        Ok((embeddings(&[u.time])?, Tensor::from_f32([9], u.to_vec(w))?))
     };
     Ok(match request.method {
         Method::Ddpm => single(Update::ddpm(schedule, T_STEPS - 1 - step))?,

@@ -47,7 +47,7 @@ pub fn ddim_times(steps: usize) -> Vec<usize> {
     (0..steps).map(|i| i * T_STEPS / steps).collect()
 }
 
-/// One update `x ← c·clamp((x − a·ε̂) / b, lo, hi) + d·ε̂ + σ·z` after one guided network
+/// One update `x ← c·clamp((x − a·ε̂) / b, lo, hi) + d·ε̂ + e·x + σ·z` after one guided network
 /// evaluation `ε̂` at `time` (z ~ N(0, I)): DDIM, DDPM ancestral and Euler steps all take this
 /// form. [`Update::to_vec`] is the layout of the step graph's `coefficients` input.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,6 +66,8 @@ pub struct Update {
     pub c: f32,
     /// Multiplies ε̂ again.
     pub d: f32,
+    /// Multiplies the step's input x.
+    pub e: f32,
     /// Multiplies fresh noise.
     pub sigma: f32,
 }
@@ -73,26 +75,31 @@ pub struct Update {
 impl Update {
     /// The coefficients in input order, then the guidance scale.
     pub fn to_vec(self, guidance: f32) -> Vec<f32> {
-        vec![self.a, self.b, self.lo, self.hi, self.c, self.d, self.sigma, guidance]
+        vec![self.a, self.b, self.lo, self.hi, self.c, self.d, self.e, self.sigma, guidance]
     }
 
     /// DDIM step `i` (of `steps`, run from `steps − 1` down to 0) with stochasticity `eta`:
-    /// x̂₀ = clip((x − √(1−ᾱ)·ε̂) / √ᾱ, −1, 1), x ← √ᾱ′·x̂₀ + √(1−ᾱ′−σ²)·ε̂ + σ·z with
-    /// σ = η·√((1−ᾱ′)/(1−ᾱ))·√(1−ᾱ/ᾱ′) (ᾱ′ = ᾱ of the previous time, 1 after the last step;
-    /// no noise on the last step).
+    /// x̂₀ = clip((x − a·ε̂) / b, −1, 1) with a = √(1−ᾱ), b = √ᾱ; the noise is recomputed from the
+    /// clipped estimate, ε̃ = (x − b·x̂₀) / a (as guided-diffusion's `ddim_sample` does; keeping
+    /// ε̂ ruins guided samples once the clip bites); x ← c·x̂₀ + d·ε̃ + σ·z with c = √ᾱ′,
+    /// d = √(1−ᾱ′−σ²), σ = η·√((1−ᾱ′)/(1−ᾱ))·√(1−ᾱ/ᾱ′) (ᾱ′ = ᾱ of the previous time, 1 after
+    /// the last step; no noise on the last step), i.e. x ← (c − d·b/a)·x̂₀ + (d/a)·x + σ·z.
     pub fn ddim(schedule: &Schedule, steps: usize, i: usize, eta: f32) -> Self {
         let taus = ddim_times(steps);
         let ab = schedule.alphas_bar[taus[i]];
         let ab_prev = if i > 0 { schedule.alphas_bar[taus[i - 1]] } else { 1.0 };
         let sigma = eta * ((1.0 - ab_prev) / (1.0 - ab)).sqrt() * (1.0 - ab / ab_prev).sqrt();
+        let (a, b) = ((1.0 - ab).sqrt(), ab.sqrt());
+        let (c, d) = (ab_prev.sqrt(), (1.0 - ab_prev - sigma * sigma).max(0.0).sqrt());
         Self {
             time: taus[i] as f32,
-            a: (1.0 - ab).sqrt(),
-            b: ab.sqrt(),
+            a,
+            b,
             lo: -1.0,
             hi: 1.0,
-            c: ab_prev.sqrt(),
-            d: (1.0 - ab_prev - sigma * sigma).max(0.0).sqrt(),
+            c: c - d * b / a,
+            d: 0.0,
+            e: d / a,
             sigma: if i > 0 { sigma } else { 0.0 },
         }
     }
@@ -109,6 +116,7 @@ impl Update {
             hi: f32::MAX,
             c: 1.0,
             d: 0.0,
+            e: 0.0,
             sigma: if t > 0 { beta.sqrt() } else { 0.0 },
         }
     }
@@ -117,7 +125,17 @@ impl Update {
     /// x ← x + Δt·v(x, k/steps), time input 1000·k/steps.
     pub fn euler(steps: usize, k: usize) -> Self {
         let dt = (1.0 / steps as f64) as f32;
-        Self { time: flow_time(steps, k), a: -dt, b: 1.0, lo: f32::MIN, hi: f32::MAX, c: 1.0, d: 0.0, sigma: 0.0 }
+        Self {
+            time: flow_time(steps, k),
+            a: -dt,
+            b: 1.0,
+            lo: f32::MIN,
+            hi: f32::MAX,
+            c: 1.0,
+            d: 0.0,
+            e: 0.0,
+            sigma: 0.0,
+        }
     }
 }
 
@@ -158,7 +176,7 @@ mod tests {
         assert_eq!(ddim_times(20)[19], 950);
         let s = Schedule::linear();
         let last = Update::ddim(&s, 20, 0, 1.0);
-        assert_eq!((last.c, last.d, last.sigma), (1.0, 0.0, 0.0));
+        assert_eq!((last.c, last.d, last.e, last.sigma), (1.0, 0.0, 0.0, 0.0));
         let first = Update::ddim(&s, 20, 19, 0.0);
         assert_eq!(first.time, 950.0);
         assert_eq!(first.sigma, 0.0);
