@@ -100,6 +100,15 @@ weights and the op list and skips the goldens.)
    d) The hand-written pass on the input Ocelli's BilinearAsymmetric resize would build (float
       bilinear at src = dst * in / out, no fixed point, no rounding to u8) ->
       "{image}.{model}.raw_float_resize", with its differences to MediaPipe.
+   e) The hand-written pass on the fixed-point input with the exact scales W / out_w, H / out_h
+      (what Ocelli's fixed-point warp builds: src = dst * in / out quantised to 1/32 with round half
+      to even in integers, taps outside the image 0, u8 = (32 * sum + 2^14) >> 15, then / 255; the
+      integer version is checked equal to the numpy emulation given the exact diagonal matrix)
+      -> "{image}.{model}.raw_exact" [h, w] and its resized mask "{image}.{model}.mask_exact" [H, W];
+      the JSON's "exact_scale_input" gives their keys, the float32 input's sum, the differences to
+      MediaPipe, the coverage and the mask pixels on the other side of 0.5.
+   Keys of selfie_masks.safetensors (all F32): {image}.{model}.raw, .mask (MediaPipe's), .raw_float_resize,
+   .raw_exact, .mask_exact (numpy, as float32).
 
 Preprocessing (MediaPipe's ImageToTensorCalculator with output_tensor_width 256, height 256 or
 144, keep_aspect_ratio false, output_tensor_float_range [0, 1], border_mode BORDER_ZERO; CPU path:
@@ -133,6 +142,10 @@ and with its masks within 6.5e-5, no pixel on the other side of 0.5. The numpy p
 bit-exact on all six inputs; with the exact scales only chelsea at 256 x 256 changes (2495 of
 196608 values, by at most 2 / 255). The float bilinear input differs from MediaPipe's by up to
 0.007 and moves the raw output by up to 0.25 at the person's edges (coverage by up to 0.004).
+The exact-scale fixed-point input equals MediaPipe's except for chelsea at 256 x 256 (input sum
+88901.4123): there the raw output moves by up to 0.080, the mask by up to 0.073, coverage 0.9120
+instead of 0.9122 (37 of 135300 mask pixels on the other side of 0.5); the other five are the
+numpy pass on MediaPipe's input (mask within 6.5e-5).
 """
 
 import hashlib
@@ -485,6 +498,26 @@ def mediapipe_input(img, oh, ow, minv):
     return (u8.astype(np.float32) * np.float32(1 / 255))[None], u8
 
 
+def exact_scale_input(img, oh, ow):
+    """Ocelli's fixed-point warp: the same taps and rounding as mediapipe_input, but with the exact
+    scales, X = round_half_even(32 * x * W / out_w) computed in integers (same for y), taps outside
+    the image read 0, u8 = (32 * sum + 2^14) >> 15, then * float32(1/255)."""
+    def coords(o, n):
+        q, r = np.divmod(np.arange(o, dtype=np.int64) * 32 * n, o)
+        q = q + ((2 * r > o) | ((2 * r == o) & (q % 2 == 1)))
+        return q >> 5, q & 31
+    h, w, _ = img.shape
+    y0, ay = coords(oh, h)
+    x0, ax = coords(ow, w)
+    src = np.zeros((h + 1, w + 1, 3), np.int64)                    # a row and a column of zeros past the image
+    src[:h, :w] = img
+    y0, x0, ay, ax = y0[:, None], x0[None], ay[:, None, None], ax[None, :, None]
+    acc = ((32 - ay) * (32 - ax) * src[y0, x0] + (32 - ay) * ax * src[y0, x0 + 1]
+           + ay * (32 - ax) * src[y0 + 1, x0] + ay * ax * src[y0 + 1, x0 + 1])
+    u8 = ((acc * 32 + (1 << 14)) >> 15).astype(np.uint8)
+    return (u8.astype(np.float32) * np.float32(1 / 255))[None], u8
+
+
 def float_asymmetric_input(img, oh, ow):
     """What Ocelli's BilinearAsymmetric resize gives: src = dst * in / out, edge-clamped, in float."""
     def coords(o, n):
@@ -626,7 +659,10 @@ def write_goldens(models, mp_out, record):
         "masks_file": "golden/segment/selfie_masks.safetensors",
         "masks_file_keys": "{image}.{model}.raw [h, w]: MediaPipe's raw network output; {image}.{model}.mask [H, W]: "
                            "its segmentation_mask; {image}.{model}.raw_float_resize [h, w]: the float64 numpy pass on the "
-                           "float asymmetric bilinear input (Ocelli's BilinearAsymmetric), as float32",
+                           "float asymmetric bilinear input (Ocelli's BilinearAsymmetric), as float32; "
+                           "{image}.{model}.raw_exact [h, w] and {image}.{model}.mask_exact [H, W]: the float64 numpy "
+                           "pass on the fixed-point input with the exact scales W / out_w, H / out_h (Ocelli's "
+                           "preprocessing) and its cv::resize to the image size, as float32",
         "images": {},
     }
     blobs = {}
@@ -641,6 +677,8 @@ def write_goldens(models, mp_out, record):
             minv, minv_src = warp_matrix(h, w, oh, ow)
             x_np, u8 = mediapipe_input(img, oh, ow, minv)
             x_exact, u8_exact = mediapipe_input(img, oh, ow, np.diag([w / ow, h / oh, 1.0]))
+            x_exact_int, u8_exact_int = exact_scale_input(img, oh, ow)
+            assert np.array_equal(u8_exact_int, u8_exact) and np.array_equal(x_exact_int, x_exact), (name, model)
             ref_u8 = np.round(ref["input"][0].astype(np.float64) * 255).astype(np.int64)
             assert np.array_equal(ref_u8.astype(np.float32) * np.float32(1 / 255), ref["input"][0])
             emu_bad = int((u8 != ref_u8).sum())
@@ -650,9 +688,11 @@ def write_goldens(models, mp_out, record):
             raw_graph = graph_forward(*spec["graph"], spec["weights"], ref["input"])
             raw_named = selfie_forward(spec["weights"], ref["input"])
             raw_float = selfie_forward(spec["weights"], x_float)
+            raw_exact = selfie_forward(spec["weights"], x_exact)
             mask_np = resize_mask(raw_named, h, w)
             mask_from_mp_raw = resize_mask(ref["raw"], h, w)
             mask_float = resize_mask(raw_float, h, w)
+            mask_exact = resize_mask(raw_exact, h, w)
             d = {
                 "raw_named_pass": float(np.abs(raw_named - ref["raw"]).max()),
                 "raw_graph_interpreter": float(np.abs(raw_graph - ref["raw"]).max()),
@@ -668,6 +708,7 @@ def write_goldens(models, mp_out, record):
             key = f"{name}.{model}"
             blobs[f"{key}.raw"], blobs[f"{key}.mask"] = ref["raw"], ref["mask"]
             blobs[f"{key}.raw_float_resize"] = raw_float.astype(np.float32)
+            blobs[f"{key}.raw_exact"], blobs[f"{key}.mask_exact"] = raw_exact.astype(np.float32), mask_exact
             entry[model] = {
                 "coverage": round(cov, 6),
                 "input": {
@@ -696,11 +737,21 @@ def write_goldens(models, mp_out, record):
                     "coverage": round(float((mask_float > 0.5).mean()), 6),
                     "mask_pixels_other_side_of_0.5": int(((mask_float > 0.5) != (ref["mask"] > 0.5)).sum()),
                 },
+                "exact_scale_input": {
+                    "raw_key": f"{key}.raw_exact", "mask_key": f"{key}.mask_exact",
+                    "input_sum": round(float(x_exact.astype(np.float64).sum()), 4),
+                    "raw_max_abs_diff_to_mediapipe": float(f"{np.abs(raw_exact - ref['raw']).max():.3e}"),
+                    "mask_max_abs_diff_to_mediapipe": float(f"{np.abs(mask_exact - ref['mask']).max():.3e}"),
+                    "coverage": round(float((mask_exact > 0.5).mean()), 6),
+                    "mask_pixels_other_side_of_0.5": int(((mask_exact > 0.5) != (ref["mask"] > 0.5)).sum()),
+                },
             }
             print(f"{name} {model}: coverage {cov:.4f} (numpy {(mask_np > 0.5).mean():.4f}), input emulation mismatches "
                   f"{emu_bad}, exact-scale mismatches {(exact_diff > 0).sum()} (max {exact_diff.max()}), |numpy - mediapipe| "
                   f"raw {d['raw_named_pass']:.2e} (interpreter {d['raw_graph_interpreter']:.2e}), mask {d['mask']:.2e}; "
-                  f"float-resize input: raw {np.abs(raw_float - ref['raw']).max():.2e}, coverage {(mask_float > 0.5).mean():.4f}")
+                  f"float-resize input: raw {np.abs(raw_float - ref['raw']).max():.2e}, coverage {(mask_float > 0.5).mean():.4f}; "
+                  f"exact-scale input: sum {x_exact.astype(np.float64).sum():.4f}, raw {np.abs(raw_exact - ref['raw']).max():.2e}, "
+                  f"mask {np.abs(mask_exact - ref['mask']).max():.2e}, coverage {(mask_exact > 0.5).mean():.4f}")
         golden["images"][f"{name}.png"] = entry
     golden["numpy_vs_mediapipe_worst"] = {k: float(f"{v:.3e}") for k, v in worst.items()}
     out_dir = ROOT / "assets/golden/segment"

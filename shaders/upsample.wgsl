@@ -17,9 +17,13 @@
 //   at a quarter (half) of its f32 size and never exists there as f32. The words may span up to
 //   four bindings (segments of seg_words words), so an image larger than one binding still goes
 //   up whole. Bindings: s0..s3 (read; unused ones are placeholders), y (write), PixelParams.
+//   MODE 2: OpenCV's fixed-point INTER_LINEAR of 8-bit samples (cv::warpAffine with a scale
+//   matrix): src = dst · in/out quantised to 1/32 (ties to even, in exact integer arithmetic),
+//   integer weights (32 − a)(32 − b)…, taps outside the image read 0, the sum rounded to the
+//   8-bit grid, then / 255. The host checks that out · in · 32 fits 32 bits.
 // Grid: one invocation per output element (per part of one with `area_axis`), linearised over
 // gid.x + gid.y · nwg.x · WG.
-// Variants: MODE (0 nearest, 1 bilinear), BITS (resize_pixels: 8 or 16), WG.
+// Variants: MODE (0 nearest, 1 bilinear, 2 fixed-point bilinear), BITS (resize_pixels: 8 or 16), WG.
 
 override MODE: u32 = 0u;
 override BITS: u32 = 8u;
@@ -154,6 +158,40 @@ fn pixel(yy: u32, xx: u32, ch: u32) -> f32 {
     return f32((pixel_word(e / per) >> ((e % per) * BITS)) & mask) / f32(mask);
 }
 
+// Raw sample `ch` of pixel (yy, xx), 0 outside the image.
+fn raw_sample(yy: u32, xx: u32, ch: u32) -> u32 {
+    if (yy >= pp.h || xx >= pp.w) {
+        return 0u;
+    }
+    let e = (yy * pp.w + xx) * pp.c + ch;
+    let per = 32u / BITS;
+    return (pixel_word(e / per) >> ((e % per) * BITS)) & ((1u << BITS) - 1u);
+}
+
+// round_half_even(32 · o · n / out) of output position o: (source index, 1/32 fraction).
+fn fixed_source(o: u32, n: u32, out: u32) -> vec2<u32> {
+    let num = 32u * o * n;
+    var q = num / out;
+    let r = num - q * out;
+    if (2u * r > out || (2u * r == out && (q & 1u) == 1u)) {
+        q += 1u;
+    }
+    return vec2<u32>(q >> 5u, q & 31u);
+}
+
+// The fixed-point bilinear sample `ch` at output (oy, ox), in [0, 1].
+fn fixed_point_pixel(oy: u32, ox: u32, ch: u32) -> f32 {
+    let sy = fixed_source(oy, pp.h, pp.oh);
+    let sx = fixed_source(ox, pp.w, pp.ow);
+    let y0 = sy.x;
+    let ay = sy.y;
+    let x0 = sx.x;
+    let ax = sx.y;
+    let sum = (32u - ax) * (32u - ay) * raw_sample(y0, x0, ch) + ax * (32u - ay) * raw_sample(y0, x0 + 1u, ch)
+        + (32u - ax) * ay * raw_sample(y0 + 1u, x0, ch) + ax * ay * raw_sample(y0 + 1u, x0 + 1u, ch);
+    return f32((32u * sum + 16384u) >> 15u) / 255.0;
+}
+
 @compute @workgroup_size(WG)
 fn resize_pixels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
@@ -165,6 +203,10 @@ fn resize_pixels(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let ch = i / (pp.ow * pp.oh);
     if (MODE == 0u) {
         py[i] = pixel(nearest(oy, pp.h, pp.oh), nearest(ox, pp.w, pp.ow), ch);
+        return;
+    }
+    if (MODE == 2u) {
+        py[i] = fixed_point_pixel(oy, ox, ch);
         return;
     }
     let t = taps(vec2<u32>(oy, ox), vec2<u32>(pp.h, pp.w), vec2<u32>(pp.oh, pp.ow), pp.coords);

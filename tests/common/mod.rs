@@ -27,6 +27,7 @@ pub fn golden(family: &str, name: &str) -> Value {
 }
 
 /// Every number of a (nested) JSON array, flattened, as f32.
+#[allow(dead_code)] // not every suite reads JSON arrays
 pub fn floats(v: &Value) -> Vec<f32> {
     match v {
         Value::Array(items) => items.iter().flat_map(floats).collect(),

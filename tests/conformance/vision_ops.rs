@@ -1,5 +1,5 @@
 use ocelli::vision::{load_image, ops};
-use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Tensor, UpsampleMode, ValueId};
+use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Plan, Tensor, UpsampleMode, ValueId};
 
 use crate::harness::{check, Tol, ACCUM, EXACT};
 
@@ -103,15 +103,21 @@ fn resize_pixels_from_packed_segments_matches_reference() {
         UpsampleMode::Bilinear { align_corners: false },
         UpsampleMode::Bilinear { align_corners: true },
         UpsampleMode::BilinearAsymmetric,
+        UpsampleMode::BilinearFixedPoint,
     ];
-    for (h, w, channels, bits, out) in
-        [(7, 5, 3, 8, (4, 3)), (9, 6, 4, 16, (13, 7)), (13, 11, 1, 8, (5, 9)), (64, 48, 3, 8, (31, 17))]
-    {
+    for (h, w, channels, bits, out) in [
+        (7, 5, 3, 8, (4, 3)),
+        (9, 6, 4, 16, (13, 7)),
+        (13, 11, 1, 8, (5, 9)),
+        (64, 48, 3, 8, (31, 17)),
+        (5, 7, 3, 8, (12, 16)),
+        (300, 451, 3, 8, (256, 256)),
+    ] {
         let layout = PixelLayout { height: h, width: w, channels, bits, segment_bytes: ocelli::vision::SEGMENT_BYTES };
         let max = (1u32 << bits) - 1;
         let samples: Vec<u16> = (0..h * w * channels).map(|_| r.random_range(0..=max) as u16).collect();
         let img = PackedImage::new(layout, &samples);
-        for mode in modes {
+        for mode in modes.into_iter().filter(|&m| bits == 8 || m != UpsampleMode::BilinearFixedPoint) {
             let whole = layout.resize_op(out.0, out.1, mode);
             let words = whole.words().unwrap();
             for segment_words in [whole.segment_words, words.div_ceil(4), words.div_ceil(3)] {
@@ -134,4 +140,39 @@ fn resize_pixels_from_packed_segments_matches_reference() {
             }
         }
     }
+}
+
+/// OpenCV's fixed-point bilinear on known values: 1/32-pixel source positions, rounding of the
+/// integer sum, zero outside the image; 16-bit samples and f32 resizing refuse the mode.
+#[test]
+fn fixed_point_resize_rounds_like_opencv() {
+    use ocelli::vision::{PackedImage, PixelLayout};
+    use ocelli::{Op, ResizePixels};
+    let layout =
+        PixelLayout { height: 1, width: 2, channels: 1, bits: 8, segment_bytes: ocelli::vision::SEGMENT_BYTES };
+    let img = PackedImage::new(layout, &[0, 255]);
+    let op: ResizePixels = layout.resize_op(1, 4, UpsampleMode::BilinearFixedPoint);
+    let mut g = GraphBuilder::new();
+    let x = g.input("s0", [img.words.len()], DType::U32).unwrap();
+    let y = g.op(Op::ResizePixels(op), &[x]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let input = Tensor::new([img.words.len()], ocelli::TensorData::U32(img.words.clone())).unwrap();
+    // src = o / 2: 0, half way (255 · 16/32 rounds to 128), 255, half way to the zero border.
+    let want = [0.0, 128.0 / 255.0, 1.0, 128.0 / 255.0];
+    let cpu = CpuBackend.compile(&graph).unwrap().run(std::slice::from_ref(&input)).unwrap();
+    assert_eq!(cpu[0].as_f32().unwrap(), want);
+    for gpu in crate::harness::gpus() {
+        let got = gpu.compile(&graph).unwrap().run(std::slice::from_ref(&input)).unwrap();
+        assert_eq!(got[0].as_f32().unwrap(), want);
+    }
+
+    let wide = PixelLayout { bits: 16, ..layout };
+    let mut g = GraphBuilder::new();
+    let x = g.input("s0", [1], DType::U32).unwrap();
+    let err = g.op(Op::ResizePixels(wide.resize_op(1, 4, UpsampleMode::BilinearFixedPoint)), &[x]).unwrap_err();
+    assert!(err.to_string().contains("8 only"), "{err}");
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 1, 2, 2], DType::F32).unwrap();
+    let err = g.op(Op::Upsample { mode: UpsampleMode::BilinearFixedPoint, out_h: 3, out_w: 3 }, &[x]).unwrap_err();
+    assert!(err.to_string().contains("8-bit pixels"), "{err}");
 }

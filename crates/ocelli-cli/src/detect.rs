@@ -6,11 +6,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 use ocelli::detect::{Detection, Detector, Model};
-use ocelli::nn::Weights;
 use ocelli::vision::{load_packed, Canvas, PackedImage};
 use ocelli::{Backend, CpuBackend, Gpu, GpuBackend};
 
 use crate::bench::Which;
+use crate::inputs;
 
 /// Arguments of `ocelli detect`.
 #[derive(Args, Debug)]
@@ -50,22 +50,13 @@ pub fn detect(a: DetectArgs) -> anyhow::Result<()> {
         let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
         bail!("unknown model '{}' (available: {})", a.model, names.join(", "));
     };
-    if a.output.is_some() && a.images.len() > 1 {
-        bail!("-o writes one image; use --out-dir for {} images", a.images.len());
-    }
     for v in [a.score, a.iou].into_iter().flatten() {
         if !(0.0..=1.0).contains(&v) {
             bail!("--score and --iou take values in [0, 1], got {v}");
         }
     }
-    // Missing files fail before the GPU starts.
-    for path in &a.images {
-        std::fs::metadata(path).with_context(|| path.display().to_string())?;
-    }
-    let weights = match &a.weights {
-        Some(path) => Weights::load(path)?,
-        None => Weights::shipped(model.name())?,
-    };
+    inputs::check_images(&a.images, a.output.as_deref())?;
+    let weights = inputs::weights(a.weights.as_deref(), model.name())?;
     match a.backend {
         Which::Gpu => run(Detector::new(model, weights, GpuBackend::new(Arc::new(Gpu::new()?))), &a),
         Which::Cpu => run(Detector::new(model, weights, CpuBackend), &a),
@@ -80,22 +71,11 @@ where
     let thresholds =
         ocelli::detect::Thresholds { score: a.score.unwrap_or(defaults.score), iou: a.iou.unwrap_or(defaults.iou) };
     let mut detector = detector.with_thresholds(thresholds);
-    if let Some(dir) = &a.out_dir {
-        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
-    }
     for path in &a.images {
         let img = load_packed(path)?;
         let found = detector.detect(&img)?;
         print(a, path, &found);
-        let out = match (&a.output, &a.out_dir) {
-            (Some(o), _) => Some(o.clone()),
-            (None, Some(dir)) => {
-                let stem = path.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
-                Some(dir.join(format!("{stem}.png")))
-            }
-            _ => None,
-        };
-        if let Some(out) = out {
+        if let Some(out) = inputs::picture_path(a.output.as_deref(), a.out_dir.as_deref(), path)? {
             overlay(&img, &found).save(&out)?;
             if !a.json {
                 println!("  -> {}", out.display());

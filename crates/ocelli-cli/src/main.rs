@@ -8,10 +8,12 @@ mod digits;
 mod eval;
 mod eval_diffusion;
 mod info;
+mod inputs;
 mod profile;
 mod progress;
 mod raw;
 mod sample;
+mod segment;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +38,8 @@ enum Command {
     Classify(classify::ClassifyArgs),
     /// Find faces (blazeface, tiny_face, mtcnn) or COCO objects (nanodet) in images: boxes, labels, scores, keypoints.
     Detect(detect::DetectArgs),
+    /// Segment images: person masks (selfie, selfie_landscape) as coverage, mask PNGs, overlays or cut-outs.
+    Segment(segment::SegmentArgs),
     /// Draw MNIST digits with a diffusion (ddpm_mnist) or flow-matching (flow_mnist) model.
     Sample(sample::SampleArgs),
     /// Reconstruct digit images with an autoencoder (ae_mnist, dae_mnist): a grid of input, noisy input, output.
@@ -94,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => classify::demo(),
         Command::Classify(a) => classify::classify(a),
         Command::Detect(a) => detect::detect(a),
+        Command::Segment(a) => segment::segment(a),
         Command::Embed(a) => classify::embed(a),
         Command::Eval(a) => eval::eval(a),
         Command::Sample(a) => sample::sample(a),

@@ -276,8 +276,12 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
                     _ => unreachable!("inference checks u32 words"),
                 })
                 .collect();
-            let (planar, shape) = pool::unpack_pixels(&words, r);
-            one(pool::upsample(&planar, &shape, r.mode, out[0]))
+            if r.mode == ocelli_graph::UpsampleMode::BilinearFixedPoint {
+                one(pool::resize_pixels_fixed_point(&words, r))
+            } else {
+                let (planar, shape) = pool::unpack_pixels(&words, r);
+                one(pool::upsample(&planar, &shape, r.mode, out[0]))
+            }
         }
         Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),

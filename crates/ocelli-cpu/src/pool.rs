@@ -75,6 +75,46 @@ pub(crate) fn unpack_pixels(words: &[u32], r: &ResizePixels) -> (Vec<f32>, Shape
     (planar, Shape(vec![1, c, r.height, r.width]))
 }
 
+/// [`UpsampleMode::BilinearFixedPoint`] straight from 8-bit packed samples: a planar
+/// `[1, C, out_h, out_w]` image in [0, 1].
+pub(crate) fn resize_pixels_fixed_point(words: &[u32], r: &ResizePixels) -> Vec<f32> {
+    let (h, w, c) = (r.height, r.width, r.channels);
+    let sample = |yy: usize, xx: usize, ch: usize| -> u32 {
+        if yy >= h || xx >= w {
+            return 0; // BORDER_CONSTANT 0
+        }
+        let e = (yy * w + xx) * c + ch;
+        (words[e / 4] >> ((e % 4) * 8)) & 0xff
+    };
+    let mut y = vec![0f32; c * r.out_h * r.out_w];
+    for ch in 0..c {
+        for oy in 0..r.out_h {
+            let (y0, ay) = fixed_point_source(oy, h, r.out_h);
+            for ox in 0..r.out_w {
+                let (x0, ax) = fixed_point_source(ox, w, r.out_w);
+                let sum = (32 - ax) * (32 - ay) * sample(y0, x0, ch)
+                    + ax * (32 - ay) * sample(y0, x0 + 1, ch)
+                    + (32 - ax) * ay * sample(y0 + 1, x0, ch)
+                    + ax * ay * sample(y0 + 1, x0 + 1, ch);
+                let v = (32 * sum + (1 << 14)) >> 15;
+                y[(ch * r.out_h + oy) * r.out_w + ox] = v as f32 / 255.0;
+            }
+        }
+    }
+    y
+}
+
+/// The source pixel and its 1/32 fraction of output position `o` resizing `inp` to `out`:
+/// `round_half_even(32 · o · inp / out)`, split into `>> 5` and `& 31`.
+fn fixed_point_source(o: usize, inp: usize, out: usize) -> (usize, u32) {
+    let num = 32 * o * inp;
+    let (mut q, r) = (num / out, num % out);
+    if 2 * r > out || (2 * r == out && q % 2 == 1) {
+        q += 1;
+    }
+    (q >> 5, (q & 31) as u32)
+}
+
 /// Nearest or bilinear resize (PyTorch semantics).
 pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -> Vec<f32> {
     let [n, c, h, w] = dims4(sx);
@@ -96,6 +136,7 @@ pub(crate) fn upsample(x: &[f32], sx: &Shape, mode: UpsampleMode, out: &Shape) -
                         let sum: f64 = (y0..y1).flat_map(|yy| (x0..x1).map(move |xx| f64::from(xp[yy * w + xx]))).sum();
                         sum / ((y1 - y0) * (x1 - x0)) as f64
                     }
+                    UpsampleMode::BilinearFixedPoint => unreachable!("inference rejects it outside ResizePixels"),
                     UpsampleMode::Bilinear { .. } | UpsampleMode::BilinearAsymmetric => {
                         let (fy, y0, y1) = source_coord(oy, h, oh, mode);
                         let (fx, x0, x1) = source_coord(ox, w, ow, mode);

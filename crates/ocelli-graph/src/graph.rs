@@ -195,6 +195,12 @@ impl GraphBuilder {
         Ok(id)
     }
 
+    /// The input declared as `name` (the first, if several were).
+    pub fn find_input(&self, name: &str) -> Option<ValueId> {
+        let named = |&&id: &&ValueId| matches!(&self.graph.values[id.0].def, ValueDef::Input(n) if n == name);
+        self.graph.inputs.iter().find(named).copied()
+    }
+
     /// Adds a constant (weights, biases).
     pub fn constant(&mut self, t: Tensor) -> Result<ValueId> {
         self.push(t.shape().clone(), t.dtype(), ValueDef::Constant(t))

@@ -287,6 +287,9 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             all_float(op, inputs)?;
             want_rank(op, inputs, 0, 4)?;
             positive(op, "output size", &[*out_h, *out_w])?;
+            if matches!(op, Op::Upsample { mode: UpsampleMode::BilinearFixedPoint, .. }) {
+                return Err(invalid(op, "fixed-point bilinear resizing is for 8-bit pixels (ResizePixels)"));
+            }
             let x = inputs[0].0.dims();
             f32_out(Shape(vec![x[0], x[1], *out_h, *out_w]))
         }
@@ -521,6 +524,24 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             positive(op, "image size", &[r.height, r.width])?;
             positive(op, "output size", &[r.out_h, r.out_w])?;
+            if r.mode == UpsampleMode::BilinearFixedPoint {
+                if r.bits != 8 {
+                    return Err(invalid(
+                        op,
+                        format!("fixed-point bilinear resizing of {}-bit samples: 8 only", r.bits),
+                    ));
+                }
+                // The device computes dst · in · 32 in 32 bits.
+                let fits = |o: usize, i: usize| {
+                    o.checked_mul(i).and_then(|v| v.checked_mul(32)).is_some_and(|v| v <= u32::MAX as usize)
+                };
+                if !fits(r.out_h, r.height) || !fits(r.out_w, r.width) {
+                    return Err(invalid(
+                        op,
+                        format!("fixed-point resizing {}x{} to {}x{}: too large", r.width, r.height, r.out_w, r.out_h),
+                    ));
+                }
+            }
             // Sample indices are 32-bit on the device.
             let lens = r
                 .segment_lens()

@@ -98,6 +98,12 @@ pub enum UpsampleMode {
     /// Bilinear with TensorFlow 1's coordinates (`half_pixel_centers = false`, as TF.js and
     /// older TFLite graphs resize): `src = dst · in/out`, the neighbours clamped to the edge.
     BilinearAsymmetric,
+    /// OpenCV's fixed-point `INTER_LINEAR` warp of 8-bit images (`cv::warpAffine`/
+    /// `warpPerspective` with a scale matrix, as MediaPipe's ImageToTensorCalculator stretches
+    /// images): `src = dst · in/out` quantised to 1/32 pixel (ties to even), integer weights
+    /// `(32 − a)(32 − b)…`, taps outside the image read 0, and the result rounded to the 8-bit
+    /// grid before it is scaled to [0, 1]. Only [`Op::ResizePixels`] of 8-bit samples takes it.
+    BilinearFixedPoint,
     /// Area (antialiased downscale): the mean of input pixels `floor(o·in/out) ..
     /// ceil((o+1)·in/out)` per axis, as PyTorch's "area" (adaptive average pooling).
     Area,

@@ -139,6 +139,32 @@ impl Canvas {
         }
     }
 
+    /// Blends `colour` over every pixel by `opacity · weights[pixel]` (weights row-major, one
+    /// per pixel, clamped to [0, 1]; a mask).
+    pub fn tint(&mut self, weights: &[f32], colour: [u8; 3], opacity: f32) {
+        for (p, &w) in weights.iter().enumerate().take(self.width * self.height) {
+            let a = (w.clamp(0.0, 1.0) * opacity.clamp(0.0, 1.0)).clamp(0.0, 1.0);
+            for c in 0..3 {
+                let v = &mut self.rgb[p * 3 + c];
+                *v = (f32::from(*v) * (1.0 - a) + f32::from(colour[c]) * a).round() as u8;
+            }
+        }
+    }
+
+    /// The closed outline through `points`, `thickness` pixels wide.
+    pub fn polygon(&mut self, points: &[[f32; 2]], colour: [u8; 3], thickness: usize) {
+        let r = (thickness / 2) as i64;
+        for (i, &[x0, y0]) in points.iter().enumerate() {
+            let [x1, y1] = points[(i + 1) % points.len()];
+            let steps = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
+            for k in 0..=steps {
+                let t = k as f32 / steps as f32;
+                let (x, y) = ((x0 + t * (x1 - x0)).round() as i64, (y0 + t * (y1 - y0)).round() as i64);
+                self.fill(x - r, y - r, x - r + thickness as i64, y - r + thickness as i64, colour);
+            }
+        }
+    }
+
     /// Writes the canvas as an image file of the format its extension names.
     pub fn save(&self, path: &Path) -> Result<()> {
         let img =
@@ -175,5 +201,23 @@ mod tests {
         // '1' has its top dot in column 2 of the glyph, drawn after a one-dot margin.
         assert_eq!(at(&c, 3, 1), [9, 9, 9]);
         assert_eq!(at(&c, 1, 1), [1, 1, 1]);
+    }
+
+    #[test]
+    fn tints_blend_by_weight_and_polygons_close() {
+        let mut c = Canvas { width: 4, height: 4, rgb: vec![100; 4 * 4 * 3] };
+        let mut weights = vec![0.0; 16];
+        weights[5] = 1.0;
+        weights[6] = 0.5;
+        c.tint(&weights, [200, 0, 100], 1.0);
+        let at = |c: &Canvas, x: usize, y: usize| c.rgb[(y * c.width + x) * 3..][..3].to_vec();
+        assert_eq!(at(&c, 1, 1), [200, 0, 100]);
+        assert_eq!(at(&c, 2, 1), [150, 50, 100]);
+        assert_eq!(at(&c, 0, 0), [100, 100, 100]);
+        let mut c = Canvas { width: 8, height: 8, rgb: vec![0; 8 * 8 * 3] };
+        c.polygon(&[[1.0, 1.0], [6.0, 1.0], [6.0, 5.0], [1.0, 5.0]], [9, 9, 9], 1);
+        assert_eq!(at(&c, 3, 1), [9, 9, 9]);
+        assert_eq!(at(&c, 1, 3), [9, 9, 9]); // the closing edge
+        assert_eq!(at(&c, 3, 3), [0, 0, 0]);
     }
 }

@@ -156,7 +156,8 @@ impl PackedImage {
 
 /// Graph inputs `pixels0`, `pixels1`, ... for the segments of an image of `layout`, resized on
 /// the device to `out_h`×`out_w` (nearest or bilinear): `[1, channels, out_h, out_w]` f32 in
-/// [0, 1]. Feed it [`PackedImage::segments`].
+/// [0, 1]. Feed it [`PackedImage::segments`]. Inputs the builder already has (a second resize of
+/// the same image) are shared.
 pub fn resize_pixels(
     g: &mut GraphBuilder,
     layout: &PixelLayout,
@@ -172,7 +173,11 @@ pub fn resize_pixels(
     let inputs: Vec<ValueId> = lens
         .iter()
         .enumerate()
-        .map(|(k, &len)| g.input(&format!("pixels{k}"), [len], DType::U32))
+        .map(|(k, &len)| {
+            let name = format!("pixels{k}");
+            let shared = g.find_input(&name).filter(|&v| g.shape(v).is_ok_and(|s| s.dims() == [len]));
+            shared.map_or_else(|| g.input(&name, [len], DType::U32), Ok)
+        })
         .collect::<std::result::Result<_, _>>()?;
     g.op(Op::ResizePixels(op), &inputs)
 }

@@ -54,5 +54,7 @@ pub use ocelli_exec::{
 pub use ocelli_graph::*;
 /// Layer builders and the safetensors weight store.
 pub use ocelli_nn as nn;
+/// Segmentation: person masks, cut-outs (and text detection).
+pub use ocelli_segment as segment;
 /// Images, raw Bayer frames and image metrics.
 pub use ocelli_vision as vision;

@@ -103,6 +103,7 @@ fn bilinear_coords(mode: UpsampleMode) -> (f64, usize) {
     match mode {
         UpsampleMode::Bilinear { align_corners } => (1.0, usize::from(align_corners)),
         UpsampleMode::BilinearAsymmetric => (1.0, 2),
+        UpsampleMode::BilinearFixedPoint => (2.0, 0),
         UpsampleMode::Nearest | UpsampleMode::Area => (0.0, 0),
     }
 }

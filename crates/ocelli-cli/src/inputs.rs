@@ -1,0 +1,40 @@
+//! What every per-image command checks and decides the same way: the images exist, the weights
+//! load, and where each image's picture goes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use ocelli::nn::Weights;
+
+/// Fails on the first image that cannot be read (before the GPU starts), and on `-o` with
+/// several images.
+pub fn check_images(images: &[PathBuf], output: Option<&Path>) -> anyhow::Result<()> {
+    if output.is_some() && images.len() > 1 {
+        bail!("-o writes one image; use --out-dir for {} images", images.len());
+    }
+    for path in images {
+        std::fs::metadata(path).with_context(|| path.display().to_string())?;
+    }
+    Ok(())
+}
+
+/// The weights file given, else the model's shipped weights.
+pub fn weights(file: Option<&Path>, model: &str) -> anyhow::Result<Weights> {
+    Ok(match file {
+        Some(path) => Weights::load(path)?,
+        None => Weights::shipped(model)?,
+    })
+}
+
+/// Where the picture of `image` goes: `-o`, else `DIR/STEM.png`, else nowhere. Creates `DIR`.
+pub fn picture_path(output: Option<&Path>, out_dir: Option<&Path>, image: &Path) -> anyhow::Result<Option<PathBuf>> {
+    Ok(match (output, out_dir) {
+        (Some(o), _) => Some(o.to_path_buf()),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+            let stem = image.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
+            Some(dir.join(format!("{stem}.png")))
+        }
+        _ => None,
+    })
+}

@@ -1,0 +1,14 @@
+//! `ocelli-segment`: segmentation models — MediaPipe's [`selfie`] segmentation (person vs
+//! background) — with their post-processing on the device: the probability mask resized to the
+//! image, thresholded into a coverage, and alpha-matted cut-outs.
+//!
+//! A [`Segmenter`] loads a model once, compiles it per image size on the backend it is given
+//! (the GPU, or the CPU reference) and returns a [`Segmentation`] per image, in image pixels;
+//! see the `ocelli` crate for an example.
+
+mod mask;
+mod segmenter;
+pub mod selfie;
+
+pub use mask::{Background, Mask, Region, Segmentation};
+pub use segmenter::{Model, SegmentError, Segmenter};
