@@ -121,3 +121,33 @@ fn bad_thresholds_and_weights_are_errors() {
     let err = Segmenter::new(Model::Selfie, wrong, CpuBackend).segment(&image("coffee.png")).err().unwrap();
     assert!(err.to_string().contains("stem"), "{err}");
 }
+
+/// PP-OCRv4's text detector on the exact input rapidocr fed onnxruntime for page.png (its
+/// 736×1472 resize, stored by convert_ppocr.py): the probability map within 1e-3 of
+/// onnxruntime's everywhere, on both backends.
+#[test]
+fn ppocr_det_map_matches_onnxruntime_on_both_backends() {
+    let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw.safetensors"))).unwrap();
+    let (h, w) = (736, 1472);
+    let resized = raw.get("det.resized", &[h, w]).unwrap();
+    let want = raw.get("det.prob", &[1, 1, h, w]).unwrap();
+    let grey: Vec<f32> = resized.as_f32().unwrap().iter().map(|&v| (v / 255.0 - 0.5) / 0.5).collect();
+    let input = ocelli::Tensor::from_f32([1, 3, h, w], grey.repeat(3)).unwrap();
+    let weights = Weights::shipped("ppocr_det").unwrap();
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 3, h, w], ocelli::DType::F32).unwrap();
+    let y = ocelli::segment::ppocr_det::network(&mut g, &weights, x).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let gpu = gpu();
+    for backend in ["gpu", "cpu"] {
+        let t = std::time::Instant::now();
+        let out = match backend {
+            "cpu" => CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap(),
+            _ => gpu.run(&graph, std::slice::from_ref(&input)).unwrap(),
+        };
+        let got = out[0].as_f32().unwrap();
+        let diff = got.iter().zip(want.as_f32().unwrap()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        println!("ppocr_det on {backend}: max |Δ| {diff:.2e} ({:.1} s)", t.elapsed().as_secs_f64());
+        assert!(diff <= 1e-3, "ppocr_det on {backend}: max |Δprob| {diff}");
+    }
+}

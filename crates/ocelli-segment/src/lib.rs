@@ -7,6 +7,7 @@
 //! see the `ocelli` crate for an example.
 
 mod mask;
+pub mod ppocr_det;
 mod segmenter;
 pub mod selfie;
 
