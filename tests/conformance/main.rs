@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod components;
 mod conv;
 mod demosaic;
 mod elementwise;

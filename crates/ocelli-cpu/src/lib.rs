@@ -3,6 +3,7 @@
 //! path.
 
 mod color;
+mod components;
 mod conv;
 mod demosaic;
 mod elementwise;
@@ -302,6 +303,11 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         }
         Op::ColorSpace { to_hsv } => one(color::color_space(f32s(x), xs, *to_hsv)),
         Op::Histogram(h) => one(color::histogram(f32s(x), xs, *h)),
+        Op::ConnectedComponents { rounds } => {
+            let d = xs.dims();
+            let labels = components::connected_components(f32s(x), d[0], d[1], *rounds);
+            vec![Tensor::from_i32(out[0].clone(), labels).expect("numel")]
+        }
         Op::Fused(f) => {
             let n = f.base_inputs(args.len());
             let base = eval(&f.base, &args[..n], out).remove(0);

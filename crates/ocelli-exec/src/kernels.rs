@@ -58,6 +58,8 @@ pub enum KernelFamily {
     Nms,
     /// `shaders/color.wgsl`
     Color,
+    /// `shaders/components.wgsl`
+    Components,
     /// `shaders/topk.wgsl`
     TopK,
     /// `shaders/random.wgsl`
@@ -111,7 +113,7 @@ fn topk_kernel() -> Kernel {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 23] = [
+    pub const ALL: [KernelFamily; 24] = [
         Self::Gemm,
         Self::GemmSubgroup,
         Self::GemmTexels,
@@ -133,6 +135,7 @@ impl KernelFamily {
         Self::Roi,
         Self::Nms,
         Self::Color,
+        Self::Components,
         Self::TopK,
         Self::Random,
     ];
@@ -165,6 +168,7 @@ impl KernelFamily {
             Self::Roi => ("roi_align", shader!("roi_align.wgsl")),
             Self::Nms => ("nms", shader!("nms.wgsl")),
             Self::Color => ("color", shader!("color.wgsl")),
+            Self::Components => ("components", shader!("components.wgsl")),
             Self::Random => ("random", shader!("random.wgsl")),
             Self::TopK => return topk_kernel(),
         };

@@ -625,6 +625,18 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             }
             f32_out(inputs[0].0.clone())
         }
+        Op::ConnectedComponents { rounds } => {
+            arity(op, inputs, 1, 1)?;
+            all_float(op, inputs)?;
+            want_rank(op, inputs, 0, 2)?;
+            if inputs[0].0.numel() > i32::MAX as usize {
+                return Err(invalid(op, format!("a {} mask: labels are i32 pixel indices", inputs[0].0)));
+            }
+            if *rounds > 4096 {
+                return Err(invalid(op, format!("{rounds} rounds: at most 4096 (each is one dispatch)")));
+            }
+            Ok(vec![(inputs[0].0.clone(), DType::I32)])
+        }
         Op::RandomNormal { shape } => {
             arity(op, inputs, 1, 1)?;
             want_dtype(op, inputs, 0, &[DType::U32])?;

@@ -394,6 +394,18 @@ pub enum Op {
     /// Per-plane intensity remapping through a 256-bin histogram of `[N, C, H, W]` in [0, 1]:
     /// histogram equalisation, or a contrast stretch between two percentiles.
     Histogram(HistogramOp),
+    /// Connected-component labelling of a mask `[H, W]` (foreground where x ≠ 0; f32, i32
+    /// labels out, −1 on the background) by `rounds` rounds of label propagation with pointer
+    /// jumping, 8-connected: labels start as each pixel's own index `y·W + x`; one round sets
+    /// every foreground pixel's label to the least `L[L[q]]` over itself and its foreground
+    /// neighbours q. Labels only shrink toward the least index of the component; about
+    /// 2·log2 of the longest path inside it suffice (the result is exact once no round changes
+    /// it, which the caller can check: every pixel's label equals its neighbours' and its
+    /// label's own label).
+    ConnectedComponents {
+        /// Rounds of propagation.
+        rounds: usize,
+    },
     /// A producer with its elementwise tail, made by [`crate::passes::fuse_epilogues`]:
     /// `acts(base(inputs) + residual)`. Inputs: the base op's inputs, then the residual when
     /// `residual` is set (same shape as the output).
@@ -665,6 +677,7 @@ impl Op {
             Op::Cast { .. } => "cast",
             Op::Fused(_) => "fused",
             Op::Demosaic(_) => "demosaic",
+            Op::ConnectedComponents { .. } => "connected_components",
             Op::ResizePixels(_) => "resize_pixels",
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",

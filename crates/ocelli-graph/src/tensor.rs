@@ -118,6 +118,14 @@ impl Tensor {
         }
     }
 
+    /// The i32 elements, if this is an i32 tensor.
+    pub fn as_i32(&self) -> Option<&[i32]> {
+        match &self.data {
+            TensorData::I32(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Every element converted to f64 (for comparisons and reports).
     pub fn to_f64_vec(&self) -> Vec<f64> {
         match &self.data {

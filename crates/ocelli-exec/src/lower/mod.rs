@@ -2,6 +2,7 @@
 
 mod cast;
 mod color;
+mod components;
 mod conv;
 mod demosaic;
 mod elementwise;
@@ -141,6 +142,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::ResizePixels(r) => pool::resize_pixels(&io, r),
         Op::ColorSpace { to_hsv } => color::color_space(&io, *to_hsv),
         Op::Histogram(h) => color::histogram(&io, *h, &mut scratch),
+        Op::ConnectedComponents { rounds } => components::connected_components(&io, *rounds, &mut scratch),
         Op::RandomNormal { .. } => random::normals(&io)?,
         Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch)?,
         Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch)?,
