@@ -40,11 +40,11 @@ fn selfie_masks_match_mediapipe_on_both_backends() {
     for (name, want) in golden["images"].as_object().unwrap() {
         let img = image(name);
         let (hh, ww) = (img.layout.height, img.layout.width);
-        for model in Model::ALL {
+        for model in [Model::Selfie, Model::SelfieLandscape] {
             let w: &Value = &want[model.name()];
             let exact = &w["exact_scale_input"];
             let what = format!("{name} {}", model.name());
-            let (h, wd) = model.input_size();
+            let (h, wd) = model.input_size(hh, ww);
             let mut g = GraphBuilder::new();
             let x = ocelli::segment::selfie::preprocess(&mut g, &img.layout, h, wd).unwrap();
             let input = CpuBackend.run(&g.build(&[x]).unwrap(), &img.segments()).unwrap();
@@ -149,5 +149,90 @@ fn ppocr_det_map_matches_onnxruntime_on_both_backends() {
         let diff = got.iter().zip(want.as_f32().unwrap()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         println!("ppocr_det on {backend}: max |Δ| {diff:.2e} ({:.1} s)", t.elapsed().as_secs_f64());
         assert!(diff <= 1e-3, "ppocr_det on {backend}: max |Δprob| {diff}");
+    }
+}
+
+/// Intersection over union of two convex quadrilaterals, by sampling a 1/4-pixel grid.
+fn quad_iou(a: &[[f32; 2]], b: &[[f32; 2]]) -> f64 {
+    let inside = |q: &[[f32; 2]], x: f32, y: f32| {
+        let s: Vec<f32> = (0..4)
+            .map(|i| {
+                let ([x0, y0], [x1, y1]) = (q[i], q[(i + 1) % 4]);
+                (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+            })
+            .collect();
+        s.iter().all(|&v| v >= 0.0) || s.iter().all(|&v| v <= 0.0)
+    };
+    let all: Vec<&[f32; 2]> = a.iter().chain(b).collect();
+    let (x0, x1) = all.iter().fold((f32::MAX, f32::MIN), |(l, h), p| (l.min(p[0]), h.max(p[0])));
+    let (y0, y1) = all.iter().fold((f32::MAX, f32::MIN), |(l, h), p| (l.min(p[1]), h.max(p[1])));
+    let (mut inter, mut union) = (0usize, 0usize);
+    let mut y = y0;
+    while y <= y1 {
+        let mut x = x0;
+        while x <= x1 {
+            let (ia, ib) = (inside(a, x, y), inside(b, x, y));
+            inter += usize::from(ia && ib);
+            union += usize::from(ia || ib);
+            x += 0.25;
+        }
+        y += 0.25;
+    }
+    inter as f64 / union.max(1) as f64
+}
+
+/// PP-OCRv4's text boxes through the whole pipeline (Ocelli's resize, the network, threshold,
+/// dilation and connected components on the device, the box geometry on the host) against
+/// rapidocr's own: the same boxes, each with IoU >= 0.9, in the same reading order.
+#[test]
+fn ppocr_det_boxes_match_rapidocr_on_both_backends() {
+    let golden = common::golden("ocr", "ppocr");
+    let gpu = gpu();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let img = ocelli::vision::load_packed(std::path::Path::new(&format!(
+            "{ASSETS}/../{}",
+            want["file"].as_str().unwrap()
+        )))
+        .unwrap();
+        let boxes: Vec<(Vec<[f32; 2]>, f64)> = want["det"]["db_boxes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                let q = b["box"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+                    .collect();
+                (q, b["score"].as_f64().unwrap())
+            })
+            .collect();
+        for backend in ["cpu", "gpu"] {
+            let t = std::time::Instant::now();
+            let s = match backend {
+                "cpu" => Segmenter::shipped(Model::PpocrDet, CpuBackend).unwrap().segment(&img).unwrap(),
+                _ => Segmenter::shipped(Model::PpocrDet, gpu.clone()).unwrap().segment(&img).unwrap(),
+            };
+            println!("{name} on {backend} ({:.1} s):", t.elapsed().as_secs_f64());
+            for r in &s.regions {
+                println!("  {:.4} {:?}", r.score, r.polygon);
+            }
+            for (q, score) in &boxes {
+                println!("  want {score:.4} {q:?}");
+            }
+            assert_eq!(s.regions.len(), boxes.len(), "{name} on {backend}: box count");
+            // rapidocr's db_boxes are in detection order; its lines in reading order.
+            for (q, score) in &boxes {
+                let best = s.regions.iter().map(|r| (quad_iou(&r.polygon, q), r.score)).fold((0.0, 0.0), |a, b| {
+                    if b.0 > a.0 {
+                        b
+                    } else {
+                        a
+                    }
+                });
+                assert!(best.0 >= 0.9, "{name} on {backend}: rapidocr's box {q:?} (score {score}) best IoU {}", best.0);
+            }
+        }
     }
 }

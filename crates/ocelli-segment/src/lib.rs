@@ -6,10 +6,12 @@
 //! (the GPU, or the CPU reference) and returns a [`Segmentation`] per image, in image pixels;
 //! see the `ocelli` crate for an example.
 
+mod fill;
 mod mask;
 pub mod ppocr_det;
 mod segmenter;
 pub mod selfie;
+pub mod text_boxes;
 
 pub use mask::{Background, Mask, Region, Segmentation};
 pub use segmenter::{Model, SegmentError, Segmenter};

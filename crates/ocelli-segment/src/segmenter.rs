@@ -1,12 +1,13 @@
 //! One way to run every segmentation model: load weights (shipped or a file), compile once per
 //! image size on the backend the caller picks, segment many images.
 
-use ocelli_graph::{Backend, Graph, GraphBuilder, Plan, Tensor};
+use ocelli_graph::{Backend, BinaryOp, Graph, GraphBuilder, Op, Plan, Pool2d, PoolKind, Tensor, ValueId};
 use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{PackedImage, PixelLayout};
 
 use crate::mask::{cutout, mask_outputs};
-use crate::{selfie, Background, Mask, Segmentation};
+use crate::text_boxes::{finish_labels, text_regions, DB_PARAMS};
+use crate::{ppocr_det, selfie, Background, Mask, Segmentation};
 
 /// The segmentation models Ocelli ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,17 +16,29 @@ pub enum Model {
     Selfie,
     /// MediaPipe's selfie segmentation, landscape model (144×256 input, for video calls).
     SelfieLandscape,
+    /// PP-OCRv4's text detector (DBNet): a text probability map and the text boxes read from it.
+    PpocrDet,
 }
 
 impl Model {
     /// Every model.
-    pub const ALL: [Model; 2] = [Model::Selfie, Model::SelfieLandscape];
+    pub const ALL: [Model; 3] = [Model::Selfie, Model::SelfieLandscape, Model::PpocrDet];
 
     /// Its name on the command line and in `assets/models/NAME.safetensors`.
     pub fn name(self) -> &'static str {
         match self {
             Model::Selfie => "selfie",
             Model::SelfieLandscape => "selfie_landscape",
+            Model::PpocrDet => "ppocr_det",
+        }
+    }
+
+    /// The probability above which its pixels count as foreground by default (text for
+    /// [`Model::PpocrDet`]: also where its boxes are read).
+    pub fn default_threshold(self) -> f32 {
+        match self {
+            Model::Selfie | Model::SelfieLandscape => 0.5,
+            Model::PpocrDet => crate::text_boxes::DB_PARAMS.thresh,
         }
     }
 
@@ -34,32 +47,41 @@ impl Model {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// Its network input `(height, width)`.
-    pub fn input_size(self) -> (usize, usize) {
+    /// Its network input `(height, width)` for an `h`×`w` image.
+    pub fn input_size(self, h: usize, w: usize) -> (usize, usize) {
         match self {
             Model::Selfie => (256, 256),
             Model::SelfieLandscape => (144, 256),
+            Model::PpocrDet => ppocr_det::input_size(h, w),
         }
     }
 
     /// The probability map at the network's size, `[1, 1, h, w]`, for images of `layout`.
-    fn probs(
-        self,
-        g: &mut GraphBuilder,
-        weights: &Weights,
-        layout: &PixelLayout,
-    ) -> Result<ocelli_graph::ValueId, NnError> {
-        let (h, w) = self.input_size();
-        let x = selfie::preprocess(g, layout, h, w)?;
-        selfie::network(g, &weights.root(), x, (h, w))
+    fn probs(self, g: &mut GraphBuilder, weights: &Weights, layout: &PixelLayout) -> Result<ValueId, NnError> {
+        let (h, w) = self.input_size(layout.height, layout.width);
+        match self {
+            Model::Selfie | Model::SelfieLandscape => {
+                let x = selfie::preprocess(g, layout, h, w)?;
+                selfie::network(g, &weights.root(), x, (h, w))
+            }
+            Model::PpocrDet => {
+                let x = ppocr_det::preprocess(g, layout, h, w)?;
+                ppocr_det::network(g, weights, x)
+            }
+        }
     }
 
     /// Its whole pipeline for images of `layout` (fed [`PackedImage::segments`]): preprocessing,
-    /// network, the mask at the image's size and its coverage above `threshold`.
+    /// network, the mask at the image's size and its coverage above `threshold`; for
+    /// [`Model::PpocrDet`] also the map at the network's size and its connected components
+    /// above `threshold` (2×2-dilated, as rapidocr), labelled on the device.
     pub fn graph(self, weights: &Weights, layout: &PixelLayout, threshold: f32) -> Result<Graph, NnError> {
         let mut g = GraphBuilder::new();
         let probs = self.probs(&mut g, weights, layout)?;
-        let outputs = mask_outputs(&mut g, probs, (layout.height, layout.width), threshold)?;
+        let mut outputs = mask_outputs(&mut g, probs, (layout.height, layout.width), threshold)?.to_vec();
+        if self == Model::PpocrDet {
+            outputs.extend([probs, text_components(&mut g, probs, threshold)?]);
+        }
         Ok(g.build(&outputs)?)
     }
 
@@ -76,6 +98,32 @@ impl Model {
         let out = cutout(&mut g, layout, mask, background)?;
         Ok(g.build(&[out])?)
     }
+}
+
+/// Rounds of label propagation the device runs: enough for the text lines of a page (the host
+/// finishes any component they leave with several labels).
+fn label_rounds(h: usize, w: usize) -> usize {
+    2 * (usize::BITS - h.max(w).leading_zeros()) as usize + 8
+}
+
+/// The connected components `[h, w]` (i32 labels, −1 off text) of `probs` `[1, 1, h, w]` above
+/// `threshold`, dilated by a 2×2 window reaching up and left (`cv2.dilate` with a 2×2 kernel).
+fn text_components(g: &mut GraphBuilder, probs: ValueId, threshold: f32) -> Result<ValueId, NnError> {
+    let d = g.shape(probs)?.dims().to_vec();
+    let (h, w) = (d[2], d[3]);
+    let t = g.constant(ocelli_graph::Tensor::from_f32([1], vec![threshold])?)?;
+    let text = g.op(Op::Binary(BinaryOp::Greater), &[probs, t])?;
+    let window = Pool2d {
+        kind: PoolKind::Max,
+        kernel: [2, 2],
+        stride: [1, 1],
+        padding: [1, 1, 0, 0],
+        ceil_mode: false,
+        count_include_pad: false,
+    };
+    let dilated = g.op(Op::Pool2d(window), &[text])?;
+    let flat = g.op(Op::Reshape { shape: vec![h, w] }, &[dilated])?;
+    Ok(g.op(Op::ConnectedComponents { rounds: label_rounds(h, w) }, &[flat])?)
 }
 
 /// A segmentation model failed: its weights, its input or the backend.
@@ -112,9 +160,9 @@ impl<B: Backend> Segmenter<B>
 where
     B::Error: Send + Sync + 'static,
 {
-    /// `model` with `weights` on `backend`, counting coverage above probability 0.5.
+    /// `model` with `weights` on `backend`, at the model's default threshold.
     pub fn new(model: Model, weights: Weights, backend: B) -> Self {
-        Segmenter { model, weights, backend, threshold: 0.5, plans: Vec::new() }
+        Segmenter { model, weights, backend, threshold: model.default_threshold(), plans: Vec::new() }
     }
 
     /// `model` with its shipped weights ([`Weights::shipped`]).
@@ -144,7 +192,16 @@ where
         let probs = outputs[0].as_f32().expect("the mask is f32").to_vec();
         let coverage = outputs[1].as_f32().expect("the coverage is f32")[0];
         let mask = Mask { height: layout.height, width: layout.width, probs, threshold: self.threshold, coverage };
-        Ok(Segmentation { mask, regions: Vec::new() })
+        let mut regions = Vec::new();
+        if self.model == Model::PpocrDet {
+            let (h, w) = self.model.input_size(layout.height, layout.width);
+            let map = outputs[2].as_f32().expect("the map is f32");
+            let mut labels = outputs[3].as_i32().expect("labels are i32").to_vec();
+            finish_labels(&mut labels, h, w);
+            let params = crate::text_boxes::DbParams { thresh: self.threshold, ..DB_PARAMS };
+            regions = text_regions(map, &labels, (h, w), (layout.height, layout.width), &params);
+        }
+        Ok(Segmentation { mask, regions })
     }
 
     /// `image` cut out over `background` by its mask: `[1, 4, H, W]` RGBA for
