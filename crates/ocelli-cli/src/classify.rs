@@ -184,6 +184,7 @@ pub fn demo() -> anyhow::Result<()> {
     println!("MobileNetV2 (ImageNet) on the {} shipped photos, on the GPU:", images.len());
     classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })?;
     crate::detect::demo()?;
+    crate::segment::demo()?;
     crate::sample::demo()
 }
 

@@ -140,46 +140,14 @@ pub fn bench(model: Model, runs: usize, backend: Which, json: bool) -> anyhow::R
         Which::Gpu => {
             let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
             let name = gpu.name();
-            time_detector(Detector::shipped(model, gpu)?, &name, &photos, runs, json)
+            let mut d = Detector::shipped(model, gpu)?;
+            inputs::time_images(model.name(), &name, &photos, runs, json, |img| Ok(d.detect(img).map(drop)?))
         }
-        Which::Cpu => time_detector(Detector::shipped(model, CpuBackend)?, "cpu", &photos, runs, json),
-    }
-}
-
-fn time_detector<B: Backend>(
-    mut detector: Detector<B>,
-    device: &str,
-    photos: &[PathBuf],
-    runs: usize,
-    json: bool,
-) -> anyhow::Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
-    let pass = |d: &mut Detector<B>| -> anyhow::Result<f64> {
-        let start = std::time::Instant::now();
-        for p in photos {
-            d.detect(&load_packed(p)?)?;
+        Which::Cpu => {
+            let mut d = Detector::shipped(model, CpuBackend)?;
+            inputs::time_images(model.name(), "cpu", &photos, runs, json, |img| Ok(d.detect(img).map(drop)?))
         }
-        Ok(start.elapsed().as_secs_f64())
-    };
-    let cold = pass(&mut detector)?;
-    let mut times = (0..runs.max(1)).map(|_| pass(&mut detector)).collect::<anyhow::Result<Vec<f64>>>()?;
-    times.sort_by(f64::total_cmp);
-    let per_pass = times[times.len() / 2];
-    let ips = photos.len() as f64 / per_pass;
-    let name = detector.model().name();
-    if json {
-        let line = serde_json::json!({"op": "model", "model": name, "images": photos.len(), "device": device, "images_per_s": ips, "cold_start_s": cold});
-        println!("{line}");
-    } else {
-        println!(
-            "{name} on {device}: {ips:.2} images/s end to end over {} photos (median of {} passes); first pass with compiles {cold:.2} s",
-            photos.len(),
-            times.len()
-        );
     }
-    Ok(())
 }
 
 /// The photos in the assets' `images/`, sorted, as the user would type them.

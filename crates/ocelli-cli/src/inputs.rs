@@ -38,3 +38,39 @@ pub fn picture_path(output: Option<&Path>, out_dir: Option<&Path>, image: &Path)
         _ => None,
     })
 }
+
+/// `ocelli bench model` for a per-image model: runs `one` over `images` once cold (compiles
+/// included), then `runs` times, and prints images/s end to end (the median pass).
+pub fn time_images(
+    model: &str,
+    device: &str,
+    images: &[PathBuf],
+    runs: usize,
+    json: bool,
+    mut one: impl FnMut(&ocelli::vision::PackedImage) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let loaded = images.iter().map(|p| ocelli::vision::load_packed(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut pass = || -> anyhow::Result<f64> {
+        let start = std::time::Instant::now();
+        for img in &loaded {
+            one(img)?;
+        }
+        Ok(start.elapsed().as_secs_f64())
+    };
+    let cold = pass()?;
+    let mut times = (0..runs.max(1)).map(|_| pass()).collect::<anyhow::Result<Vec<f64>>>()?;
+    times.sort_by(f64::total_cmp);
+    let per_pass = times[times.len() / 2];
+    let ips = images.len() as f64 / per_pass;
+    if json {
+        let line = serde_json::json!({"op": "model", "model": model, "images": images.len(), "device": device, "images_per_s": ips, "cold_start_s": cold});
+        println!("{line}");
+    } else {
+        println!(
+            "{model} on {device}: {ips:.2} images/s end to end over {} images (median of {} passes); first pass with compiles {cold:.2} s",
+            images.len(),
+            times.len()
+        );
+    }
+    Ok(())
+}

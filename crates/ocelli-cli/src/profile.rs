@@ -16,6 +16,14 @@ pub fn run(graph: Option<&str>, model: Option<&str>, batch: usize, runs: usize, 
             let (graph, inputs) = crate::sample::step_inputs(name, batch)?;
             (format!("{name} sampler step, batch {batch} (network batch {})", 2 * batch), graph, inputs)
         }
+        (_, Some(name)) if ocelli::segment::Model::from_name(name).is_some() => {
+            let model = ocelli::segment::Model::from_name(name).expect("checked");
+            let file = if model == ocelli::segment::Model::PpocrDet { "ocr/page.png" } else { "images/astronaut.png" };
+            let image = ocelli::vision::load_packed(&ocelli::nn::assets_dir().join(file))?;
+            let weights = ocelli::nn::Weights::shipped(name)?;
+            let graph = model.graph(&weights, &image.layout, model.default_threshold())?;
+            (format!("{name} on {file}"), graph, image.segments())
+        }
         (_, Some(name)) => match ocelli::detect::Model::from_name(name) {
             Some(model) => {
                 let photo = ocelli::nn::assets_dir().join("images/astronaut.png");

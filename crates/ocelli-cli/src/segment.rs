@@ -18,12 +18,13 @@ pub struct SegmentArgs {
     /// Images (PNG, JPEG, BMP, TIFF, PNM).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Model: selfie (256×256) or selfie_landscape (144×256), person vs background.
+    /// Model: selfie (256×256) or selfie_landscape (144×256), person vs background; ppocr_det, text regions.
     #[arg(long, default_value = "selfie")]
     pub model: String,
-    /// Probability above which a pixel counts as foreground (coverage, overlay outline).
-    #[arg(long, default_value_t = 0.5)]
-    pub threshold: f32,
+    /// Probability above which a pixel counts as foreground (default: the model's, 0.5 for
+    /// selfie, 0.3 for ppocr_det, where it is also where text boxes are read).
+    #[arg(long)]
+    pub threshold: Option<f32>,
     /// Where to run.
     #[arg(long, value_enum, default_value = "gpu")]
     pub backend: Which,
@@ -77,7 +78,8 @@ fn run<B: Backend>(segmenter: Segmenter<B>, a: &SegmentArgs) -> anyhow::Result<(
 where
     B::Error: Send + Sync + 'static,
 {
-    let mut segmenter = segmenter.with_threshold(a.threshold)?;
+    let threshold = a.threshold.unwrap_or(segmenter.model().default_threshold());
+    let mut segmenter = segmenter.with_threshold(threshold)?;
     for path in &a.images {
         let img = load_packed(path)?;
         let found = segmenter.segment(&img)?;
@@ -149,4 +151,48 @@ pub fn overlay(img: &PackedImage, s: &Segmentation) -> Canvas {
         canvas.polygon(&r.polygon, OUTLINE, t);
     }
     canvas
+}
+
+/// `ocelli bench model` for a segmentation model: the shipped photos (the OCR page for
+/// ppocr_det), images/s end to end.
+pub fn bench(model: Model, runs: usize, backend: Which, json: bool) -> anyhow::Result<()> {
+    let images = match model {
+        Model::PpocrDet => vec![ocelli::nn::assets_dir().join("ocr").join("page.png")],
+        _ => crate::detect::shipped_photos()?,
+    };
+    match backend {
+        Which::Gpu => {
+            let gpu = GpuBackend::new(Arc::new(Gpu::new()?));
+            let name = gpu.name();
+            let mut s = Segmenter::shipped(model, gpu)?;
+            inputs::time_images(model.name(), &name, &images, runs, json, |img| Ok(s.segment(img).map(drop)?))
+        }
+        Which::Cpu => {
+            let mut s = Segmenter::shipped(model, CpuBackend)?;
+            inputs::time_images(model.name(), "cpu", &images, runs, json, |img| Ok(s.segment(img).map(drop)?))
+        }
+    }
+}
+
+/// `ocelli demo`'s segmentation part, on the GPU: person masks overlaid on the shipped photos
+/// and the text regions of the OCR page, written under the system's temporary directory.
+pub fn demo() -> anyhow::Result<()> {
+    let out_dir = std::env::temp_dir().join("ocelli-demo");
+    let page = ocelli::nn::assets_dir().join("ocr").join("page.png");
+    for (model, images) in [("selfie", crate::detect::shipped_photos()?), ("ppocr_det", vec![page])] {
+        println!("\n{model} on the GPU (overlays in {}):", out_dir.join(model).display());
+        segment(SegmentArgs {
+            images,
+            model: model.into(),
+            threshold: None,
+            backend: Which::Gpu,
+            json: false,
+            output: None,
+            out_dir: Some(out_dir.join(model)),
+            overlay: true,
+            cutout: None,
+            weights: None,
+        })?;
+    }
+    Ok(())
 }

@@ -23,7 +23,7 @@ pub(crate) fn connected_components(io: &Io<'_>, rounds: usize, scratch: &mut Vec
         })
     };
     // An even number of rounds starts in the output, an odd one in the spare buffer.
-    let (mut src, mut dst) = if rounds % 2 == 0 { (spare, out) } else { (out, spare) };
+    let (mut src, mut dst) = if rounds.is_multiple_of(2) { (spare, out) } else { (out, spare) };
     let mut steps = vec![step("cc_init", bindings![io.input(0), dst])];
     for _ in 0..rounds {
         (src, dst) = (dst, src);
