@@ -183,7 +183,7 @@ fn quad_iou(a: &[[f32; 2]], b: &[[f32; 2]]) -> f64 {
 
 /// PP-OCRv4's text boxes through the whole pipeline (Ocelli's resize, the network, threshold,
 /// dilation and connected components on the device, the box geometry on the host) against
-/// rapidocr's own: the same boxes, each with IoU >= 0.9, in the same reading order.
+/// rapidocr's own: the same boxes, each with IoU >= 0.9 and its score within 0.005.
 #[test]
 fn ppocr_det_boxes_match_rapidocr_on_both_backends() {
     let golden = common::golden("ocr", "ppocr");
@@ -222,7 +222,6 @@ fn ppocr_det_boxes_match_rapidocr_on_both_backends() {
                 println!("  want {score:.4} {q:?}");
             }
             assert_eq!(s.regions.len(), boxes.len(), "{name} on {backend}: box count");
-            // rapidocr's db_boxes are in detection order; its lines in reading order.
             for (q, score) in &boxes {
                 let best = s.regions.iter().map(|r| (quad_iou(&r.polygon, q), r.score)).fold((0.0, 0.0), |a, b| {
                     if b.0 > a.0 {
@@ -232,7 +231,32 @@ fn ppocr_det_boxes_match_rapidocr_on_both_backends() {
                     }
                 });
                 assert!(best.0 >= 0.9, "{name} on {backend}: rapidocr's box {q:?} (score {score}) best IoU {}", best.0);
+                assert!(
+                    (f64::from(best.1) - score).abs() <= 5e-3,
+                    "{name} on {backend}: box score {} vs rapidocr's {score}",
+                    best.1
+                );
             }
         }
+    }
+}
+
+/// rapidocr's box score on onnxruntime's own map of page.png, for each of its candidate
+/// rectangles (map pixels): the same mean probability (the fill of the box matches
+/// `cv2.fillPoly` pixel for pixel, so only summation order differs).
+#[test]
+fn ppocr_box_scores_match_rapidocr() {
+    let golden = common::golden("ocr", "ppocr");
+    let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw.safetensors"))).unwrap();
+    let (h, w) = (736, 1472);
+    let map = raw.get("det.prob", &[1, 1, h, w]).unwrap();
+    let candidates = golden["images"]["page.png"]["det"]["candidates"].as_array().unwrap();
+    assert!(candidates.len() >= 5);
+    for c in candidates {
+        let r: Vec<[f64; 2]> =
+            c["rect"].as_array().unwrap().iter().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).collect();
+        let got = ocelli::segment::text_boxes::box_score(map.as_f32().unwrap(), (h, w), &[r[0], r[1], r[2], r[3]]);
+        let want = c["score"].as_f64().unwrap();
+        assert!((f64::from(got) - want).abs() < 1e-5, "candidate {r:?}: score {got} vs rapidocr's {want}");
     }
 }

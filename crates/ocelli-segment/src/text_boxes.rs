@@ -257,9 +257,10 @@ fn polygon_perimeter(q: &[[f64; 2]; 4]) -> f64 {
     (0..4).map(|i| (q[(i + 1) % 4][0] - q[i][0]).hypot(q[(i + 1) % 4][1] - q[i][1])).sum()
 }
 
-/// rapidocr's `box_score_fast`: the mean probability over the pixels `cv2.fillPoly` fills for the
-/// box's corners truncated to integers, within the box's clipped bounding rectangle.
-fn box_score(prob: &[f32], (h, w): (usize, usize), q: &[[f64; 2]; 4]) -> f32 {
+/// rapidocr's `box_score_fast`: the mean probability of the `h`×`w` map `prob` over the pixels
+/// `cv2.fillPoly` fills for the box's corners `q` (map pixels) truncated to integers, within the
+/// box's clipped bounding rectangle.
+pub fn box_score(prob: &[f32], (h, w): (usize, usize), q: &[[f64; 2]; 4]) -> f32 {
     let clip = |v: f64, n: usize| v.clamp(0.0, (n - 1) as f64) as i64;
     let x0 = clip(q.iter().map(|p| p[0]).fold(f64::MAX, f64::min).floor(), w);
     let x1 = clip(q.iter().map(|p| p[0]).fold(f64::MIN, f64::max).ceil(), w);
@@ -268,8 +269,9 @@ fn box_score(prob: &[f32], (h, w): (usize, usize), q: &[[f64; 2]; 4]) -> f32 {
     let poly = q.map(|[x, y]| [(x - x0 as f64) as i64, (y - y0 as f64) as i64]);
     let (bh, bw) = ((y1 - y0 + 1) as usize, (x1 - x0 + 1) as usize);
     let (mut sum, mut n) = (0f64, 0usize);
-    for (y, x) in crate::fill::fill_quad(&poly, bh, bw) {
-        sum += f64::from(prob[(y0 as usize + y) * w + x0 as usize + x]);
+    let inside = crate::fill::fill_polygon(&poly, bh, bw);
+    for (k, _) in inside.iter().enumerate().filter(|(_, &v)| v) {
+        sum += f64::from(prob[(y0 as usize + k / bw) * w + x0 as usize + k % bw]);
         n += 1;
     }
     if n == 0 {
