@@ -260,3 +260,56 @@ fn ppocr_box_scores_match_rapidocr() {
         assert!((f64::from(got) - want).abs() < 1e-5, "candidate {r:?}: score {got} vs rapidocr's {want}");
     }
 }
+
+/// PP-OCRv4's recogniser on the exact batch rapidocr fed onnxruntime for page.png's five lines
+/// ([5, 3, 48, 1000], stored by convert_ppocr.py): the class probabilities within 1e-3 of
+/// onnxruntime's, and CTC greedy decoding gives rapidocr's text and score for every line, on
+/// both backends.
+#[test]
+fn ppocr_rec_reads_page_lines_like_onnxruntime_on_both_backends() {
+    let golden = common::golden("ocr", "ppocr");
+    let page = &golden["images"]["page.png"];
+    let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw.safetensors"))).unwrap();
+    let raw_rec =
+        Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw_rec.safetensors"))).unwrap();
+    let (n, wd, t) = (5, 1000, 125);
+    let input = raw.get("rec.input", &[n, 3, 48, wd]).unwrap();
+    let want = raw_rec.get("rec.output", &[n, t, ocelli::segment::ppocr_rec::CLASSES]).unwrap();
+    let keys: Vec<String> =
+        std::fs::read_to_string(format!("{ASSETS}/models/ppocr_keys.txt")).unwrap().lines().map(String::from).collect();
+    assert_eq!(keys.len(), 6623);
+    let weights = Weights::shipped("ppocr_rec").unwrap();
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [n, 3, 48, wd], ocelli::DType::F32).unwrap();
+    let y = ocelli::segment::ppocr_rec::network(&mut g, &weights, x).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let order: Vec<usize> =
+        page["rec_order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let gpu = gpu();
+    for backend in ["gpu", "cpu"] {
+        let t0 = std::time::Instant::now();
+        let out = match backend {
+            "cpu" => CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap(),
+            _ => gpu.run(&graph, std::slice::from_ref(&input)).unwrap(),
+        };
+        let got = out[0].as_f32().unwrap();
+        let diff = got.iter().zip(want.as_f32().unwrap()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        println!("ppocr_rec on {backend}: max |Δ| {diff:.2e} ({:.1} s)", t0.elapsed().as_secs_f64());
+        assert!(diff <= 1e-3, "ppocr_rec on {backend}: max |Δprob| {diff}");
+        for (k, &line) in order.iter().enumerate() {
+            let per = t * ocelli::segment::ppocr_rec::CLASSES;
+            let (text, score) = ocelli::segment::ppocr_rec::ctc_decode(
+                &got[k * per..(k + 1) * per],
+                ocelli::segment::ppocr_rec::CLASSES,
+                &keys,
+            );
+            let rec = &page["lines"][line]["rec"];
+            println!("  {text:?} {score:.4}");
+            assert_eq!(text, rec["text"].as_str().unwrap(), "line {line} on {backend}");
+            assert!(
+                (f64::from(score) - rec["score"].as_f64().unwrap()).abs() < 1e-4,
+                "line {line} on {backend}: score {score}"
+            );
+        }
+    }
+}

@@ -8,7 +8,9 @@
 
 mod fill;
 mod mask;
+mod ppocr;
 pub mod ppocr_det;
+pub mod ppocr_rec;
 mod segmenter;
 pub mod selfie;
 pub mod text_boxes;

@@ -7,23 +7,21 @@
 //! as rapidocr does (BGR, `(v − 0.5) / 0.5`); [`network`] is the network. Layer names are those
 //! `scripts/convert_ppocr.py` writes (its docstring gives the wiring).
 
-use ocelli_graph::{
-    BinaryOp, Conv2d, ConvTranspose2d, GraphBuilder, Op, Padding, Tensor, UnaryOp, UpsampleMode, ValueId,
-};
+use ocelli_graph::{BinaryOp, GraphBuilder, Op, UnaryOp, UpsampleMode, ValueId};
 use ocelli_nn::{NnError, Weights};
 use ocelli_vision::{ops, resize_pixels, PixelLayout};
 
-/// Depthwise kernel, stride and squeeze-excitation of each block, per stage (blocks2 to 6).
-const STAGES: [&[(usize, usize, bool)]; 5] = [
-    &[(3, 1, false)],
-    &[(3, 2, false), (3, 1, false)],
-    &[(3, 2, false), (3, 1, false)],
-    &[(3, 2, false), (5, 1, false), (5, 1, false), (5, 1, false), (5, 1, false)],
-    &[(5, 2, true), (5, 1, true), (5, 1, false), (5, 1, false)],
+use crate::ppocr::{binary, conv, excite, lcnet, scalar, transposed, unary, upsample, Stages, S1, S2};
+
+/// The backbone's blocks: depthwise kernel, stride and squeeze-excitation, per stage.
+const STAGES: Stages = [
+    &[(3, S1, false)],
+    &[(3, S2, false), (3, S1, false)],
+    &[(3, S2, false), (3, S1, false)],
+    &[(3, S2, false), (5, S1, false), (5, S1, false), (5, S1, false), (5, S1, false)],
+    &[(5, S2, true), (5, S1, true), (5, S1, false), (5, S1, false)],
 ];
-/// Paddle's hard-sigmoid slopes: PP-LCNetV3's squeeze-excitation (f32(0.1666667), not 1/6) and
-/// the default one of the neck.
-const SLOPE_LCNET: f32 = 0.1666667;
+/// Paddle's default hard-sigmoid slope, which the neck's squeeze-excitation uses.
 const SLOPE_NECK: f32 = 0.2;
 /// rapidocr's `limit_side_len` (`limit_type: min`): the short side is scaled up to it.
 pub const SHORT_SIDE: usize = 736;
@@ -60,28 +58,13 @@ pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout, height: usize, wid
 /// The text probability map `[1, 1, H, W]` of the normalised input `x` `[1, 3, H, W]` (H and W
 /// multiples of 32).
 pub fn network(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId, NnError> {
-    let mut x = conv(g, w, "backbone.conv1", x, 2, false)?;
-    let mut feats = Vec::new();
-    for (s, blocks) in STAGES.iter().enumerate() {
-        for (j, &(_, stride, se)) in blocks.iter().enumerate() {
-            let p = format!("backbone.blocks{}.{j}", s + 2);
-            x = conv(g, w, &format!("{p}.dw"), x, stride, true)?;
-            if stride != 2 {
-                x = affine_hardswish(g, w, &format!("{p}.dw"), x)?;
-            }
-            if se {
-                x = excite(g, w, &format!("{p}.se"), x, SLOPE_LCNET, false)?;
-            }
-            x = conv(g, w, &format!("{p}.pw"), x, 1, false)?;
-            x = affine_hardswish(g, w, &format!("{p}.pw"), x)?;
-        }
-        if s > 0 {
-            feats.push(conv(g, w, &format!("backbone.out{}", s - 1), x, 1, false)?);
-        }
-    }
+    let stages = lcnet(g, w, x, &STAGES)?;
+    let feats = (1..5)
+        .map(|s| conv(g, w, &format!("backbone.out{}", s - 1), stages[s], S1, None))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut ins = Vec::new();
     for (i, &f) in feats.iter().enumerate() {
-        let y = conv(g, w, &format!("neck.ins{i}.conv"), f, 1, false)?;
+        let y = conv(g, w, &format!("neck.ins{i}.conv"), f, S1, None)?;
         ins.push(excite(g, w, &format!("neck.ins{i}.se"), y, SLOPE_NECK, true)?);
     }
     for i in (0..3).rev() {
@@ -90,118 +73,17 @@ pub fn network(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId,
     }
     let mut fuse = Vec::new();
     for (i, &level) in ins.iter().enumerate().rev() {
-        let y = conv(g, w, &format!("neck.inp{i}.conv"), level, 1, false)?;
+        let y = conv(g, w, &format!("neck.inp{i}.conv"), level, S1, None)?;
         let y = excite(g, w, &format!("neck.inp{i}.se"), y, SLOPE_NECK, true)?;
         fuse.push(if i == 0 { y } else { upsample(g, y, 1 << i)? });
     }
     let fuse = g.op(Op::Concat { axis: 1 }, &fuse)?;
-    let y = conv(g, w, "head.conv", fuse, 1, false)?;
+    let y = conv(g, w, "head.conv", fuse, S1, None)?;
     let y = unary(g, UnaryOp::Relu, y)?;
     let y = transposed(g, w, "head.up1", y)?;
     let y = unary(g, UnaryOp::Relu, y)?;
     let y = transposed(g, w, "head.up2", y)?;
     unary(g, UnaryOp::Sigmoid, y)
-}
-
-/// Convolution `name` (weight `[O, I/groups, k, k]`, bias if stored) with padding k/2;
-/// depthwise when `depthwise`.
-fn conv(
-    g: &mut GraphBuilder,
-    w: &Weights,
-    name: &str,
-    x: ValueId,
-    stride: usize,
-    depthwise: bool,
-) -> Result<ValueId, NnError> {
-    let weight_name = format!("{name}.weight");
-    let dims = dims_of(w, &weight_name)?;
-    let [o, i, kh, kw] = dims[..] else {
-        return Err(NnError::Spec(format!("{weight_name}: want a [O, I, kh, kw] convolution weight, got {dims:?}")));
-    };
-    let weight = g.constant(w.get(&weight_name, &[o, i, kh, kw])?)?;
-    let mut inputs = vec![x, weight];
-    if w.shape(&format!("{name}.bias")).is_some() {
-        inputs.push(g.constant(w.get(&format!("{name}.bias"), &[o])?)?);
-    }
-    let groups = if depthwise { o } else { 1 };
-    let padding = Padding::Explicit([kh / 2, kw / 2, kh / 2, kw / 2]);
-    let params = Conv2d { stride: [stride, stride], padding, dilation: [1, 1], groups };
-    Ok(g.op(Op::Conv2d(params), &inputs)?)
-}
-
-/// The 2×2 stride-2 transposed convolution `name` (weight `[I, O, 2, 2]`, bias `[O]`).
-fn transposed(g: &mut GraphBuilder, w: &Weights, name: &str, x: ValueId) -> Result<ValueId, NnError> {
-    let weight_name = format!("{name}.weight");
-    let dims = dims_of(w, &weight_name)?;
-    if dims.len() != 4 {
-        return Err(NnError::Spec(format!("{weight_name}: want an [I, O, 2, 2] weight, got {dims:?}")));
-    }
-    let weight = g.constant(w.get(&weight_name, &dims)?)?;
-    let bias = g.constant(w.get(&format!("{name}.bias"), &dims[1..2])?)?;
-    let params = ConvTranspose2d { stride: [2, 2], ..ConvTranspose2d::default() };
-    Ok(g.op(Op::ConvTranspose2d(params), &[x, weight, bias])?)
-}
-
-/// The stored shape of tensor `name` (the store's missing-tensor error when it has none).
-fn dims_of(w: &Weights, name: &str) -> Result<Vec<usize>, NnError> {
-    match w.shape(name) {
-        Some(s) => Ok(s.dims().to_vec()),
-        None => Err(w.get(name, &[]).expect_err("the tensor is missing")),
-    }
-}
-
-/// `act.scale · hardswish(x) + act.bias` with the scalars of unit `name`.
-fn affine_hardswish(g: &mut GraphBuilder, w: &Weights, name: &str, x: ValueId) -> Result<ValueId, NnError> {
-    let y = unary(g, UnaryOp::HardSwish, x)?;
-    let scale = g.constant(w.get(&format!("{name}.act.scale"), &[1])?)?;
-    let bias = g.constant(w.get(&format!("{name}.act.bias"), &[1])?)?;
-    let y = binary(g, BinaryOp::Mul, y, scale)?;
-    binary(g, BinaryOp::Add, y, bias)
-}
-
-/// Squeeze-excitation `name`: `s = hardsigmoid(conv2(relu(conv1(mean over H, W))))` with Paddle's
-/// `clamp(slope · v + 0.5, 0, 1)`; `x · s`, or `x + x · s` with `shortcut` (RSE).
-fn excite(
-    g: &mut GraphBuilder,
-    w: &Weights,
-    name: &str,
-    x: ValueId,
-    slope: f32,
-    shortcut: bool,
-) -> Result<ValueId, NnError> {
-    let s = g.op(Op::GlobalAvgPool, &[x])?;
-    let s = conv(g, w, &format!("{name}.conv1"), s, 1, false)?;
-    let s = unary(g, UnaryOp::Relu, s)?;
-    let s = conv(g, w, &format!("{name}.conv2"), s, 1, false)?;
-    let slope = scalar(g, slope)?;
-    let half = scalar(g, 0.5)?;
-    let s = binary(g, BinaryOp::Mul, s, slope)?;
-    let s = binary(g, BinaryOp::Add, s, half)?;
-    let s = unary(g, UnaryOp::Clamp { min: 0.0, max: 1.0 }, s)?;
-    let y = binary(g, BinaryOp::Mul, x, s)?;
-    if shortcut {
-        binary(g, BinaryOp::Add, x, y)
-    } else {
-        Ok(y)
-    }
-}
-
-/// Nearest-neighbour upsampling by `f` (pixel replication).
-fn upsample(g: &mut GraphBuilder, x: ValueId, f: usize) -> Result<ValueId, NnError> {
-    let d = g.shape(x)?.dims().to_vec();
-    Ok(g.op(Op::Upsample { mode: UpsampleMode::Nearest, out_h: d[2] * f, out_w: d[3] * f }, &[x])?)
-}
-
-fn scalar(g: &mut GraphBuilder, v: f32) -> Result<ValueId, NnError> {
-    Ok(g.constant(Tensor::from_f32([1], vec![v])?)?)
-}
-
-fn unary(g: &mut GraphBuilder, op: UnaryOp, x: ValueId) -> Result<ValueId, NnError> {
-    Ok(g.op(Op::Unary(op), &[x])?)
-}
-
-fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
-    Ok(g.op(Op::Binary(op), &[a, b])?)
 }
 
 #[cfg(test)]
