@@ -344,3 +344,68 @@ fn soft_nms_matches_reference() {
         }
     }
 }
+
+/// Perspective crops against the reference: rotations, scalings, a perspective tilt, regions
+/// reaching outside the image (edge pixels repeat), widths of 0, partial and past the output,
+/// a map to infinity (fill), on odd sizes; and known values: the identity gives the image, a
+/// quarter turn its transpose.
+#[test]
+fn perspective_crops_match_reference() {
+    use ocelli::{Backend, CpuBackend, DType, GraphBuilder, Op, Tensor};
+    use rand::Rng;
+    let mut r = crate::harness::rng(131);
+    let (c, h, w) = (3, 37, 53);
+    let image: Vec<f32> = (0..c * h * w).map(|_| r.random::<f32>()).collect();
+    let x = Tensor::from_f32([1, c, h, w], image.clone()).unwrap();
+    let (a, s) = (0.3f32, 0.7f32);
+    let matrices: Vec<f32> = [
+        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        [s * a.cos(), -s * a.sin(), 20.0, s * a.sin(), s * a.cos(), 3.0, 0.0, 0.0, 1.0],
+        [1.9, 0.2, -6.0, -0.1, 1.3, 30.0, 0.0, 0.0, 1.0],
+        [0.8, 0.05, 2.0, 0.02, 0.9, 1.0, 0.003, -0.002, 1.0],
+        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+    ]
+    .concat();
+    let widths = Tensor::from_i32([5], vec![29, 17, 0, 1000, 29]).unwrap();
+    let m = Tensor::from_f32([5, 9], matrices).unwrap();
+    for (oh, ow) in [(7, 29), (48, 201)] {
+        let mut g = GraphBuilder::new();
+        let xi = g.input("x", [1, c, h, w], DType::F32).unwrap();
+        let mi = g.input("m", [5, 9], DType::F32).unwrap();
+        let wi = g.input("w", [5], DType::I32).unwrap();
+        let y = g.op(Op::PerspectiveCrops { out_h: oh, out_w: ow, fill: 0.25 }, &[xi, mi, wi]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let inputs = [x.clone(), m.clone(), widths.clone()];
+        crate::harness::check(&format!("perspective crops to {oh}x{ow}"), &graph, &inputs, crate::harness::ACCUM);
+        let out = CpuBackend.run(&graph, &inputs).unwrap();
+        let y = out[0].as_f32().unwrap();
+        let at = |roi: usize, ch: usize, v: usize, u: usize| y[((roi * c + ch) * oh + v) * ow + u];
+        for ch in 0..c {
+            for v in 0..oh.min(h) {
+                for u in 0..29 {
+                    assert_eq!(at(0, ch, v, u), image[(ch * h + v) * w + u], "identity at ({v}, {u})");
+                    assert_eq!(at(4, ch, v, u), 0.25, "a map to infinity gives the fill");
+                }
+                assert!((29..ow).all(|u| at(0, ch, v, u) == 0.25), "past the width: the fill");
+                assert!((0..ow).all(|u| at(2, ch, v, u) == 0.25), "width 0: all fill");
+            }
+        }
+    }
+    // A quarter turn: output (u, v) reads image (v, u).
+    let mut g = GraphBuilder::new();
+    let xi = g.input("x", [1, c, h, w], DType::F32).unwrap();
+    let mi = g.input("m", [1, 9], DType::F32).unwrap();
+    let wi = g.input("w", [1], DType::I32).unwrap();
+    let y = g.op(Op::PerspectiveCrops { out_h: w, out_w: h, fill: 0.0 }, &[xi, mi, wi]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let turn = Tensor::from_f32([1, 9], vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]).unwrap();
+    let inputs = [x, turn, Tensor::from_i32([1], vec![h as i32]).unwrap()];
+    crate::harness::check("a quarter-turned crop", &graph, &inputs, crate::harness::EXACT);
+    let y = CpuBackend.run(&graph, &inputs).unwrap();
+    let y = y[0].as_f32().unwrap();
+    for v in 0..w {
+        for u in 0..h {
+            assert_eq!(y[v * h + u], image[u * w + v], "({v}, {u})");
+        }
+    }
+}

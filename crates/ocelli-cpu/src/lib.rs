@@ -286,6 +286,9 @@ fn eval(op: &Op, args: &[&Tensor], out: &[&Shape]) -> Vec<Tensor> {
         }
         Op::RoiAlign(p) => one(roi::roi_align(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
         Op::RoiPool(p) => one(roi::roi_pool(f32s(x), xs, f32s(args[1]), i32s(args[2]), p)),
+        Op::PerspectiveCrops { out_h, out_w, fill } => {
+            one(roi::perspective_crops(f32s(x), xs, f32s(args[1]), i32s(args[2]), (*out_h, *out_w, *fill)))
+        }
         Op::CropResize { out_h, out_w } => {
             one(roi::crop_resize(f32s(x), xs, f32s(args[1]), i32s(args[2]), (*out_h, *out_w)))
         }

@@ -154,3 +154,41 @@ pub(crate) fn roi_pool(x: &[f32], sx: &Shape, rois: &[f32], batch: &[i32], p: &R
     }
     out
 }
+
+/// [`Op::PerspectiveCrops`](ocelli_graph::Op::PerspectiveCrops).
+pub(crate) fn perspective_crops(
+    x: &[f32],
+    sx: &Shape,
+    matrices: &[f32],
+    widths: &[i32],
+    (oh, ow, fill): (usize, usize, f32),
+) -> Vec<f32> {
+    let d = sx.dims();
+    let (c, h, w) = (d[1], d[2], d[3]);
+    let mut y = vec![fill; widths.len() * c * oh * ow];
+    for (r, m) in matrices.chunks_exact(9).enumerate() {
+        let m: Vec<f64> = m.iter().map(|&v| f64::from(v)).collect();
+        for v in 0..oh {
+            for u in 0..ow.min(widths[r].max(0) as usize) {
+                let (uf, vf) = (u as f64, v as f64);
+                let z = m[6] * uf + m[7] * vf + m[8];
+                let (px, py) = ((m[0] * uf + m[1] * vf + m[2]) / z, (m[3] * uf + m[4] * vf + m[5]) / z);
+                if !(px.is_finite() && py.is_finite()) {
+                    continue;
+                }
+                let (x0, y0) = (px.floor(), py.floor());
+                let (fx, fy) = (px - x0, py - y0);
+                let at = |n: usize, v: f64| v.clamp(0.0, (n - 1) as f64) as usize;
+                let (xa, xb, ya, yb) = (at(w, x0), at(w, x0 + 1.0), at(h, y0), at(h, y0 + 1.0));
+                for ch in 0..c {
+                    let plane = &x[ch * h * w..(ch + 1) * h * w];
+                    let s = |yy: usize, xx: usize| f64::from(plane[yy * w + xx]);
+                    let top = s(ya, xa) * (1.0 - fx) + s(ya, xb) * fx;
+                    let bottom = s(yb, xa) * (1.0 - fx) + s(yb, xb) * fx;
+                    y[((r * c + ch) * oh + v) * ow + u] = (top * (1.0 - fy) + bottom * fy) as f32;
+                }
+            }
+        }
+    }
+    y
+}

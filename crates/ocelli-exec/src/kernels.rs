@@ -60,6 +60,8 @@ pub enum KernelFamily {
     Color,
     /// `shaders/components.wgsl`
     Components,
+    /// `shaders/warp.wgsl`
+    Warp,
     /// `shaders/topk.wgsl`
     TopK,
     /// `shaders/random.wgsl`
@@ -113,7 +115,7 @@ fn topk_kernel() -> Kernel {
 
 impl KernelFamily {
     /// Every family, for validation and warm-up.
-    pub const ALL: [KernelFamily; 24] = [
+    pub const ALL: [KernelFamily; 25] = [
         Self::Gemm,
         Self::GemmSubgroup,
         Self::GemmTexels,
@@ -136,6 +138,7 @@ impl KernelFamily {
         Self::Nms,
         Self::Color,
         Self::Components,
+        Self::Warp,
         Self::TopK,
         Self::Random,
     ];
@@ -169,6 +172,7 @@ impl KernelFamily {
             Self::Nms => ("nms", shader!("nms.wgsl")),
             Self::Color => ("color", shader!("color.wgsl")),
             Self::Components => ("components", shader!("components.wgsl")),
+            Self::Warp => ("warp", shader!("warp.wgsl")),
             Self::Random => ("random", shader!("random.wgsl")),
             Self::TopK => return topk_kernel(),
         };

@@ -583,6 +583,26 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             let x = inputs[0].0.dims();
             f32_out(Shape(vec![r, x[1], *out_h, *out_w]))
         }
+        Op::PerspectiveCrops { out_h, out_w, fill } => {
+            arity(op, inputs, 3, 3)?;
+            want_dtype(op, inputs, 0, &[DType::F32])?;
+            want_dtype(op, inputs, 1, &[DType::F32])?;
+            want_dtype(op, inputs, 2, &[DType::I32])?;
+            want_rank(op, inputs, 0, 4)?;
+            positive(op, "output size", &[*out_h, *out_w])?;
+            if !fill.is_finite() {
+                return Err(invalid(op, format!("the fill value must be finite, got {fill}")));
+            }
+            let x = inputs[0].0.dims();
+            if x[0] != 1 {
+                return Err(mismatch(op, inputs, "crops come from one image: x must be [1, C, H, W]"));
+            }
+            let r = inputs[2].0.numel();
+            if inputs[1].0.dims() != [r, 9] || inputs[2].0.rank() != 1 {
+                return Err(mismatch(op, inputs, "matrices must be [R, 9] and widths [R]"));
+            }
+            f32_out(Shape(vec![r, x[1], *out_h, *out_w]))
+        }
         Op::NonMaxSuppression(n) => {
             arity(op, inputs, 2, 2)?;
             all_float(op, inputs)?;

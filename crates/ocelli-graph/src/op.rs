@@ -377,6 +377,21 @@ pub enum Op {
     /// Standard normal samples from a counter-based generator: Philox4x32-10 under the key
     /// (input `[2]` u32: seed and stream, e.g. a sampler step), Box–Muller over each block's
     /// four words. Element e comes from block e / 4, so the same key gives the same samples on
+    /// Perspective crops of one image x `[1, C, H, W]`: region r's output pixel (column u, row
+    /// v) samples x bilinearly at the point the homography `matrices[r]` (`[R, 9]`, row-major)
+    /// maps (u, v, 1) to (OpenCV's convention: integer coordinates are pixel centres), the
+    /// nearest edge pixel standing in outside the image (`BORDER_REPLICATE`); columns at or past
+    /// `widths[r]` (`[R]`, i32), and points at infinity, hold `fill`. Text lines for a
+    /// recogniser: rotated or skewed boxes straightened and scaled to one height, padded on the
+    /// right. Output `[R, C, out_h, out_w]`.
+    PerspectiveCrops {
+        /// Output height.
+        out_h: usize,
+        /// Output width.
+        out_w: usize,
+        /// Value of the padding.
+        fill: f32,
+    },
     /// every backend and for every prefix of `shape`. Output f32 `shape`.
     RandomNormal {
         /// Output shape.
@@ -682,6 +697,7 @@ impl Op {
             Op::RoiAlign(_) => "roi_align",
             Op::RoiPool(_) => "roi_pool",
             Op::CropResize { .. } => "crop_resize",
+            Op::PerspectiveCrops { .. } => "perspective_crops",
             Op::RandomNormal { .. } => "random_normal",
             Op::NonMaxSuppression(_) => "non_max_suppression",
             Op::ColorSpace { to_hsv: true } => "rgb_to_hsv",

@@ -14,6 +14,7 @@ mod pool;
 mod random;
 mod reduce;
 mod roi;
+mod warp;
 mod winograd;
 
 use ocelli_device::Kernel;
@@ -146,6 +147,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::RandomNormal { .. } => random::normals(&io)?,
         Op::RoiAlign(p) => roi::roi_align(&io, p, &mut scratch)?,
         Op::RoiPool(p) => roi::roi_pool(&io, p, &mut scratch)?,
+        Op::PerspectiveCrops { fill, .. } => warp::perspective_crops(&io, *fill),
         Op::CropResize { out_h, out_w } => roi::crop_resize(&io, (*out_h, *out_w), &mut scratch)?,
         Op::NonMaxSuppression(p) => roi::nms(&io, p, &mut scratch)?,
         Op::Fused(f) => {
