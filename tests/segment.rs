@@ -313,3 +313,83 @@ fn ppocr_rec_reads_page_lines_like_onnxruntime_on_both_backends() {
         }
     }
 }
+
+/// PP-OCR's direction classifier on the exact batch rapidocr fed onnxruntime for page.png
+/// ([5, 3, 48, 192]): probabilities within 1e-4 of onnxruntime's, on both backends.
+#[test]
+fn ppocr_cls_matches_onnxruntime_on_both_backends() {
+    let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw.safetensors"))).unwrap();
+    let input = raw.get("cls.input", &[5, 3, 48, 192]).unwrap();
+    let want = raw.get("cls.output", &[5, 2]).unwrap();
+    let weights = Weights::shipped("ppocr_cls").unwrap();
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [5, 3, 48, 192], ocelli::DType::F32).unwrap();
+    let y = ocelli::segment::ppocr_cls::network(&mut g, &weights, x).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    for (backend, out) in [
+        ("gpu", gpu().run(&graph, std::slice::from_ref(&input)).unwrap()),
+        ("cpu", CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap()),
+    ] {
+        let diff = out[0]
+            .as_f32()
+            .unwrap()
+            .iter()
+            .zip(want.as_f32().unwrap())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        println!("ppocr_cls on {backend}: max |Δ| {diff:.2e}");
+        assert!(diff <= 1e-4, "ppocr_cls on {backend}: max |Δprob| {diff}");
+    }
+}
+
+/// The whole reader on page.png (detector, crops on the device, direction classifier,
+/// recogniser, CTC): rapidocr's five lines, the same text in the same order, each confidence
+/// within 0.01 and each box with IoU >= 0.9; coffee.png: nothing read with confidence (rapidocr
+/// drops its one box, read below 0.5), on both backends.
+#[test]
+fn ocr_reads_the_page_like_rapidocr_on_both_backends() {
+    let golden = common::golden("ocr", "ppocr");
+    let gpu = gpu();
+    for (name, want) in golden["images"].as_object().unwrap() {
+        let img = ocelli::vision::load_packed(std::path::Path::new(&format!(
+            "{ASSETS}/../{}",
+            want["file"].as_str().unwrap()
+        )))
+        .unwrap();
+        let lines = want["result"].as_array().unwrap();
+        for backend in ["gpu", "cpu"] {
+            let t = std::time::Instant::now();
+            let got = match backend {
+                "cpu" => ocelli::segment::Ocr::shipped(CpuBackend).unwrap().read(&img).unwrap(),
+                _ => ocelli::segment::Ocr::shipped(gpu.clone()).unwrap().read(&img).unwrap(),
+            };
+            println!("{name} on {backend} ({:.1} s):", t.elapsed().as_secs_f64());
+            for l in &got {
+                println!("  {:?} {:.4} {:?}", l.text, l.score, l.polygon);
+            }
+            let texts: Vec<&str> = got.iter().map(|l| l.text.as_str()).collect();
+            let want_texts: Vec<&str> = lines.iter().map(|l| l[1].as_str().unwrap()).collect();
+            assert_eq!(texts, want_texts, "{name} on {backend}");
+            for (l, w) in got.iter().zip(lines) {
+                let q: Vec<[f32; 2]> = w[0]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+                    .collect();
+                assert!(
+                    quad_iou(&l.polygon, &q) >= 0.9,
+                    "{name} on {backend}: {:?} box {:?} vs {q:?}",
+                    l.text,
+                    l.polygon
+                );
+                assert!(
+                    (f64::from(l.score) - w[2].as_f64().unwrap()).abs() <= 0.01,
+                    "{name} on {backend}: {:?} score {}",
+                    l.text,
+                    l.score
+                );
+            }
+        }
+    }
+}

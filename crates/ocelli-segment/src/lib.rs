@@ -8,7 +8,9 @@
 
 mod fill;
 mod mask;
+mod ocr;
 mod ppocr;
+pub mod ppocr_cls;
 pub mod ppocr_det;
 pub mod ppocr_rec;
 mod segmenter;
@@ -16,4 +18,5 @@ pub mod selfie;
 pub mod text_boxes;
 
 pub use mask::{Background, Mask, Region, Segmentation};
+pub use ocr::{Ocr, TextLine, TEXT_SCORE};
 pub use segmenter::{Model, SegmentError, Segmenter};

@@ -144,3 +144,12 @@ pub(crate) fn unary(g: &mut GraphBuilder, op: UnaryOp, x: ValueId) -> Result<Val
 pub(crate) fn binary(g: &mut GraphBuilder, op: BinaryOp, a: ValueId, b: ValueId) -> Result<ValueId, NnError> {
     Ok(g.op(Op::Binary(op), &[a, b])?)
 }
+
+/// `x · weightᵀ + bias` with `weight` `[out, in]`.
+pub(crate) fn dense(g: &mut GraphBuilder, w: &Weights, name: &str, x: ValueId) -> Result<ValueId, NnError> {
+    let inp = *g.shape(x)?.dims().last().expect("rank >= 1");
+    let out = w.shape(&format!("{name}.weight")).map_or(0, |s| s.dims()[0]);
+    let weight = g.constant(w.get(&format!("{name}.weight"), &[out, inp])?)?;
+    let bias = g.constant(w.get(&format!("{name}.bias"), &[out])?)?;
+    Ok(g.op(Op::MatMul { trans_a: false, trans_b: true }, &[x, weight, bias])?)
+}

@@ -7,7 +7,7 @@
 use ocelli_graph::{BinaryOp, GraphBuilder, Op, Pool2d, PoolKind, Tensor, UnaryOp, ValueId};
 use ocelli_nn::{NnError, Weights};
 
-use crate::ppocr::{binary, conv, lcnet, unary, Stages, S1};
+use crate::ppocr::{binary, conv, dense, lcnet, unary, Stages, S1};
 
 /// Height of the recogniser's input.
 pub const HEIGHT: usize = 48;
@@ -96,15 +96,6 @@ fn attention(
     dense(g, w, &format!("{name}.proj"), y)
 }
 
-/// `x · weightᵀ + bias` with `weight` `[out, in]`.
-fn dense(g: &mut GraphBuilder, w: &Weights, name: &str, x: ValueId) -> Result<ValueId, NnError> {
-    let inp = *g.shape(x)?.dims().last().expect("rank >= 1");
-    let out = w.shape(&format!("{name}.weight")).map_or(0, |s| s.dims()[0]);
-    let weight = g.constant(w.get(&format!("{name}.weight"), &[out, inp])?)?;
-    let bias = g.constant(w.get(&format!("{name}.bias"), &[out])?)?;
-    Ok(g.op(Op::MatMul { trans_a: false, trans_b: true }, &[x, weight, bias])?)
-}
-
 /// Layer norm `name` over the last axis.
 fn layer_norm(g: &mut GraphBuilder, w: &Weights, name: &str, x: ValueId, eps: f32) -> Result<ValueId, NnError> {
     let gamma = g.constant(w.get(&format!("{name}.weight"), &[WIDTH])?)?;
@@ -130,14 +121,21 @@ fn dims4(g: &GraphBuilder, x: ValueId) -> Result<[usize; 4], NnError> {
     d.try_into().map_err(|d| NnError::Spec(format!("want a 4-d map, got {d:?}")))
 }
 
-/// CTC greedy decoding of one line's probabilities `[T, classes]` (row-major): per column the
-/// most likely class (the first on ties); repeats merged, blanks (0) dropped; class i is
-/// `keys[i − 1]`, the last class a space. The text and the mean probability of the kept columns
-/// (0 when none).
+/// CTC greedy decoding of one line's probabilities `[T, classes]` (row-major): see
+/// [`ctc_greedy`], with each column's most likely class (the first on ties).
 pub fn ctc_decode(probs: &[f32], classes: usize, keys: &[String]) -> (String, f32) {
+    let best = probs
+        .chunks_exact(classes)
+        .map(|row| row.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best }));
+    ctc_greedy(best, keys)
+}
+
+/// CTC greedy decoding from each column's best class and its probability: repeats merged,
+/// blanks (0) dropped; class i is `keys[i − 1]`, a class past the keys a space. The text and the
+/// mean probability of the kept columns (0 when none).
+pub fn ctc_greedy(columns: impl IntoIterator<Item = (usize, f32)>, keys: &[String]) -> (String, f32) {
     let (mut text, mut sum, mut kept, mut prev) = (String::new(), 0f64, 0usize, usize::MAX);
-    for row in probs.chunks_exact(classes) {
-        let (k, p) = row.iter().enumerate().fold((0, f32::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+    for (k, p) in columns {
         if k != prev && k != 0 {
             text.push_str(keys.get(k - 1).map_or(" ", String::as_str));
             sum += f64::from(p);
