@@ -165,6 +165,9 @@ fn to_signed(g: &mut GraphBuilder, x: ValueId) -> Result<ValueId, NnError> {
     Ok(g.op(Op::Binary(BinaryOp::Sub), &[x, one])?)
 }
 
+/// What a compiled line plan is for: the image layout, the network, lines, crop width.
+type PlanKey = (PixelLayout, Stage, usize, usize);
+
 /// The text reader: detector, direction classifier and recogniser on one backend, each batch
 /// shape compiled once.
 pub struct Ocr<B: Backend> {
@@ -173,7 +176,7 @@ pub struct Ocr<B: Backend> {
     cls: Weights,
     rec: Weights,
     keys: Vec<String>,
-    plans: Vec<((PixelLayout, Stage, usize, usize), B::Plan)>,
+    plans: Vec<(PlanKey, B::Plan)>,
 }
 
 impl<B: Backend + Clone> Ocr<B>
