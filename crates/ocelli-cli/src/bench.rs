@@ -189,6 +189,9 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         if let Some(detector) = ocelli::detect::Model::from_name(model) {
             return crate::detect::bench(detector, common.runs, common.backend, common.json);
         }
+        if model == "ppocr" {
+            return crate::ocr::bench(common.runs, common.backend, common.json);
+        }
         if let Some(segmenter) = ocelli::segment::Model::from_name(model) {
             return crate::segment::bench(segmenter, common.runs, common.backend, common.json);
         }

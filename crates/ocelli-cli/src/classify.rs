@@ -185,6 +185,7 @@ pub fn demo() -> anyhow::Result<()> {
     classify(ClassifyArgs { images, model: "mobilenet_v2".into(), top: 3, backend: Which::Gpu, json: false })?;
     crate::detect::demo()?;
     crate::segment::demo()?;
+    crate::ocr::demo()?;
     crate::sample::demo()
 }
 

@@ -9,6 +9,7 @@ mod eval;
 mod eval_diffusion;
 mod info;
 mod inputs;
+mod ocr;
 mod profile;
 mod progress;
 mod raw;
@@ -40,6 +41,8 @@ enum Command {
     Detect(detect::DetectArgs),
     /// Segment images: person masks (selfie, selfie_landscape) as coverage, mask PNGs, overlays or cut-outs.
     Segment(segment::SegmentArgs),
+    /// Read the text in images (PP-OCRv4: detector, direction classifier, recogniser): lines with confidence and box.
+    Ocr(ocr::OcrArgs),
     /// Draw MNIST digits with a diffusion (ddpm_mnist) or flow-matching (flow_mnist) model.
     Sample(sample::SampleArgs),
     /// Reconstruct digit images with an autoencoder (ae_mnist, dae_mnist): a grid of input, noisy input, output.
@@ -99,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify(a) => classify::classify(a),
         Command::Detect(a) => detect::detect(a),
         Command::Segment(a) => segment::segment(a),
+        Command::Ocr(a) => ocr::ocr(a),
         Command::Embed(a) => classify::embed(a),
         Command::Eval(a) => eval::eval(a),
         Command::Sample(a) => sample::sample(a),
