@@ -36,6 +36,24 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Segmentation and text reading:
+//!
+//! ```no_run
+//! use ocelli::segment::{Background, Model, Ocr, Segmenter};
+//! use ocelli::vision::load_packed;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut people = Segmenter::shipped(Model::Selfie, ocelli::CpuBackend)?;
+//! let photo = load_packed("photo.jpg".as_ref())?;
+//! println!("{:.1}% person", 100.0 * people.segment(&photo)?.mask.coverage);
+//! let rgba = people.cutout(&photo, Background::Transparent)?; // [1, 4, H, W], alpha = mask
+//! # let _ = rgba;
+//! for line in Ocr::shipped(ocelli::CpuBackend)?.read(&load_packed("page.png".as_ref())?)? {
+//!     println!("{:.3} {} at {:?}", line.score, line.text, line.polygon);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod builtin;
 
