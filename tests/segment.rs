@@ -393,3 +393,33 @@ fn ocr_reads_the_page_like_rapidocr_on_both_backends() {
         }
     }
 }
+
+/// A 2304×40 strip (page.png's title tiled six times) is framed as rapidocr frames it — scaled
+/// to 1984×32, padded with black rows to 496, detected at 736×2944 rather than 42 400 columns —
+/// and each copy of the title is read.
+#[test]
+fn ocr_frames_a_long_strip_and_reads_every_copy() {
+    let page = image_at("ocr/page.png");
+    let l = page.layout;
+    let (h, copies) = (40, 6);
+    let mut samples = Vec::with_capacity(h * l.width * copies * l.channels);
+    for y in 0..h {
+        for _ in 0..copies {
+            for e in (y * l.width * l.channels)..((y + 1) * l.width * l.channels) {
+                samples.push(page.sample(e) as u16);
+            }
+        }
+    }
+    let layout = ocelli::vision::PixelLayout { height: h, width: l.width * copies, ..l };
+    let strip = ocelli::vision::PackedImage::new(layout, &samples);
+    let frame = ocelli::segment::ppocr_det::Frame::of(h, l.width * copies);
+    assert_eq!((frame.height, frame.width), (736, 2944));
+    let lines = ocelli::segment::Ocr::shipped(CpuBackend).unwrap().read(&strip).unwrap();
+    let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts.len(), copies, "{texts:?}");
+    assert!(texts.iter().all(|t| t.replace(' ', "") == "Region-basedsegmentation"), "{texts:?}");
+}
+
+fn image_at(rel: &str) -> ocelli::vision::PackedImage {
+    ocelli::vision::load_packed(std::path::Path::new(&format!("{ASSETS}/{rel}"))).unwrap()
+}

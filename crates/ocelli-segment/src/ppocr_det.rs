@@ -25,34 +25,75 @@ const STAGES: Stages = [
 const SLOPE_NECK: f32 = 0.2;
 /// rapidocr's `limit_side_len` (`limit_type: min`): the short side is scaled up to it.
 pub const SHORT_SIDE: usize = 736;
-/// rapidocr's global limit: longer sides are scaled down to it first.
-pub const LONG_SIDE: usize = 2000;
+/// rapidocr's global limits: a longer side is first scaled down to 2000, a shorter one up to 30.
+const LONG_LIMIT: usize = 2000;
+const SHORT_LIMIT: usize = 30;
 
-/// The network input `(height, width)` for an `h`×`w` image, as rapidocr sizes it: the long
-/// side limited to [`LONG_SIDE`], the short side scaled up to [`SHORT_SIDE`], both truncated,
-/// then rounded (half to even) to multiples of 32, at least 32.
-pub fn input_size(h: usize, w: usize) -> (usize, usize) {
-    let (mut hf, mut wf) = (h as f64, w as f64);
-    if h.max(w) > LONG_SIDE {
-        let r = LONG_SIDE as f64 / h.max(w) as f64;
-        (hf, wf) = ((hf * r).trunc(), (wf * r).trunc());
-    }
-    let short = hf.min(wf);
-    let ratio = if short < SHORT_SIDE as f64 { SHORT_SIDE as f64 / short } else { 1.0 };
-    let side = |v: f64| (((v * ratio).trunc() / 32.0).round_ties_even() as usize * 32).max(32);
-    (side(hf), side(wf))
+/// Where the image sits in the detector's input, as rapidocr places it: globally resized when a
+/// side is over 2000 or under 30 pixels, padded with black rows above and below when the result
+/// is at most 30 high or over 8 times wider than high, then resized so that the short side is
+/// 736, each side a multiple of 32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// Network input height.
+    pub height: usize,
+    /// Network input width.
+    pub width: usize,
+    /// Rows of black padding above the image in the input.
+    pub top: usize,
+    /// Rows the image covers in the input.
+    pub rows: usize,
 }
 
-/// The network input `[1, 3, height, width]`: the packed image resized (bilinear, half-pixel
-/// centres, as `cv2.resize`), in BGR order, mapped to [−1, 1].
-pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout, height: usize, width: usize) -> Result<ValueId, NnError> {
-    let x = resize_pixels(g, layout, height, width, UpsampleMode::Bilinear { align_corners: false })?;
+/// rapidocr's resize rule: sides scaled by `ratio`, truncated, rounded (half to even) to
+/// multiples of 32, at least 32.
+fn limit(h: usize, w: usize, ratio: f64) -> (usize, usize) {
+    let side = |v: usize| (((v as f64 * ratio).trunc() / 32.0).round_ties_even() as usize * 32).max(32);
+    (side(h), side(w))
+}
+
+impl Frame {
+    /// The frame of an `h`×`w` image.
+    pub fn of(h: usize, w: usize) -> Frame {
+        let (h1, w1) = if h.max(w) > LONG_LIMIT {
+            limit(h, w, LONG_LIMIT as f64 / h.max(w) as f64)
+        } else if h.min(w) < SHORT_LIMIT {
+            limit(h, w, SHORT_LIMIT as f64 / h.min(w) as f64)
+        } else {
+            (h, w)
+        };
+        let pad = if h1 <= SHORT_LIMIT || w1 as f64 / h1 as f64 > 8.0 {
+            (2 * (w1 / 8).max(SHORT_LIMIT)).abs_diff(h1) / 2
+        } else {
+            0
+        };
+        let h2 = h1 + 2 * pad;
+        let short = h2.min(w1);
+        let ratio = if short < SHORT_SIDE { SHORT_SIDE as f64 / short as f64 } else { 1.0 };
+        let (height, width) = limit(h2, w1, ratio);
+        let top = (pad as f64 * height as f64 / h2 as f64).round() as usize;
+        let rows = ((h1 as f64 * height as f64 / h2 as f64).round() as usize).clamp(1, height - top);
+        Frame { height, width, top, rows }
+    }
+}
+
+/// The network input `[1, 3, height, width]` of `frame`: the packed image resized (bilinear,
+/// half-pixel centres, as `cv2.resize`) into its rows, black above and below, in BGR order,
+/// mapped to [−1, 1].
+pub fn preprocess(g: &mut GraphBuilder, layout: &PixelLayout, frame: &Frame) -> Result<ValueId, NnError> {
+    let x = resize_pixels(g, layout, frame.rows, frame.width, UpsampleMode::Bilinear { align_corners: false })?;
     let x = ops::to_rgb(g, x, layout.channels)?;
     let x = ops::swap_red_blue(g, x)?;
     let two = scalar(g, 2.0)?;
     let one = scalar(g, 1.0)?;
     let x = binary(g, BinaryOp::Mul, x, two)?;
-    binary(g, BinaryOp::Sub, x, one)
+    let x = binary(g, BinaryOp::Sub, x, one)?;
+    if frame.rows == frame.height {
+        return Ok(x);
+    }
+    let below = frame.height - frame.rows - frame.top;
+    let pads = vec![(0, 0), (0, 0), (frame.top, below), (0, 0)];
+    Ok(g.op(Op::Pad { pads, mode: ocelli_graph::PadMode::Constant(-1.0) }, &[x])?)
 }
 
 /// The text probability map `[1, 1, H, W]` of the normalised input `x` `[1, 3, H, W]` (H and W
@@ -88,14 +129,23 @@ pub fn network(g: &mut GraphBuilder, w: &Weights, x: ValueId) -> Result<ValueId,
 
 #[cfg(test)]
 mod tests {
-    use super::input_size;
+    use super::Frame;
 
     #[test]
-    fn sizes_follow_rapidocr() {
-        assert_eq!(input_size(191, 384), (736, 1472)); // page.png
-        assert_eq!(input_size(400, 600), (736, 1088)); // coffee.png: 34.5 rounds to 34
-        assert_eq!(input_size(1000, 800), (992, 800)); // no upscaling past 736
-        assert_eq!(input_size(4000, 3000), (1984, 1504)); // the long side limited to 2000 first
-        assert_eq!(input_size(5, 5), (736, 736));
+    fn frames_follow_rapidocr() {
+        let size = |h, w| {
+            let f = Frame::of(h, w);
+            (f.height, f.width)
+        };
+        assert_eq!(size(191, 384), (736, 1472)); // page.png
+        assert_eq!(size(400, 600), (736, 1088)); // coffee.png: 34.5 rounds to 34
+        assert_eq!(size(1000, 800), (992, 800)); // no upscaling past 736
+        assert_eq!(size(4000, 3000), (1984, 1504)); // the long side limited to 2000 first
+        assert_eq!(size(5, 5), (736, 736));
+        // A 2304 x 40 strip: 1984 x 32 after the global limit, 232 black rows above and below
+        // (496 rows), then 736 x 2944.
+        let f = Frame::of(40, 2304);
+        assert_eq!((f.height, f.width), (736, 2944));
+        assert_eq!((f.top, f.rows), (344, 47));
     }
 }

@@ -52,7 +52,10 @@ impl Model {
         match self {
             Model::Selfie => (256, 256),
             Model::SelfieLandscape => (144, 256),
-            Model::PpocrDet => ppocr_det::input_size(h, w),
+            Model::PpocrDet => {
+                let f = ppocr_det::Frame::of(h, w);
+                (f.height, f.width)
+            }
         }
     }
 
@@ -65,7 +68,7 @@ impl Model {
                 selfie::network(g, &weights.root(), x, (h, w))
             }
             Model::PpocrDet => {
-                let x = ppocr_det::preprocess(g, layout, h, w)?;
+                let x = ppocr_det::preprocess(g, layout, &ppocr_det::Frame::of(layout.height, layout.width))?;
                 ppocr_det::network(g, weights, x)
             }
         }
@@ -78,7 +81,15 @@ impl Model {
     pub fn graph(self, weights: &Weights, layout: &PixelLayout, threshold: f32) -> Result<Graph, NnError> {
         let mut g = GraphBuilder::new();
         let probs = self.probs(&mut g, weights, layout)?;
-        let mut outputs = mask_outputs(&mut g, probs, (layout.height, layout.width), threshold)?.to_vec();
+        // The map's rows over the image (the detector's input pads some images with black rows).
+        let over_image = match self {
+            Model::PpocrDet => {
+                let f = ppocr_det::Frame::of(layout.height, layout.width);
+                g.op(Op::Slice { axis: 2, start: f.top, end: f.top + f.rows, step: 1 }, &[probs])?
+            }
+            _ => probs,
+        };
+        let mut outputs = mask_outputs(&mut g, over_image, (layout.height, layout.width), threshold)?.to_vec();
         if self == Model::PpocrDet {
             outputs.extend([probs, text_components(&mut g, probs, threshold)?]);
         }
@@ -194,12 +205,12 @@ where
         let mask = Mask { height: layout.height, width: layout.width, probs, threshold: self.threshold, coverage };
         let mut regions = Vec::new();
         if self.model == Model::PpocrDet {
-            let (h, w) = self.model.input_size(layout.height, layout.width);
+            let frame = ppocr_det::Frame::of(layout.height, layout.width);
             let map = outputs[2].as_f32().expect("the map is f32");
             let mut labels = outputs[3].as_i32().expect("labels are i32").to_vec();
-            finish_labels(&mut labels, h, w);
+            finish_labels(&mut labels, frame.height, frame.width);
             let params = crate::text_boxes::DbParams { thresh: self.threshold, ..DB_PARAMS };
-            regions = text_regions(map, &labels, (h, w), (layout.height, layout.width), &params);
+            regions = text_regions(map, &labels, &frame, (layout.height, layout.width), &params);
         }
         Ok(Segmentation { mask, regions })
     }

@@ -5,6 +5,7 @@
 //! gives them), with the component's convex hull where rapidocr traces its contour (both give
 //! the same rectangle).
 
+use crate::ppocr_det::Frame;
 use crate::Region;
 
 /// rapidocr's DB settings.
@@ -93,15 +94,16 @@ pub fn finish_labels(labels: &mut [i32], h: usize, w: usize) -> bool {
     changed
 }
 
-/// The text regions of the `h`×`w` probability map `prob` with its component `labels` (exact,
-/// see [`finish_labels`]), for an image of `image_h`×`image_w`, in reading order.
+/// The text regions of the probability map `prob` (`frame`'s size) with its component `labels`
+/// (exact, see [`finish_labels`]), for an image of `image_h`×`image_w`, in reading order.
 pub fn text_regions(
     prob: &[f32],
     labels: &[i32],
-    (h, w): (usize, usize),
+    frame: &Frame,
     (image_h, image_w): (usize, usize),
     p: &DbParams,
 ) -> Vec<Region> {
+    let (h, w) = (frame.height, frame.width);
     let mut boxes: Vec<([[f64; 2]; 4], f32)> = Vec::new();
     for points in component_outlines(labels, h, w).into_iter().take(p.max_candidates) {
         let hull = convex_hull(points);
@@ -121,7 +123,9 @@ pub fn text_regions(
         }
         let to_image = |[x, y]: [f64; 2]| {
             let sx = (x / w as f64 * image_w as f64).round_ties_even().clamp(0.0, image_w as f64);
-            let sy = (y / h as f64 * image_h as f64).round_ties_even().clamp(0.0, image_h as f64);
+            let sy = ((y - frame.top as f64) / frame.rows as f64 * image_h as f64)
+                .round_ties_even()
+                .clamp(0.0, image_h as f64);
             [sx, sy]
         };
         let quad = order_corners(grown.corners()).map(to_image);
