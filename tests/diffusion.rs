@@ -260,3 +260,64 @@ fn f16_sampling_follows_the_f32_trajectory() {
     assert!(mean(on_gpu.as_f32().unwrap()) <= 5e-3 && mean(on_cpu.as_f32().unwrap()) <= 5e-3);
     assert!(dg <= 0.05 && dc <= 0.05, "f16 trajectories stay near f32's: {dg}, {dc}");
 }
+
+/// `tensors` as a safetensors file (F32).
+fn safetensors_bytes(tensors: &[(String, Tensor)]) -> Vec<u8> {
+    let (mut header, mut data) = (serde_json::Map::new(), Vec::new());
+    for (name, t) in tensors {
+        let start = data.len();
+        data.extend(t.as_f32().unwrap().iter().flat_map(|v| v.to_le_bytes()));
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": t.shape().dims(), "data_offsets": [start, data.len()]}),
+        );
+    }
+    let mut json = serde_json::to_vec(&Value::Object(header)).unwrap();
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend(json);
+    out.extend(data);
+    out
+}
+
+/// The U-Net builder's 1×1 head (a per-pixel classifier, as segmenters end): with `out_kernel`
+/// 1 a 3×3 `out.conv` weight is refused by name and shape; the shipped model with its head cut
+/// to the 3×3 kernel's centre taps gives exactly what the 3×3 head with only those taps gives.
+#[test]
+fn unet_builds_a_one_by_one_classifier_head() {
+    let shipped = weights("ddpm_mnist");
+    let mut u = ocelli::diffusion::unet();
+    let build = |u: &ocelli::nn::UNet, w: &Weights| {
+        let mut g = ocelli::GraphBuilder::new();
+        let x = g.input("x", [1, 1, 28, 28], ocelli::DType::F32).unwrap();
+        let cond = g.input("cond", [1, u.cond_width.unwrap()], ocelli::DType::F32).unwrap();
+        let y = u.build(&mut g, &w.root(), x, Some(cond))?;
+        Ok::<_, ocelli::nn::NnError>(g.build(&[y]).unwrap())
+    };
+    u.out_kernel = 1;
+    let err = build(&u, &shipped).err().expect("a 3x3 head refused");
+    assert!(err.to_string().contains("out.conv.weight") && err.to_string().contains("[1, 32, 1, 1]"), "{err}");
+
+    let head = shipped.get("out.conv.weight", &[1, 32, 3, 3]).unwrap();
+    let centre: Vec<f32> = head.as_f32().unwrap().chunks(9).map(|k| k[4]).collect();
+    let only_centre: Vec<f32> = centre.iter().flat_map(|&c| [0.0, 0.0, 0.0, 0.0, c, 0.0, 0.0, 0.0, 0.0]).collect();
+    let with_head = |t: Tensor| {
+        let mut all: Vec<(String, Tensor)> = shipped
+            .names()
+            .into_iter()
+            .filter(|&n| n != "out.conv.weight")
+            .map(|n| (n.to_string(), shipped.get(n, shipped.shape(n).unwrap().dims()).unwrap()))
+            .collect();
+        all.push(("out.conv.weight".into(), t));
+        Weights::from_bytes("test", &safetensors_bytes(&all)).unwrap()
+    };
+    let one = with_head(Tensor::from_f32([1, 32, 1, 1], centre).unwrap());
+    let three = with_head(Tensor::from_f32([1, 32, 3, 3], only_centre).unwrap());
+    let x = ocelli::builtin::data(&[1, 1, 28, 28], 3, 1.0);
+    let cond = ocelli::builtin::data(&[1, u.cond_width.unwrap()], 4, 1.0);
+    let a = CpuBackend.run(&build(&u, &one).unwrap(), &[x.clone(), cond.clone()]).unwrap();
+    u.out_kernel = 3;
+    let b = CpuBackend.run(&build(&u, &three).unwrap(), &[x, cond]).unwrap();
+    let d = max_diff(a[0].as_f32().unwrap(), b[0].as_f32().unwrap());
+    assert!(d < 1e-5, "1x1 head vs centre-only 3x3 head: max |Δ| {d}");
+}

@@ -80,6 +80,7 @@ pub fn unet() -> UNet {
         groups: 8,
         eps: 1e-5,
         cond_width: Some(EMBEDDING),
+        out_kernel: 3,
     }
 }
 

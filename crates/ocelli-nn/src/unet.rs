@@ -14,7 +14,8 @@
 //!                              stride-2 transposed conv), channels kept
 //! up.{j}.res                   residual block (current + channels[i]) → channels[i], on
 //!                              concat([upsampled, skip_i]) along channels
-//! out.norm, out.conv           GroupNorm, SiLU, 3×3 conv channels[0] → out_channels
+//! out.norm, out.conv           GroupNorm, SiLU, then an `out_kernel`² conv channels[0] → out_channels
+//!                              (3×3 for a diffusion model, 1×1 for a per-pixel classifier)
 //! ```
 //!
 //! A residual block `P` holds `norm1` (GroupNorm), `conv1` (3×3), `emb` (linear from the
@@ -70,6 +71,9 @@ pub struct UNet {
     /// Width of the conditioning vector every block adds (through its own `emb` projection), or
     /// `None` for an unconditioned U-Net.
     pub cond_width: Option<usize>,
+    /// Side of the output convolution (odd): 3 for a diffusion model's image, 1 for a per-pixel
+    /// classifier (a segmenter's class scores).
+    pub out_kernel: usize,
 }
 
 impl UNet {
@@ -80,6 +84,9 @@ impl UNet {
         let levels = self.channels.len();
         if levels == 0 {
             return Err(NnError::Spec("a U-Net needs at least one level".into()));
+        }
+        if self.out_kernel.is_multiple_of(2) {
+            return Err(NnError::Spec(format!("the output convolution must be odd-sized, not {}", self.out_kernel)));
         }
         if cond.is_some() != self.cond_width.is_some() {
             return Err(NnError::Spec("the conditioning vector must be given exactly when cond_width is set".into()));
@@ -122,7 +129,8 @@ impl UNet {
             cur = c;
         }
         let h = self.norm_silu(g, &w.pp("out").pp("norm"), h, cur)?;
-        conv2d(g, &w.pp("out").pp("conv"), h, (cur, self.out_channels), 3, 1, 1, true, pad(1))
+        let k = self.out_kernel;
+        conv2d(g, &w.pp("out").pp("conv"), h, (cur, self.out_channels), k, 1, 1, true, pad(k / 2))
     }
 
     fn upsample(&self, g: &mut GraphBuilder, w: &Scope<'_>, x: ValueId, c: usize) -> Result<ValueId> {
