@@ -295,7 +295,7 @@ fn unet_builds_a_one_by_one_classifier_head() {
         Ok::<_, ocelli::nn::NnError>(g.build(&[y]).unwrap())
     };
     u.out_kernel = 1;
-    let err = build(&u, &shipped).err().expect("a 3x3 head refused");
+    let err = build(&u, &shipped).expect_err("a 3x3 head refused");
     assert!(err.to_string().contains("out.conv.weight") && err.to_string().contains("[1, 32, 1, 1]"), "{err}");
 
     let head = shipped.get("out.conv.weight", &[1, 32, 3, 3]).unwrap();
