@@ -133,23 +133,34 @@ fn ppocr_det_map_matches_onnxruntime_on_both_backends() {
     let want = raw.get("det.prob", &[1, 1, h, w]).unwrap();
     let grey: Vec<f32> = resized.as_f32().unwrap().iter().map(|&v| (v / 255.0 - 0.5) / 0.5).collect();
     let input = ocelli::Tensor::from_f32([1, 3, h, w], grey.repeat(3)).unwrap();
-    let weights = Weights::shipped("ppocr_det").unwrap();
-    let mut g = GraphBuilder::new();
-    let x = g.input("x", [1, 3, h, w], ocelli::DType::F32).unwrap();
-    let y = ocelli::segment::ppocr_det::network(&mut g, &weights, x).unwrap();
-    let graph = g.build(&[y]).unwrap();
-    let gpu = gpu();
-    for backend in ["gpu", "cpu"] {
-        let t = std::time::Instant::now();
-        let out = match backend {
-            "cpu" => CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap(),
-            _ => gpu.run(&graph, std::slice::from_ref(&input)).unwrap(),
-        };
-        let got = out[0].as_f32().unwrap();
-        let diff = got.iter().zip(want.as_f32().unwrap()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        println!("ppocr_det on {backend}: max |Δ| {diff:.2e} ({:.1} s)", t.elapsed().as_secs_f64());
+    for (backend, got) in network_on_both("ppocr_det", &input, ocelli::segment::ppocr_det::network) {
+        let diff = max_abs_diff(&got, want.as_f32().unwrap());
+        println!("ppocr_det on {backend}: max |Δ| {diff:.2e}");
         assert!(diff <= 1e-3, "ppocr_det on {backend}: max |Δprob| {diff}");
     }
+}
+
+/// The outputs of network `build` (shipped weights `model`) on `input`, on the GPU and on the
+/// CPU reference.
+fn network_on_both(
+    model: &str,
+    input: &ocelli::Tensor,
+    build: impl Fn(&mut GraphBuilder, &Weights, ocelli::ValueId) -> Result<ocelli::ValueId, ocelli::nn::NnError>,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let weights = Weights::shipped(model).unwrap();
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", input.shape().clone(), ocelli::DType::F32).unwrap();
+    let y = build(&mut g, &weights, x).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let inputs = std::slice::from_ref(input);
+    let gpu = gpu().run(&graph, inputs).unwrap();
+    let cpu = CpuBackend.run(&graph, inputs).unwrap();
+    vec![("gpu", gpu[0].as_f32().unwrap().to_vec()), ("cpu", cpu[0].as_f32().unwrap().to_vec())]
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
 }
 
 /// Intersection over union of two convex quadrilaterals, by sampling a 1/4-pixel grid.
@@ -278,23 +289,11 @@ fn ppocr_rec_reads_page_lines_like_onnxruntime_on_both_backends() {
     let keys: Vec<String> =
         std::fs::read_to_string(format!("{ASSETS}/models/ppocr_keys.txt")).unwrap().lines().map(String::from).collect();
     assert_eq!(keys.len(), 6623);
-    let weights = Weights::shipped("ppocr_rec").unwrap();
-    let mut g = GraphBuilder::new();
-    let x = g.input("x", [n, 3, 48, wd], ocelli::DType::F32).unwrap();
-    let y = ocelli::segment::ppocr_rec::network(&mut g, &weights, x).unwrap();
-    let graph = g.build(&[y]).unwrap();
     let order: Vec<usize> =
         page["rec_order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-    let gpu = gpu();
-    for backend in ["gpu", "cpu"] {
-        let t0 = std::time::Instant::now();
-        let out = match backend {
-            "cpu" => CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap(),
-            _ => gpu.run(&graph, std::slice::from_ref(&input)).unwrap(),
-        };
-        let got = out[0].as_f32().unwrap();
-        let diff = got.iter().zip(want.as_f32().unwrap()).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        println!("ppocr_rec on {backend}: max |Δ| {diff:.2e} ({:.1} s)", t0.elapsed().as_secs_f64());
+    for (backend, got) in network_on_both("ppocr_rec", &input, ocelli::segment::ppocr_rec::network) {
+        let diff = max_abs_diff(&got, want.as_f32().unwrap());
+        println!("ppocr_rec on {backend}: max |Δ| {diff:.2e}");
         assert!(diff <= 1e-3, "ppocr_rec on {backend}: max |Δprob| {diff}");
         for (k, &line) in order.iter().enumerate() {
             let per = t * ocelli::segment::ppocr_rec::CLASSES;
@@ -321,22 +320,8 @@ fn ppocr_cls_matches_onnxruntime_on_both_backends() {
     let raw = Weights::load(std::path::Path::new(&format!("{ASSETS}/golden/ocr/ppocr_raw.safetensors"))).unwrap();
     let input = raw.get("cls.input", &[5, 3, 48, 192]).unwrap();
     let want = raw.get("cls.output", &[5, 2]).unwrap();
-    let weights = Weights::shipped("ppocr_cls").unwrap();
-    let mut g = GraphBuilder::new();
-    let x = g.input("x", [5, 3, 48, 192], ocelli::DType::F32).unwrap();
-    let y = ocelli::segment::ppocr_cls::network(&mut g, &weights, x).unwrap();
-    let graph = g.build(&[y]).unwrap();
-    for (backend, out) in [
-        ("gpu", gpu().run(&graph, std::slice::from_ref(&input)).unwrap()),
-        ("cpu", CpuBackend.run(&graph, std::slice::from_ref(&input)).unwrap()),
-    ] {
-        let diff = out[0]
-            .as_f32()
-            .unwrap()
-            .iter()
-            .zip(want.as_f32().unwrap())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+    for (backend, got) in network_on_both("ppocr_cls", &input, ocelli::segment::ppocr_cls::network) {
+        let diff = max_abs_diff(&got, want.as_f32().unwrap());
         println!("ppocr_cls on {backend}: max |Δ| {diff:.2e}");
         assert!(diff <= 1e-4, "ppocr_cls on {backend}: max |Δprob| {diff}");
     }
