@@ -200,24 +200,12 @@ fn ppocr_det_boxes_match_rapidocr_on_both_backends() {
     let golden = common::golden("ocr", "ppocr");
     let gpu = gpu();
     for (name, want) in golden["images"].as_object().unwrap() {
-        let img = ocelli::vision::load_packed(std::path::Path::new(&format!(
-            "{ASSETS}/../{}",
-            want["file"].as_str().unwrap()
-        )))
-        .unwrap();
+        let img = golden_image(want);
         let boxes: Vec<(Vec<[f32; 2]>, f64)> = want["det"]["db_boxes"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|b| {
-                let q = b["box"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-                    .collect();
-                (q, b["score"].as_f64().unwrap())
-            })
+            .map(|b| (polygon(&b["box"]), b["score"].as_f64().unwrap()))
             .collect();
         for backend in ["cpu", "gpu"] {
             let t = std::time::Instant::now();
@@ -336,11 +324,7 @@ fn ocr_reads_the_page_like_rapidocr_on_both_backends() {
     let golden = common::golden("ocr", "ppocr");
     let gpu = gpu();
     for (name, want) in golden["images"].as_object().unwrap() {
-        let img = ocelli::vision::load_packed(std::path::Path::new(&format!(
-            "{ASSETS}/../{}",
-            want["file"].as_str().unwrap()
-        )))
-        .unwrap();
+        let img = golden_image(want);
         let lines = want["result"].as_array().unwrap();
         for backend in ["gpu", "cpu"] {
             let t = std::time::Instant::now();
@@ -356,12 +340,7 @@ fn ocr_reads_the_page_like_rapidocr_on_both_backends() {
             let want_texts: Vec<&str> = lines.iter().map(|l| l[1].as_str().unwrap()).collect();
             assert_eq!(texts, want_texts, "{name} on {backend}");
             for (l, w) in got.iter().zip(lines) {
-                let q: Vec<[f32; 2]> = w[0]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-                    .collect();
+                let q = polygon(&w[0]);
                 assert!(
                     quad_iou(&l.polygon, &q) >= 0.9,
                     "{name} on {backend}: {:?} box {:?} vs {q:?}",
@@ -403,6 +382,16 @@ fn ocr_frames_a_long_strip_and_reads_every_copy() {
     let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(texts.len(), copies, "{texts:?}");
     assert!(texts.iter().all(|t| t.replace(' ', "") == "Region-basedsegmentation"), "{texts:?}");
+}
+
+/// The image a golden entry names by its repository path (`assets/...`).
+fn golden_image(entry: &Value) -> ocelli::vision::PackedImage {
+    image_at(entry["file"].as_str().unwrap().strip_prefix("assets/").unwrap())
+}
+
+/// A polygon `[[x, y], ...]` of a golden.
+fn polygon(v: &Value) -> Vec<[f32; 2]> {
+    v.as_array().unwrap().iter().map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32]).collect()
 }
 
 fn image_at(rel: &str) -> ocelli::vision::PackedImage {

@@ -26,10 +26,7 @@ pub fn as_typed(path: PathBuf) -> PathBuf {
 }
 
 fn model(name: &str) -> anyhow::Result<(Model, Weights)> {
-    let Some(m) = Model::from_name(name) else {
-        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-        bail!("unknown model '{name}' (available: {})", names.join(", "));
-    };
+    let m = crate::inputs::pick(name, &Model::ALL, Model::name)?;
     Ok((m, Weights::shipped(name)?))
 }
 

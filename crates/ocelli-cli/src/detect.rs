@@ -46,10 +46,7 @@ pub struct DetectArgs {
 
 /// Runs the detector on every image; prints the detections and writes the overlays asked for.
 pub fn detect(a: DetectArgs) -> anyhow::Result<()> {
-    let Some(model) = Model::from_name(&a.model) else {
-        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-        bail!("unknown model '{}' (available: {})", a.model, names.join(", "));
-    };
+    let model = inputs::pick(&a.model, &Model::ALL, Model::name)?;
     for v in [a.score, a.iou].into_iter().flatten() {
         if !(0.0..=1.0).contains(&v) {
             bail!("--score and --iou take values in [0, 1], got {v}");

@@ -18,6 +18,17 @@ pub fn check_images(images: &[PathBuf], output: Option<&Path>) -> anyhow::Result
     Ok(())
 }
 
+/// The model of `all` that `name_of` calls `name`, or an error listing the names there are.
+pub fn pick<M: Copy>(name: &str, all: &[M], name_of: impl Fn(M) -> &'static str) -> anyhow::Result<M> {
+    match all.iter().copied().find(|&m| name_of(m) == name) {
+        Some(m) => Ok(m),
+        None => {
+            let names: Vec<&str> = all.iter().map(|&m| name_of(m)).collect();
+            bail!("unknown model '{name}' (available: {})", names.join(", "))
+        }
+    }
+}
+
 /// The weights file given, else the model's shipped weights.
 pub fn weights(file: Option<&Path>, model: &str) -> anyhow::Result<Weights> {
     Ok(match file {

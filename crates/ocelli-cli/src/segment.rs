@@ -59,10 +59,7 @@ pub enum CutoutKind {
 
 /// Segments every image; prints coverage (and regions) and writes the images asked for.
 pub fn segment(a: SegmentArgs) -> anyhow::Result<()> {
-    let Some(model) = Model::from_name(&a.model) else {
-        let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-        bail!("unknown model '{}' (available: {})", a.model, names.join(", "));
-    };
+    let model = inputs::pick(&a.model, &Model::ALL, Model::name)?;
     if (a.overlay || a.cutout.is_some()) && a.output.is_none() && a.out_dir.is_none() {
         bail!("--overlay and --cutout need -o FILE or --out-dir DIR");
     }
