@@ -206,15 +206,21 @@ where
     /// [`TEXT_SCORE`] left out.
     pub fn read(&mut self, image: &PackedImage) -> Result<Vec<TextLine>, SegmentError> {
         let layout = image.layout.within(self.backend.max_binding_bytes());
-        let image = PackedImage { layout, words: image.words.clone() };
-        let regions = self.detector.segment(&image)?.regions;
+        let resegmented;
+        let image = if layout == image.layout {
+            image
+        } else {
+            resegmented = PackedImage { layout, words: image.words.clone() };
+            &resegmented
+        };
+        let regions = self.detector.segment(image)?.regions;
         let mut crops: Vec<Crop> = regions.iter().map(|r| Crop::of(&r.polygon)).collect();
         // Direction: batches of 6 by width over height, each crop scaled into 192 columns.
         let (cls_h, cls_w) = ppocr_cls::INPUT;
         debug_assert_eq!(cls_h, ppocr_rec::HEIGHT);
         for batch in by_ratio(&crops).chunks(BATCH) {
             let out = self.run(
-                &image,
+                image,
                 Stage::Classify,
                 batch.iter().map(|&i| (crops[i], crops[i].resized_width(cls_w))),
                 cls_w,
@@ -231,7 +237,7 @@ where
             let ratio = batch.iter().map(|&i| crops[i].ratio()).fold(MIN_RATIO, f64::max);
             let width = (ppocr_rec::HEIGHT as f64 * ratio) as usize;
             let out = self.run(
-                &image,
+                image,
                 Stage::Recognise,
                 batch.iter().map(|&i| (crops[i], crops[i].resized_width(width))),
                 width,
