@@ -1,19 +1,28 @@
-"""Sample-quality table of the MNIST diffusion / flow models, with the JAX samplers.
+"""Sample-quality table of the MNIST diffusion / flow models, with the JAX samplers; resumable.
 
     pip install jax==0.10.2 numpy
-    python3 scripts/diffusion_quality_table.py --count 200 --ddpm1000-count 50 \
-        --out scripts/diffusion_quality_table.json --md /tmp/quality_table.md
+    nice -n 19 python3 scripts/diffusion_quality_table.py --minutes 120
 
 The models (assets/models/{ddpm,flow}_mnist.safetensors) and the samplers are those of
 scripts/diffusion_mnist_model.py (imported, not copied); Ocelli's trajectories match them within
 7e-5, so this table stands for Ocelli's samplers too.
 
-Each row samples N images, N/10 per class (classes 0..9 in blocks), from the initial noise
-jax.random.normal(PRNGKey(seed), (N, 1, 28, 28)) (the same noise for every row of the same N, so
-rows differ only by model, sampler, steps and guidance; DDPM's per-step noise comes from
-fold_in(PRNGKey(seed + 1), batch index)). The network step is the jitted 2B-batch of
-`diffusion_mnist_model.cfg_batch` (B conditional + B null); every batch has the same shape B
-(the last one padded with copies of its first rows, which are dropped).
+Rows are named `{model}-{sampler}{steps}-g{guidance}`: ddpm-ddpm1000 (ancestral, 1000 steps),
+ddpm-ddim50 / ddim20 / ddim10 (η = 0), flow-euler20 / euler10, each at guidance 0, 1 and 3.
+
+Work goes in batches of 100 samples, 10 per class. Batch j of every row starts from the noise
+jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28)) (so rows differ only by model,
+sampler, steps and guidance; DDPM's per-step noise comes from fold_in(PRNGKey(seed + 1), j)). The
+network step is the jitted 200-batch of `diffusion_mnist_model.cfg_batch` (100 conditional + 100
+null). After each batch a row keeps only sufficient statistics — the count, the correct
+classifications per class, the non-finite samples, and the float64 sum and sum of outer products of
+the judge's features — in the state file (--state, an .npz), which is rewritten after each batch;
+a run stopped anywhere resumes from it, so the table grows over several runs (sessions).
+
+The schedule (--plan) is a list of stages `ROWS:N`, each bringing its rows to N samples before the
+next stage starts; the default brings the 15 DDIM / flow rows to 1000, then the two default rows
+(ddpm-ddim50-g3, flow-euler20-g3) to 10 000, then the DDPM-1000 rows to 1000, then every row to
+10 000. --minutes stops after the batch that crosses the budget.
 
 The judge is the shipped MNIST CNN (assets/models/mnist_cnn.safetensors; forward of
 scripts/train_mnist_cnn.py, input in [0, 1]), applied to clip((x + 1) / 2, 0, 1):
@@ -27,14 +36,7 @@ scripts/train_mnist_cnn.py, input in [0, 1]), applied to clip((x + 1) / 2, 0, 1)
   numpy default_rng(seed + k), k = 0..9) — the mean over those 10 draws, and their sd. The
   distance is biased upward at small N, so a row's fd is comparable with the floor at its N only.
 
-Rows are named `{model}-{sampler}{steps}-g{guidance}`: ddpm-ddpm1000 (ancestral, 1000 steps),
-ddpm-ddim50 / ddim20 / ddim10 (η = 0), flow-euler20 / euler10, each at guidance 0, 1 and 3.
-The 1000-step rows use --ddpm1000-count instead of --count. Each row is printed as it finishes, and
---out (JSON) is rewritten after each one, merging into an existing file's rows by name.
-
-Recorded run (scripts/diffusion_quality_table.json): the command above under `nice -n 19`, batch 100,
-seed 0, jax 0.10.2 on the 2-core VM next to a cargo build: 15 DDIM / flow rows at N = 200 (23-136 s
-each), then the 3 DDPM-1000 rows at N = 50 (about 530 s each), 41 min in all.
+--out (JSON) and --md are rewritten from the state after each batch that completes a stage's row.
 """
 
 import argparse
@@ -62,7 +64,6 @@ def row_name(model, sampler, steps, w):
     return f"{model}-{sampler}{steps}-g{w:g}"
 
 
-# the 1000-step rows last (they take most of the time)
 ALL_ROWS = [(m, s, k, w) for (m, s, k) in SAMPLERS[1:] + SAMPLERS[:1] for w in GUIDANCES]
 
 
@@ -107,7 +108,10 @@ def frechet(s1, s2):
     return float(np.sum((m1 - m2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * np.sum(np.sqrt(np.clip(w, 0, None))))
 
 
-def sample_batch(model, sampler, steps, p, x, c, w, key):
+BATCH = 100
+
+
+def sample_batch(sampler, steps, p, x, c, w, key):
     if sampler == "ddpm":
         return M.ddpm_sample(p, x, c, w, key)
     if sampler == "ddim":
@@ -115,31 +119,51 @@ def sample_batch(model, sampler, steps, p, x, c, w, key):
     return M.euler_sample(p, x, c, w, steps)[0]
 
 
-def run_row(model, sampler, steps, w, n, batch, seed, weights, cnn, test_stats):
-    assert n % 10 == 0, "the count must be a multiple of 10 (balanced classes)"
-    classes = np.repeat(np.arange(10, dtype=np.int32), n // 10)
-    noise = np.asarray(jax.random.normal(jax.random.PRNGKey(seed), (n, 1, 28, 28), jnp.float32))
-    b = min(batch, n)
-    base = jax.random.PRNGKey(seed + 1)
-    out = []
-    for j, i in enumerate(range(0, n, b)):
-        xb, cb = noise[i:i + b], classes[i:i + b]
-        k = len(xb)
-        if k < b:  # pad to the fixed batch shape
-            reps = -(-b // k)
-            xb, cb = np.concatenate([xb] * reps)[:b], np.concatenate([cb] * reps)[:b]
-        xs = sample_batch(model, sampler, steps, weights[model], jnp.asarray(xb), jnp.asarray(cb), w,
-                          jax.random.fold_in(base, j))
-        out.append(np.asarray(xs)[:k])
-    xs = np.concatenate(out)
+def empty_state():
+    return {"n": 0, "correct": np.zeros(10, np.int64), "nonfinite": 0, "sum": np.zeros(128),
+            "outer": np.zeros((128, 128)), "wall_s": 0.0}
+
+
+def load_state(path):
+    rows = {}
+    if path.exists():
+        with np.load(path) as z:
+            for name in {k.split("/")[0] for k in z.files}:
+                rows[name] = {"n": int(z[f"{name}/n"]), "correct": z[f"{name}/correct"].astype(np.int64),
+                              "nonfinite": int(z[f"{name}/nonfinite"]), "sum": z[f"{name}/sum"],
+                              "outer": z[f"{name}/outer"], "wall_s": float(z[f"{name}/wall_s"])}
+    return rows
+
+
+def save_state(path, rows):
+    arrays = {f"{name}/{k}": np.asarray(v) for name, s in rows.items() for k, v in s.items()}
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def run_batch(row, j, seed, weights, cnn, state):
+    """Samples batch j of the row and adds it to the row's statistics."""
+    model, sampler, steps, w = row
+    t0 = time.time()
+    classes = np.repeat(np.arange(10, dtype=np.int32), BATCH // 10)
+    x = jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(seed), j), (BATCH, 1, 28, 28), jnp.float32)
+    xs = np.asarray(sample_batch(sampler, steps, weights[model], x, jnp.asarray(classes), w,
+                                 jax.random.fold_in(jax.random.PRNGKey(seed + 1), j)))
     f, lg = cnn_features(cnn, np.clip((xs + 1.0) / 2.0, 0.0, 1.0))
     pred = lg.argmax(1)
-    return {
-        "accuracy": float((pred == classes).mean()),
-        "accuracy_per_class": [float((pred[classes == d] == d).mean()) for d in range(10)],
-        "fd": frechet(stats(f), test_stats),
-        "nonfinite_samples": int((~np.isfinite(xs.reshape(n, -1)).all(1)).sum()),
-    }
+    state["n"] += BATCH
+    state["correct"] += np.bincount(classes[pred == classes], minlength=10)
+    state["nonfinite"] += int((~np.isfinite(xs.reshape(BATCH, -1)).all(1)).sum())
+    state["sum"] = state["sum"] + f.sum(0)
+    state["outer"] = state["outer"] + f.T @ f
+    state["wall_s"] += time.time() - t0
+
+
+def stats_of(state):
+    n = state["n"]
+    mu = state["sum"] / n
+    return mu, (state["outer"] - n * np.outer(mu, mu)) / (n - 1)
 
 
 def floor(n, seed, train_feats, test_stats):
@@ -148,8 +172,21 @@ def floor(n, seed, train_feats, test_stats):
     return float(np.mean(v)), float(np.std(v, ddof=1))
 
 
+def record(name, state, test_stats, floor_of):
+    model, sampler, steps, w = NAMES[name]
+    n = state["n"]
+    fl = floor_of(n)
+    return {"name": name, "model": model, "sampler": sampler, "steps": steps,
+            "eta": 0.0 if sampler == "ddim" else None, "guidance": w, "count": n,
+            "accuracy": float(state["correct"].sum() / n),
+            "accuracy_per_class": [float(c / (n // 10)) for c in state["correct"]],
+            "fd": round(frechet(stats_of(state), test_stats), 4), "floor_fd": round(fl[0], 4),
+            "floor_fd_sd": round(fl[1], 4), "nonfinite_samples": state["nonfinite"],
+            "wall_s": round(state["wall_s"], 1)}
+
+
 def markdown(doc):
-    lines = ["| model | sampler | steps | guidance | N | CNN accuracy | FD to test | floor (train, same N) | wall |",
+    lines = ["| model | sampler | steps | guidance | N | CNN accuracy | FD to test | floor (train, same N) | JAX wall |",
              "|---|---|---|---|---|---|---|---|---|"]
     order = {row_name(*r): i for i, r in enumerate(ALL_ROWS)}
     for r in sorted(doc["rows"], key=lambda r: order.get(r["name"], 99)):
@@ -159,27 +196,35 @@ def markdown(doc):
     return "\n".join(lines) + "\n"
 
 
+NAMES = {row_name(*r): r for r in ALL_ROWS}
+DEFAULT_ROWS = "ddpm-ddim50-g3,flow-euler20-g3"
+FAST_ROWS = ",".join(row_name(*r) for r in ALL_ROWS if r[1] != "ddpm")
+SLOW_ROWS = ",".join(row_name(*r) for r in ALL_ROWS if r[1] == "ddpm")
+DEFAULT_PLAN = f"{FAST_ROWS}:1000;{DEFAULT_ROWS}:10000;{SLOW_ROWS}:1000;{FAST_ROWS},{SLOW_ROWS}:10000"
+
+
+def parse_plan(text):
+    stages = []
+    for part in text.split(";"):
+        rows, _, n = part.rpartition(":")
+        names = [s.strip() for s in rows.split(",") if s.strip()]
+        bad = [s for s in names if s not in NAMES]
+        if bad or not n.isdigit() or int(n) % BATCH:
+            raise SystemExit(f"bad plan stage {part!r}: rows must be of {list(NAMES)}, N a multiple of {BATCH}")
+        stages.append((names, int(n)))
+    return stages
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", default=None,
-                    help="comma-separated row names (e.g. flow-euler20-g3,ddpm-ddim50-g3), default all 18;"
-                         f" names: {', '.join(row_name(*r) for r in ALL_ROWS)}")
-    ap.add_argument("--count", type=int, default=200, help="samples per row (multiple of 10)")
-    ap.add_argument("--ddpm1000-count", type=int, default=None, help="samples for the 1000-step rows (default --count)")
-    ap.add_argument("--batch", type=int, default=100, help="images per network batch (each evaluation runs 2×)")
+    ap.add_argument("--plan", default=DEFAULT_PLAN, help="stages ROW,ROW:N separated by ';' (default: see the doc)")
+    ap.add_argument("--minutes", type=float, default=None, help="stop after the batch that crosses this budget")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=None, help="JSON file (rows merged by name into an existing one)")
+    ap.add_argument("--state", default=str(ROOT / "scripts/diffusion_quality_state.npz"))
+    ap.add_argument("--out", default=str(ROOT / "scripts/diffusion_quality_table.json"))
     ap.add_argument("--md", default=None, help="also write the markdown table here")
     args = ap.parse_args()
-    names = {row_name(*r): r for r in ALL_ROWS}
-    if args.rows:
-        wanted = [s.strip() for s in args.rows.split(",") if s.strip()]
-        bad = [s for s in wanted if s not in names]
-        if bad:
-            ap.error(f"unknown rows {bad}; known: {list(names)}")
-        rows = [r for r in ALL_ROWS if row_name(*r) in wanted]
-    else:
-        rows = ALL_ROWS
+    stages = parse_plan(args.plan)
 
     t0 = time.time()
     cnn = {k: jnp.asarray(a) for k, a in M.read_safetensors(ROOT / "assets/models/mnist_cnn.safetensors").items()}
@@ -193,42 +238,45 @@ def main():
     test_acc = float((test_lg.argmax(1) == yte).mean())
     print(f"CNN on the 10 000 test images: accuracy {test_acc:.4f}; features of test and train in"
           f" {time.time() - t0:.0f} s", flush=True)
-
-    out = pathlib.Path(args.out) if args.out else None
-    doc = {"rows": []}
-    if out is not None and out.exists():
-        doc = json.loads(out.read_text())
-    doc.update({
-        "doc": "scripts/diffusion_quality_table.py: JAX samplers of scripts/diffusion_mnist_model.py; accuracy ="
-               " share of samples the MNIST CNN classifies as the class asked for; fd = Fréchet distance of the"
-               " CNN's 128-d penultimate features to those of the 10 000 test images (float64); floor_fd = the"
-               f" same for N random training images, mean (and sd) over {FLOOR_DRAWS} draws; N/10 samples per class",
-        "framework": f"jax {jax.__version__}",
-        "cnn_test_accuracy": test_acc,
-        "seed": args.seed,
-        "batch": args.batch,
-    })
     floors = {}
-    for model, sampler, steps, w in rows:
-        n = args.ddpm1000_count if (sampler == "ddpm" and args.ddpm1000_count) else args.count
+
+    def floor_of(n):
         if n not in floors:
             floors[n] = floor(n, args.seed, train_f, test_stats)
-        t1 = time.time()
-        r = run_row(model, sampler, steps, w, n, args.batch, args.seed, weights, cnn, test_stats)
-        wall = time.time() - t1
-        name = row_name(model, sampler, steps, w)
-        rec = {"name": name, "model": model, "sampler": sampler, "steps": steps, "eta": 0.0 if sampler == "ddim" else None,
-               "guidance": w, "count": n, "accuracy": r["accuracy"], "accuracy_per_class": r["accuracy_per_class"],
-               "fd": round(r["fd"], 4), "floor_fd": round(floors[n][0], 4), "floor_fd_sd": round(floors[n][1], 4),
-               "nonfinite_samples": r["nonfinite_samples"], "wall_s": round(wall, 1)}
-        print(f"{name}: N {n}, accuracy {100 * r['accuracy']:.1f}%, FD {r['fd']:.2f} (floor {floors[n][0]:.2f}"
-              f" ± {floors[n][1]:.2f}), {wall:.0f} s", flush=True)
-        doc["rows"] = [x for x in doc["rows"] if x["name"] != name] + [rec]
-        if out is not None:
-            out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        return floors[n]
+
+    state_path, out = pathlib.Path(args.state), pathlib.Path(args.out)
+    rows = load_state(state_path)
+
+    def publish():
+        doc = {"doc": "scripts/diffusion_quality_table.py: JAX samplers of scripts/diffusion_mnist_model.py;"
+                      " accuracy = share of samples the MNIST CNN classifies as the class asked for; fd = Fréchet"
+                      " distance of the CNN's 128-d penultimate features to those of the 10 000 test images"
+                      " (float64); floor_fd = the same for N random training images, mean (and sd) over"
+                      f" {FLOOR_DRAWS} draws; N/10 samples per class; wall_s = JAX sampling time of the row",
+               "framework": f"jax {jax.__version__}", "cnn_test_accuracy": test_acc, "seed": args.seed,
+               "batch": BATCH, "rows": [record(name, s, test_stats, floor_of) for name, s in rows.items() if s["n"] > 1]}
+        out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         if args.md:
             pathlib.Path(args.md).write_text(markdown(doc))
-    print(markdown(doc), flush=True)
+        return doc
+
+    for names, n in stages:
+        for name in names:
+            state = rows.setdefault(name, empty_state())
+            while state["n"] < n:
+                if args.minutes is not None and time.time() - t0 > 60 * args.minutes:
+                    print(f"time budget spent; {name} at {state['n']} of {n}", flush=True)
+                    print(markdown(publish()), flush=True)
+                    return
+                run_batch(NAMES[name], state["n"] // BATCH, args.seed, weights, cnn, state)
+                save_state(state_path, rows)
+                done = state["n"] == n
+                print(f"{name}: {state['n']}/{n}, accuracy {100 * state['correct'].sum() / state['n']:.1f}%,"
+                      f" {state['wall_s']:.0f} s", flush=True)
+                if done:
+                    publish()
+    print(markdown(publish()), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,17 @@
 //   on CPU drivers still runs the whole body masked.
 // `im2col`: the other way to convolve, used for ungrouped convolutions: writes the
 //   [N, C·KH·KW, OH·OW] patch matrix (zeros in the padding) that gemm.wgsl multiplies by the
-//   weights. One invocation per row of OW patch elements (n, patch row, oy), or per segment of
+//   weights — or one band of it: images n_begin .. n_begin + band_n and output rows oy_begin ..
+//   oy_begin + band_rows, so that a large convolution runs as several im2col + GEMM pairs over
+//   one band-sized buffer.
+//   One invocation per row of OW patch elements (n, patch row, oy), or per segment of
 //   one when ox_tiles splits wide rows into that many (so that no invocation loops past
 //   llvmpipe's 65 535 iterations, see reduce.wgsl): the index arithmetic, integer divisions
 //   included (a scalar loop per lane on CPU drivers), happens once per row instead of once per
 //   element. The plan pads the matrix for the GEMM's aligned
-//   variant: each patch row holds patch_cols ≥ OH·OW elements (zeros past OH·OW), and rows from
+//   variant: each patch row holds patch_cols ≥ band_rows·OW elements (zeros past those), and rows from
 //   C·KH·KW up to k_rows are zeros (against zero-padded constant weights). Bindings: x (read),
-//   col (write), ConvParams (items = N·k_rows·OH·ox_tiles).
+//   col (write), ConvParams (items = band_n·k_rows·band_rows·ox_tiles).
 // The input x and the weights w are read through `x_at` and `w_at`, which one of two binding
 // files defines: conv2d_storage.wgsl (storage buffers) or conv2d_texels.wgsl (the same bytes
 // copied into textures, which CPU drivers read about 10× faster; `im2col` reads x only).
@@ -56,6 +59,8 @@ struct ConvParams {
     // several dispatches, each adding its part to the previous one's result (bound as the
     // residual), so that no invocation's loops pass llvmpipe's 65 535 iterations (reduce.wgsl).
     ic_begin: u32, ic_end: u32,
+    // `im2col`'s band: its first image and output row, and its output rows per image.
+    n_begin: u32, oy_begin: u32, band_rows: u32,
 }
 
 @group(0) @binding(2) var<storage, read> bias: array<elem>;
@@ -233,16 +238,18 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let segs = ip.ox_tiles;
     let seg = item % segs;
     let row = item / segs;
-    let oy = row % ip.oh;
-    let r = (row / ip.oh) % ip.k_rows;
-    let n = row / (ip.oh * ip.k_rows);
+    let band_oy = row % ip.band_rows;
+    let oy = ip.oy_begin + band_oy;
+    let r = (row / ip.band_rows) % ip.k_rows;
+    let band_n = row / (ip.band_rows * ip.k_rows);
+    let n = ip.n_begin + band_n;
     let seg_len = (ip.ow + segs - 1u) / segs;
     let kx = r % ip.kw;
     let ky = (r / ip.kw) % ip.kh;
     let ic = r / (ip.kh * ip.kw);
     let iy = i32(oy * ip.stride_h + ky * ip.dil_h) - i32(ip.pad_top);
-    let row_start = (n * ip.k_rows + r) * ip.patch_cols;
-    let out = row_start + oy * ip.ow;
+    let row_start = (band_n * ip.k_rows + r) * ip.patch_cols;
+    let out = row_start + band_oy * ip.ow;
     let inside = r < ksize && iy >= 0 && iy < i32(ip.h);
     let x_row = ((n * ip.c + ic) * ip.h + u32(max(iy, 0))) * ip.w;
     for (var ox = seg * seg_len; ox < min(ip.ow, (seg + 1u) * seg_len); ox++) {
@@ -253,9 +260,9 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
         }
         col[out + ox] = elem(v);
     }
-    // The last segment of the last row of outputs also zeroes the padding past OH·OW.
-    if (oy == ip.oh - 1u && seg == segs - 1u) {
-        for (var t = ip.oh * ip.ow; t < ip.patch_cols; t++) {
+    // The last segment of the band's last row of outputs also zeroes the padding past its columns.
+    if (band_oy == ip.band_rows - 1u && seg == segs - 1u) {
+        for (var t = ip.band_rows * ip.ow; t < ip.patch_cols; t++) {
             col[row_start + t] = elem(0.0);
         }
     }

@@ -3,9 +3,10 @@
 //
 // Bindings: a (read), b (read), bias (read), residual [.., M, N] (read), y (write), GemmParams.
 // a is [M, K] row-major ([K, M] when TRANS_A), b is [K, N] with rows `ldb` apart ([N, K] when
-// TRANS_B), y is [M, N];
-// each batch starts at batch · {a,b}_batch_stride (0 broadcasts one operand) and y at
-// batch · M · N. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
+// TRANS_B), y is [M, N] with rows `ldy` apart (N, or more when y is a band of the columns of a
+// wider matrix, as a convolution's banded im2col writes); each batch starts at
+// batch · {a,b}_batch_stride (0 broadcasts one operand) and y (and the residual) at
+// y_offset + batch · M · ldy. bias is [N] (one per column) or, with BIAS_PER_ROW, [M] (one per row: a
 // convolution's output channels). An absent bias or residual is bound to a placeholder and ignored.
 // The epilogue's bias and residual and its piecewise-linear activations (ReLU, ReLU6, clamp,
 // leaky ReLU: `epilogue` bits and slope/lo/hi) are uniform parameters, not override constants:
@@ -74,6 +75,9 @@ struct GemmParams {
     // llvmpipe's 65 535 iterations (reduce.wgsl).
     k_begin: u32,
     k_end: u32,
+    // Where y (and the residual, which shares its layout) starts, and the elements between its rows.
+    y_offset: u32,
+    ldy: u32,
 }
 
 const HAS_BIAS: u32 = 1u;
@@ -208,7 +212,7 @@ fn store_row(z: u32, row: u32, col0: u32, acc: mat2x4<f32>, cb: mat2x4<f32>) {
     if (row >= p.m || col0 >= p.n) {
         return;
     }
-    let y_base = z * p.m * p.n;
+    let y_base = p.y_offset + z * p.m * p.ldy;
     var row_bias = 0.0;
     if ((p.epilogue & HAS_BIAS) != 0u && (p.epilogue & BIAS_PER_ROW) != 0u) {
         row_bias = bias_at(row);
@@ -217,7 +221,7 @@ fn store_row(z: u32, row: u32, col0: u32, acc: mat2x4<f32>, cb: mat2x4<f32>) {
     // A runtime bound, so that the driver keeps one copy of the epilogue.
     for (var j = 0u; j < min(8u, p.n - col0); j++) {
         let col = col0 + j;
-        let at = y_base + row * p.n + col;
+        let at = y_base + row * p.ldy + col;
         let strip = select(sums[1], sums[0], j < 4u);
         var v = strip[j & 3u] + row_bias;
         if ((p.epilogue & RESIDUAL) != 0u) {

@@ -113,6 +113,79 @@ fn conv2d_same_padding_grouped_and_depthwise() {
     run_conv(19, [1, 3, 17, 19], 3, [5, 5], wide, true);
 }
 
+/// Convolutions whose im2col patch matrix exceeds the scratch limit run as im2col + GEMM pairs
+/// over bands of whole images or of output rows, with the bias, residual and ReLU6 fused into
+/// each band's GEMM, also with K in parts; a limit below one output row runs the direct kernel.
+#[test]
+fn conv2d_in_bands_of_images_and_output_rows() {
+    let mut r = rng(28);
+    // [3, 8, 13, 21] → 8 channels, 3×3 same: 72 patch rows of 276 columns, 79 kB per image.
+    // 100 kB: one image per band; 20 kB: bands of 3 output rows (3, 3, 3, 3, 1); 64 B: direct.
+    let (x_shape, o) = ([3, 8, 13, 21], 8);
+    let limits = [100_000, 20_480, 64];
+    for constant_weights in [false, true] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", x_shape, DType::F32).unwrap();
+        let wd = uniform(&mut r, &[o, 8, 3, 3], -0.5, 0.5);
+        let mut data = vec![uniform(&mut r, &x_shape, -2.0, 2.0)];
+        let w = if constant_weights {
+            g.constant(wd).unwrap()
+        } else {
+            data.push(wd);
+            g.input("w", [o, 8, 3, 3], DType::F32).unwrap()
+        };
+        let b = g.input("b", [o], DType::F32).unwrap();
+        data.push(uniform(&mut r, &[o], -1.0, 1.0));
+        let same = Conv2d { padding: Padding::Same, ..Default::default() };
+        let y = g.op(Op::Conv2d(same), &[x, w, b]).unwrap();
+        let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
+        let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let options: Vec<CompileOptions> = limits
+            .iter()
+            .flat_map(|&scratch_limit| {
+                let banded = CompileOptions { scratch_limit, ..Default::default() };
+                [banded, CompileOptions { texel_operands: false, ..banded }, CompileOptions { loop_chunk: 3, ..banded }]
+            })
+            .collect();
+        let what = format!("banded conv + bias + residual + relu6, constant weights {constant_weights}");
+        check_with(&what, &graph, &data, ACCUM, &options);
+    }
+    // Strided, dilated and unpadded shapes, 5 images: 2 per band at 25 kB, 2 rows per band at 1 kB.
+    let c = |stride, pad, dil| Conv2d { stride, padding: Padding::Explicit(pad), dilation: dil, groups: 1 };
+    let cases = [
+        ([5, 3, 9, 11], 6, c([1, 1], [1, 1, 1, 1], [1, 1])),
+        ([2, 4, 23, 37], 5, c([2, 2], [1, 0, 1, 2], [1, 1])),
+        ([1, 3, 17, 15], 4, c([1, 1], [2, 2, 2, 2], [2, 2])),
+    ];
+    for (seed, (x, o, p)) in (29..).zip(cases) {
+        let mut g = GraphBuilder::new();
+        let xi = g.input("x", x, DType::F32).unwrap();
+        let wi = g.input("w", [o, x[1], 3, 3], DType::F32).unwrap();
+        let y = g.op(Op::Conv2d(p), &[xi, wi]).unwrap();
+        let mut r = rng(seed);
+        let data = [uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &[o, x[1], 3, 3], -1.0, 1.0)];
+        let options = [25_000, 1024].map(|scratch_limit| CompileOptions { scratch_limit, ..Default::default() });
+        check_with(&format!("banded conv x{x:?} {p:?}"), &g.build(&[y]).unwrap(), &data, ACCUM, &options);
+    }
+}
+
+/// At the default 64 MiB limit: 16 → 8 channels, 3×3 dilated by 2 over 345×345 (119 025
+/// outputs per channel, a 68.6 MB patch matrix) runs as two bands of output rows.
+#[test]
+fn conv2d_over_a_long_plane_in_two_bands_at_the_default_limit() {
+    let mut r = rng(32);
+    let (x_shape, w_shape) = ([1, 16, 345, 345], [8, 16, 3, 3]);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", x_shape, DType::F32).unwrap();
+    let w = g.constant(uniform(&mut r, &w_shape, -0.5, 0.5)).unwrap();
+    let b = g.constant(uniform(&mut r, &[8], -0.5, 0.5)).unwrap();
+    let p = Conv2d { padding: Padding::Explicit([2; 4]), dilation: [2, 2], ..Default::default() };
+    let y = g.op(Op::Conv2d(p), &[x, w, b]).unwrap();
+    let data = [uniform(&mut r, &x_shape, -1.0, 1.0)];
+    check_with("conv over 345×345 in two bands", &g.build(&[y]).unwrap(), &data, ACCUM, &operand_paths());
+}
+
 fn run_conv_t(seed: u64, x: [usize; 4], o: usize, k: [usize; 2], p: ConvTranspose2d, bias: bool) {
     run(seed, x, [x[1], o / p.groups, k[0], k[1]], o, Op::ConvTranspose2d(p), bias);
 }

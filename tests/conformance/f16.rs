@@ -146,8 +146,13 @@ fn check_native(what: &str, graph: &Graph, inputs: &[Tensor]) {
         !capable.is_empty(),
         "no adapter under test has shader-f16; run the suite with the Vulkan adapter (mesa-vulkan-drivers)"
     );
-    // Operands through rgba16float textures (CPU adapters' default) and through f16 buffers.
-    let paths = [native(), CompileOptions { texel_operands: false, ..native() }];
+    // Operands through rgba16float textures (CPU adapters' default) and through f16 buffers,
+    // and with a 4 kB scratch limit (im2col + GEMM over bands of output rows).
+    let paths = [
+        native(),
+        CompileOptions { texel_operands: false, ..native() },
+        CompileOptions { scratch_limit: 4096, ..native() },
+    ];
     for (gpu, options) in capable.into_iter().flat_map(|g| paths.map(|o| (g, o))) {
         let mut plan = gpu.compile_with(graph, options).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(casts(&plan), 0, "{what}: the native f16 plan still casts");

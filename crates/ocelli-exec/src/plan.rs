@@ -34,11 +34,20 @@ pub struct CompileOptions {
     /// default, [`CompileOptions::LOOP_CHUNK`], stays far below; tests lower it to run the
     /// multi-pass paths on small shapes.
     pub loop_chunk: usize,
+    /// The largest scratch buffer, in bytes, that a convolution's im2col patch matrix or
+    /// Winograd transforms may use (further capped by the device's storage-binding limit):
+    /// bigger im2col convolutions run as several im2col + GEMM pairs over bands of images or of
+    /// output rows, and one that cannot fit a single output row runs the direct kernel. The
+    /// default, [`CompileOptions::SCRATCH_LIMIT`], keeps a plan's scratch small beside its
+    /// activations; tests lower it to run the banded paths on small shapes.
+    pub scratch_limit: u64,
 }
 
 impl CompileOptions {
     /// Default [`CompileOptions::loop_chunk`].
     pub const LOOP_CHUNK: usize = 4096;
+    /// Default [`CompileOptions::scratch_limit`]: 64 MiB.
+    pub const SCRATCH_LIMIT: u64 = 64 << 20;
 }
 
 impl Default for CompileOptions {
@@ -49,6 +58,7 @@ impl Default for CompileOptions {
             f16: F16Compute::Auto,
             texel_operands: true,
             loop_chunk: Self::LOOP_CHUNK,
+            scratch_limit: Self::SCRATCH_LIMIT,
         }
     }
 }
@@ -180,7 +190,7 @@ impl GpuPlan {
         for (i, v) in graph.values().iter().enumerate() {
             gpu.check_binding_size(&describe(&graph, ValueId(i)), device_bytes(v))?;
         }
-        let tuning = Tuning::for_gpu(&gpu, options.texel_operands, options.loop_chunk);
+        let tuning = Tuning::for_gpu(&gpu, &options);
         let lowered = graph.nodes().iter().map(|n| lower(n, &graph, tuning)).collect::<Result<Vec<_>, _>>()?;
         let alias: Vec<bool> = lowered.iter().map(|l| matches!(l, Lowering::Alias)).collect();
         let scratch: Vec<Vec<u64>> = lowered

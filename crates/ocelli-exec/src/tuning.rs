@@ -4,6 +4,7 @@
 use ocelli_device::Gpu;
 
 use crate::texels::TEXELS_PER_ROW;
+use crate::CompileOptions;
 
 /// Loop iterations one invocation may spend on work that cannot be split further (a
 /// convolution's taps for one channel, NMS's work per block of candidates), whatever
@@ -25,6 +26,9 @@ pub(crate) struct Tuning {
     /// statistics, top-k, windows; GEMM K blocks of 4·loop_chunk): longer axes run in more
     /// passes or dispatches ([`crate::CompileOptions::loop_chunk`]).
     pub loop_chunk: usize,
+    /// The largest im2col band or Winograd scratch buffer in bytes
+    /// ([`crate::CompileOptions::scratch_limit`], at most the device's storage-binding limit).
+    pub scratch_limit: u64,
 }
 
 impl Tuning {
@@ -33,7 +37,7 @@ impl Tuning {
     /// textures about 10× faster than storage buffers (FACTS in the README); GPUs get 64
     /// invocations, two or more full subgroups on every vendor, and storage buffers.
     /// `texel_operands: false` keeps storage buffers everywhere.
-    pub fn for_gpu(gpu: &Gpu, texel_operands: bool, loop_chunk: usize) -> Self {
+    pub fn for_gpu(gpu: &Gpu, options: &CompileOptions) -> Self {
         let info = gpu.adapter_info();
         let cpu = info.device_type == wgpu::DeviceType::Cpu;
         // One row short of the limit: operand textures never have a power-of-two row count.
@@ -41,8 +45,9 @@ impl Tuning {
         Self {
             gemm_subgroups: gpu.capabilities().subgroup && info.subgroup_min_size >= 8,
             gemm_wg: if cpu { 8 } else { 64 },
-            texel_capacity: if cpu && texel_operands { rows * TEXELS_PER_ROW as usize } else { 0 },
-            loop_chunk: loop_chunk.max(2),
+            texel_capacity: if cpu && options.texel_operands { rows * TEXELS_PER_ROW as usize } else { 0 },
+            loop_chunk: options.loop_chunk.max(2),
+            scratch_limit: options.scratch_limit.min(gpu.limits().max_storage_buffer_binding_size),
         }
     }
 

@@ -18,8 +18,43 @@ fn dims4(d: &[usize]) -> [usize; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-/// Largest im2col patch matrix built for the GEMM path; bigger convolutions run direct.
-const MAX_IM2COL_BYTES: u64 = 64 << 20;
+/// One band of an im2col patch matrix: images `n_begin ..` (`images` of them) and output rows
+/// `oy_begin ..` (`rows` of them) of each, `patch_cols` ≥ rows·OW columns per patch row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ColBand {
+    n_begin: usize,
+    images: usize,
+    oy_begin: usize,
+    rows: usize,
+    patch_cols: usize,
+}
+
+/// The bands of the [n, k_rows, oh·ow] patch matrix that keep each within `max_bytes`: whole
+/// images, as many per band as fit, or bands of output rows of one image when an image does not
+/// fit; bands of equal size but the last. `None` when not even one output row fits.
+fn col_bands(n: usize, k_rows: usize, [oh, ow]: [usize; 2], elem_bytes: u64, max_bytes: u64) -> Option<Vec<ColBand>> {
+    let max_cols = usize::try_from(max_bytes / (k_rows as u64 * elem_bytes)).unwrap_or(usize::MAX) / 4 * 4;
+    let image_cols = (oh * ow).next_multiple_of(4);
+    let (images, rows) = if image_cols <= max_cols {
+        let per_band = (max_cols / image_cols).min(n);
+        (n.div_ceil(n.div_ceil(per_band)), oh)
+    } else {
+        let per_band = max_cols / ow;
+        if per_band == 0 {
+            return None;
+        }
+        (1, oh.div_ceil(oh.div_ceil(per_band)))
+    };
+    let mut bands = Vec::new();
+    for n_begin in (0..n).step_by(images) {
+        for oy_begin in (0..oh).step_by(rows) {
+            let rows = rows.min(oh - oy_begin);
+            let images = images.min(n - n_begin);
+            bands.push(ColBand { n_begin, images, oy_begin, rows, patch_cols: (rows * ow).next_multiple_of(4) });
+        }
+    }
+    Some(bands)
+}
 
 /// The `rows` × `cols` matrix `t` with zero columns appended up to `padded_cols`.
 fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Result<Tensor, ExecError> {
@@ -74,18 +109,19 @@ pub(crate) fn conv2d(
     let pad_patches = p.groups == 1 && !k.is_multiple_of(4) && io.constant(1).is_some();
     let k_rows = if pad_patches { k.next_multiple_of(4) } else { k };
     let direct_items = n * p.groups * og.div_ceil(BLOCK) * oh * ow.div_ceil(BLOCK);
-    // Parameters for `items` work items of `cols` output columns each.
-    let params = |items: usize, cols: usize, (ic_begin, ic_end): (usize, usize)| {
+    // Parameters for `items` work items of `cols` output columns each (`band`: im2col's).
+    let params = |items: usize, cols: usize, (ic_begin, ic_end): (usize, usize), band: Option<ColBand>| {
+        let b = band.unwrap_or(ColBand { n_begin: 0, images: n, oy_begin: 0, rows: oh, patch_cols });
         Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], pads[0], pads[1]])
             .us(&[p.dilation[0], p.dilation[1], cg, og, og.div_ceil(BLOCK), ow.div_ceil(cols), items, k_rows])
-            .us(&[patch_cols, ic_begin, ic_end])
+            .us(&[b.patch_cols, ic_begin, ic_end, b.n_begin, b.oy_begin, b.rows])
             .0
     };
     // The input through a texture where the adapter reads those faster.
     let family = if io.tuning.fits_texels(n * c * h * w) { KernelFamily::Conv2dTexels } else { KernelFamily::Conv2d };
     let wino = WinogradConv { n, c, h, w, o, oh, ow, pad_top: pads[0], pad_left: pads[1] };
-    let winograd_fits = wino.scratch_bytes().iter().all(|&b| b <= MAX_IM2COL_BYTES);
+    let winograd_fits = wino.scratch_bytes().iter().all(|&b| b <= io.tuning.scratch_limit);
     // f16 stays on im2col: the transforms would round to f16 between them.
     let plain_3x3 = [kh, kw] == [3, 3] && p.stride == [1, 1] && p.dilation == [1, 1] && p.groups == 1;
     if plain_3x3 && io.elem_bytes() == 4 && c >= 8 && o >= 8 && winograd_fits {
@@ -93,28 +129,34 @@ pub(crate) fn conv2d(
         let residual = residual.then(|| io.input(n_base).into());
         return winograd(io, &wino, bias, residual, acts, scratch, derived);
     }
-    let col_bytes = (n * k_rows * patch_cols) as u64 * io.elem_bytes();
-    let spec = |k: usize, ldb: usize| GemmSpec {
+    // The GEMM of `images` images from `n_begin`, output columns `col_begin ..` (`cols` of them)
+    // of each, over a b with rows `ldb` apart.
+    let spec = |k: usize, ldb: usize, (n_begin, images): (usize, usize), (col_begin, cols): (usize, usize)| GemmSpec {
         m: o,
-        n: oh * ow,
+        n: cols,
         k,
-        batch: n,
+        batch: images,
         trans_a: false,
         trans_b: false,
         a_batch_stride: 0,
         b_batch_stride: k * ldb,
         ldb,
+        y_offset: n_begin * o * oh * ow + col_begin,
+        ldy: oh * ow,
         bias: has_bias.then(|| (io.input(2), true)),
         residual: residual.then(|| io.input(n_base)),
         l1: false,
     };
+    let col_bytes = (n * k_rows * patch_cols) as u64 * io.elem_bytes();
     let y = Binding::from(io.output(0));
-    if p.groups == 1 && pointwise && (patch_cols == oh * ow || col_bytes > MAX_IM2COL_BYTES) {
+    if p.groups == 1 && pointwise && (patch_cols == oh * ow || col_bytes > io.tuning.scratch_limit) {
         let x = io.input(0).into();
-        return gemm_steps(&spec(k, oh * ow), io.input(1).into(), x, y, acts, io, scratch);
+        return gemm_steps(&spec(k, oh * ow, (0, n), (0, oh * ow)), io.input(1).into(), x, y, acts, io, scratch);
     }
-    if p.groups == 1 && col_bytes <= MAX_IM2COL_BYTES {
-        scratch.push(col_bytes);
+    let bands = col_bands(n, k_rows, [oh, ow], io.elem_bytes(), io.tuning.scratch_limit);
+    if let (1, Some(bands)) = (p.groups, bands) {
+        let band_bytes = |b: &ColBand| (b.images * k_rows * b.patch_cols) as u64 * io.elem_bytes();
+        scratch.push(bands.iter().map(band_bytes).max().unwrap_or(0));
         let col = Binding::Scratch(scratch.len() - 1);
         let weights = match io.constant(1) {
             Some(w) if pad_patches => {
@@ -125,17 +167,20 @@ pub(crate) fn conv2d(
         };
         // Rows of at most 4·loop_chunk elements per invocation.
         let segment = ow.min(4 * io.tuning.loop_chunk);
-        let items = n * k_rows * oh * ow.div_ceil(segment);
-        let im2col = Step::Dispatch(Dispatch {
-            family,
-            entry: "im2col",
-            constants: vec![("WG", f64::from(WG))],
-            bindings: vec![io.input(0).into(), col],
-            params: params(items, segment, (0, cg)),
-            groups: linear_groups(items, WG),
-        });
-        let mut steps = vec![im2col];
-        steps.extend(gemm_steps(&spec(k_rows, patch_cols), weights, col, y, acts, io, scratch)?);
+        let mut steps = Vec::with_capacity(2 * bands.len());
+        for band in bands {
+            let items = band.images * k_rows * band.rows * ow.div_ceil(segment);
+            steps.push(Step::Dispatch(Dispatch {
+                family,
+                entry: "im2col",
+                constants: vec![("WG", f64::from(WG))],
+                bindings: vec![io.input(0).into(), col],
+                params: params(items, segment, (0, cg), Some(band)),
+                groups: linear_groups(items, WG),
+            }));
+            let gemm = spec(k_rows, band.patch_cols, (band.n_begin, band.images), (band.oy_begin * ow, band.rows * ow));
+            steps.extend(gemm_steps(&gemm, weights, col, y, acts, io, scratch)?);
+        }
         return Ok(steps);
     }
     let flag = |b: bool| f64::from(u8::from(b));
@@ -193,7 +238,7 @@ pub(crate) fn conv2d(
                 residual_binding,
                 dst,
             ],
-            params: params(items, cols, (j * per_part, ((j + 1) * per_part).min(cg))),
+            params: params(items, cols, (j * per_part, ((j + 1) * per_part).min(cg)), None),
             groups: linear_groups(items, WG),
         }));
     }
@@ -255,11 +300,18 @@ pub(crate) fn conv_transpose2d(
 mod tests {
     use ocelli_graph::{Conv2d, DType, Graph, GraphBuilder, Op, Padding, Tensor};
 
+    use super::{col_bands, ColBand};
     use crate::dispatch::{Binding, Step};
     use crate::lower::{lower, Lowering};
     use crate::tuning::Tuning;
 
-    const TUNING: Tuning = Tuning { gemm_subgroups: false, gemm_wg: 8, texel_capacity: 1 << 20, loop_chunk: 4096 };
+    const TUNING: Tuning = Tuning {
+        gemm_subgroups: false,
+        gemm_wg: 8,
+        texel_capacity: 1 << 20,
+        loop_chunk: 4096,
+        scratch_limit: 64 << 20,
+    };
 
     /// Index of `ldb` in a GEMM dispatch's parameters.
     const LDB: usize = 9;
@@ -359,5 +411,73 @@ mod tests {
         assert_eq!(constant(&gemm, "ALIGNED_B"), 1.0);
         assert_eq!(gemm.params[1], 81, "n");
         assert_eq!(gemm.params[LDB], 84, "ldb");
+    }
+
+    /// Every (image, output row) in exactly one band, each band within `max` bytes.
+    fn assert_cover(bands: &[ColBand], n: usize, k_rows: usize, [oh, ow]: [usize; 2], max: u64) {
+        let mut seen = vec![0; n * oh];
+        for b in bands {
+            assert_eq!(b.patch_cols, (b.rows * ow).next_multiple_of(4), "{b:?}");
+            assert!((b.images * k_rows * b.patch_cols * 4) as u64 <= max, "{b:?} over {max} bytes");
+            assert!(b.images == 1 || b.rows == oh, "{b:?}: several images of part of a plane");
+            for i in b.n_begin..b.n_begin + b.images {
+                for r in b.oy_begin..b.oy_begin + b.rows {
+                    seen[i * oh + r] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1), "bands {bands:?} cover {seen:?}");
+    }
+
+    #[test]
+    fn im2col_bands_hold_whole_images_or_balanced_runs_of_rows() {
+        // Everything fits: one band.
+        let one = col_bands(3, 36, [13, 21], 4, 1 << 20).unwrap();
+        assert_eq!(one, [ColBand { n_begin: 0, images: 3, oy_begin: 0, rows: 13, patch_cols: 276 }]);
+        // 100 columns per image, 228 per band: two images per band, 5 images as 2, 2, 1.
+        let images = col_bands(5, 27, [9, 11], 4, 25_000).unwrap();
+        assert_eq!(images.iter().map(|b| b.images).collect::<Vec<_>>(), [2, 2, 1]);
+        assert_cover(&images, 5, 27, [9, 11], 25_000);
+        // 68 columns per band at 20 kB: 3 rows of 21, so 13 rows as 3, 3, 3, 3, 1 per image.
+        let rows = col_bands(2, 72, [13, 21], 4, 20_480).unwrap();
+        assert_eq!(rows.iter().map(|b| b.rows).collect::<Vec<_>>(), [3, 3, 3, 3, 1, 3, 3, 3, 3, 1]);
+        assert_cover(&rows, 2, 72, [13, 21], 20_480);
+        // 96 columns: 5 rows of 19 fit, so 3 bands of ⌈13/3⌉ = 5 rows: 5, 5, 3.
+        let balanced = col_bands(1, 36, [13, 19], 4, 36 * 4 * 96).unwrap();
+        assert_eq!(balanced.iter().map(|b| b.rows).collect::<Vec<_>>(), [5, 5, 3]);
+        assert_cover(&balanced, 1, 36, [13, 19], 36 * 4 * 96);
+        // Not even one row of 21 outputs fits: no bands (the direct kernel).
+        assert_eq!(col_bands(1, 72, [13, 21], 4, 72 * 4 * 20), None);
+    }
+
+    #[test]
+    fn a_conv_over_its_scratch_limit_runs_as_im2col_gemm_pairs_over_row_bands() {
+        // 9×9 outputs of 3·3·3 → 28 patch rows: 28·84·4 = 9408 bytes for the whole plane; at
+        // 4 kB a band holds 36 columns, 4 rows of 9: bands of 3 rows (9, 9, 9 of 81 columns).
+        let tuning = Tuning { scratch_limit: 4096, ..TUNING };
+        let graph = conv_graph(3, 5, 3, 1, true);
+        let steps = match lower(&graph.nodes()[0], &graph, tuning).unwrap() {
+            Lowering::Steps { steps, scratch, .. } => {
+                assert_eq!(scratch, [28 * 28 * 4], "one band-sized buffer");
+                steps
+            }
+            Lowering::Alias => panic!("a convolution is not an alias"),
+        };
+        let entries: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Dispatch(d) => Some(d.entry),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(entries, ["im2col", "gemm", "im2col", "gemm", "im2col", "gemm"]);
+        for (j, pair) in steps.chunks(2).enumerate() {
+            let (Step::Dispatch(im2col), Step::Dispatch(gemm)) = (&pair[0], &pair[1]) else { panic!("{pair:?}") };
+            // n_begin, oy_begin, band_rows after k_rows, patch_cols, ic_begin, ic_end.
+            assert_eq!(im2col.params[K_ROWS..K_ROWS + 7], [28, 28, 0, 3, 0, 3 * j as u32, 3]);
+            // n = 27 columns, ldb 28, y from column 27·j with rows 81 apart.
+            assert_eq!(gemm.params[1], 27, "n");
+            assert_eq!(gemm.params[LDB..LDB + 5], [28, 0, 28, 27 * j as u32, 81]);
+        }
     }
 }

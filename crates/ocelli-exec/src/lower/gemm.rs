@@ -47,6 +47,10 @@ pub(crate) struct GemmSpec {
     pub b_batch_stride: usize,
     /// Elements between rows of a `b` that is not transposed: `n`, or more for padded rows.
     pub ldb: usize,
+    /// Where y (and the residual) starts, in elements: 0 unless y is a band of a larger output.
+    pub y_offset: usize,
+    /// Elements between rows of y (and the residual): `n`, or more when y is a band of columns.
+    pub ldy: usize,
     /// Bias value and whether it is per row (conv channels) rather than per column.
     pub bias: Option<(ValueId, bool)>,
     pub residual: Option<ValueId>,
@@ -76,7 +80,7 @@ pub(crate) fn gemm_steps(
     let parts = spec.k.div_ceil(part).max(1);
     let bias = spec.bias.map_or(Binding::Placeholder, |(v, _)| Binding::Value(v));
     let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
-    let bytes = (spec.batch * spec.m * spec.n) as u64 * io.elem_bytes();
+    let bytes = (spec.y_offset + spec.batch * spec.m * spec.ldy) as u64 * io.elem_bytes();
     let mut steps = Vec::with_capacity(parts);
     for (j, (dst, prev)) in chained_parts(parts, y, bytes, scratch).into_iter().enumerate() {
         let first = j == 0;
@@ -152,7 +156,7 @@ fn gemm_dispatch(
             .f(slope)
             .f(lo)
             .f(hi)
-            .us(&[spec.ldb, k_begin, k_end])
+            .us(&[spec.ldb, k_begin, k_end, spec.y_offset, spec.ldy])
             .0,
         groups: [
             spec.n.div_ceil(BLOCK * tuning.gemm_wg as usize) as u32,
@@ -185,6 +189,8 @@ pub(crate) fn matmul(
         a_batch_stride: if batches(a) == 1 { 0 } else { m * k },
         b_batch_stride: if batches(b) == 1 { 0 } else { k * n },
         ldb: n,
+        y_offset: 0,
+        ldy: n,
         bias: (n_base == 3).then(|| (io.input(2), false)),
         residual: (io.node.inputs.len() > n_base).then(|| io.input(n_base)),
         l1: false,
@@ -206,6 +212,8 @@ pub(crate) fn l1_distance(io: &Io<'_>, scratch: &mut Vec<u64>) -> Result<Vec<Ste
         a_batch_stride: 0,
         b_batch_stride: 0,
         ldb: b[0],
+        y_offset: 0,
+        ldy: b[0],
         bias: None,
         residual: None,
         l1: true,

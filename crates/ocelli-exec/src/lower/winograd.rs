@@ -120,6 +120,8 @@ pub(crate) fn winograd(
         a_batch_stride: conv.o * conv.c,
         b_batch_stride: conv.c * t,
         ldb: t,
+        y_offset: 0,
+        ldy: t,
         bias: None,
         residual: None,
         l1: false,
