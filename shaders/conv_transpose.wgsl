@@ -8,7 +8,11 @@
 // Grid: one invocation per output element, linearised over gid.x + gid.y · nwg.x · WG. Output
 // (oy, ox) receives input (iy, ix) through tap (ky, kx) when oy + pad_h − ky·dil_h = iy·stride_h
 // (and likewise in x), so each invocation walks the taps and keeps those that land on the grid.
-// Variants: WG, HAS_BIAS, ACCUMULATE.
+// `col2im`: the GEMM way, for ungrouped ones: the plan multiplies the weights, as the
+//   [O·KH·KW, C] matrix, by each image's [C, H·W] input into cols [N, O·KH·KW, H·W], and this
+//   entry gathers each output element's taps from it (the same grid rule) and adds the bias.
+//   Bindings: cols (read), bias (read), y (write), ConvTransposeParams.
+// Variants: WG, HAS_BIAS, ACCUMULATE (conv_transpose2d only).
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
@@ -20,6 +24,8 @@ struct ConvTransposeParams {
     kw: u32, stride_h: u32, stride_w: u32, pad_h: u32,
     pad_w: u32, dil_h: u32, dil_w: u32, cg: u32,
     og: u32, numel: u32, icg_begin: u32, icg_end: u32,
+    // `col2im`: segments per output row (numel then counts segments, N·O·OH·ox_tiles).
+    ox_tiles: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -28,6 +34,60 @@ struct ConvTransposeParams {
 @group(0) @binding(3) var<storage, read> prev: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: ConvTransposeParams;
+
+@group(0) @binding(0) var<storage, read> cols: array<f32>;
+@group(0) @binding(1) var<storage, read> col_bias: array<f32>;
+@group(0) @binding(2) var<storage, read_write> col_y: array<f32>;
+@group(0) @binding(3) var<uniform> cp: ConvTransposeParams;
+
+@compute @workgroup_size(WG)
+fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= cp.numel) {
+        return;
+    }
+    // One segment of an output row (n, oc, oy): the index arithmetic, integer divisions
+    // included (a scalar loop per lane on CPU drivers), happens once per segment and tap, not per
+    // element: along a tap's row the outputs it reaches are stride_w apart and read consecutive
+    // inputs. The segment's outputs start at the bias and gather tap after tap.
+    let seg = item % cp.ox_tiles;
+    let row = item / cp.ox_tiles;
+    let oy = row % cp.oh;
+    let oc = (row / cp.oh) % cp.o;
+    let n = row / (cp.oh * cp.o);
+    let seg_len = (cp.ow + cp.ox_tiles - 1u) / cp.ox_tiles;
+    let begin = seg * seg_len;
+    let end = min(cp.ow, begin + seg_len);
+    let y_row = row * cp.ow;
+    var b = 0.0;
+    if (HAS_BIAS) {
+        b = col_bias[oc];
+    }
+    for (var ox = begin; ox < end; ox++) {
+        col_y[y_row + ox] = b;
+    }
+    let plane = cp.h * cp.w;
+    for (var ky = 0u; ky < cp.kh; ky++) {
+        let ty = i32(oy + cp.pad_h) - i32(ky * cp.dil_h);
+        if (ty < 0 || ty % i32(cp.stride_h) != 0 || u32(ty) / cp.stride_h >= cp.h) {
+            continue;
+        }
+        let iy = u32(ty) / cp.stride_h;
+        for (var kx = 0u; kx < cp.kw; kx++) {
+            // Output ox takes input ix = (ox + pad_w − kx·dil_w) / stride_w where that divides:
+            // the first such ox in the segment, then every stride_w-th.
+            let shift = i32(cp.pad_w) - i32(kx * cp.dil_w);
+            let t = max(i32(begin) + shift, 0);
+            let ix0 = (u32(t) + cp.stride_w - 1u) / cp.stride_w;
+            let src = ((n * cp.o + oc) * cp.kh * cp.kw + ky * cp.kw + kx) * plane + iy * cp.w;
+            var ox = u32(i32(ix0 * cp.stride_w) - shift);
+            for (var ix = ix0; ix < cp.w && ox < end; ix++) {
+                col_y[y_row + ox] += cols[src + ix];
+                ox += cp.stride_w;
+            }
+        }
+    }
+}
 
 @compute @workgroup_size(WG)
 fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -204,4 +204,29 @@ fn conv_transpose2d_over_strides_padding_output_padding_and_groups() {
     run_conv_t(23, [2, 4, 4, 7], 6, [4, 4], p([2, 2], [1, 1], [0, 0], [1, 1], 2), true);
     run_conv_t(24, [1, 2, 6, 5], 3, [3, 2], p([3, 2], [0, 1], [2, 1], [1, 1], 1), false);
     run_conv_t(25, [1, 4, 5, 5], 4, [3, 3], p([1, 1], [2, 2], [0, 0], [2, 2], 4), true);
+    // Kernel = stride (the DB head's 2×2 upsampling), 40 channels: K in two parts of 32 with
+    // loop_chunk 3; odd planes, two images.
+    run_conv_t(33, [2, 40, 5, 7], 6, [2, 2], p([2, 2], [0, 0], [0, 0], [1, 1], 1), true);
+    run_conv_t(34, [1, 9, 7, 3], 5, [4, 4], p([2, 2], [1, 1], [1, 1], [1, 1], 1), false);
+    run_conv_t(35, [3, 5, 4, 5], 7, [3, 3], p([3, 2], [1, 0], [0, 1], [2, 1], 1), true);
+}
+
+/// The GEMM + col2im path over a long plane (the DB head's 24 → 24 channels, 2×2 stride 2, to
+/// 368×736: 270 848 outputs per channel), and the direct kernel when the column matrix is over
+/// the scratch limit.
+#[test]
+fn conv_transpose2d_over_a_long_plane_and_past_the_scratch_limit() {
+    let mut r = rng(36);
+    let p = ConvTranspose2d { stride: [2, 2], ..Default::default() };
+    let (x_shape, w_shape) = ([1, 24, 184, 368], [24, 24, 2, 2]);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", x_shape, DType::F32).unwrap();
+    let w = g.constant(uniform(&mut r, &w_shape, -0.5, 0.5)).unwrap();
+    let b = g.constant(uniform(&mut r, &[24], -0.5, 0.5)).unwrap();
+    let y = g.op(Op::ConvTranspose2d(p.clone()), &[x, w, b]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let data = [uniform(&mut r, &x_shape, -1.0, 1.0)];
+    let direct = CompileOptions { scratch_limit: 1 << 20, ..Default::default() };
+    let options: Vec<CompileOptions> = operand_paths().into_iter().chain([direct]).collect();
+    check_with("conv_transpose 24→24 2×2/2 to 368×736", &graph, &data, ACCUM, &options);
 }

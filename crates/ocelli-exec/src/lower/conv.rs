@@ -245,10 +245,23 @@ pub(crate) fn conv2d(
     Ok(steps)
 }
 
+/// The `rows` × `cols` f32 matrix `t` transposed; `None` for other element types.
+fn transposed(t: &Tensor, rows: usize, cols: usize) -> Result<Option<Tensor>, ExecError> {
+    let TensorData::F32(v) = t.data() else { return Ok(None) };
+    let data = (0..cols).flat_map(|j| (0..rows).map(move |i| v[i * cols + j])).collect();
+    Ok(Some(Tensor::new([cols, rows], TensorData::F32(data))?))
+}
+
+/// Transposed convolution. Ungrouped ones whose [N, O·KH·KW, H·W] column matrix fits the
+/// scratch limit run as a GEMM of the weights (as [O·KH·KW, C], transposed at compile time when
+/// constant) by each image, then `col2im`, which gathers each output's taps and adds the bias
+/// (on lavapipe 10–15× faster than the direct gather, which reads x and w from storage buffers
+/// per tap); the others run the direct kernel.
 pub(crate) fn conv_transpose2d(
     io: &Io<'_>,
     p: &ConvTranspose2d,
     scratch: &mut Vec<u64>,
+    derived: &mut Vec<Tensor>,
 ) -> Result<Vec<Step>, ExecError> {
     let [n, c, h, w] = dims4(io.in_shape(0).dims());
     let [_, og, kh, kw] = dims4(io.in_shape(1).dims());
@@ -256,6 +269,51 @@ pub(crate) fn conv_transpose2d(
     let cg = c / p.groups;
     let numel = n * o * oh * ow;
     let has_bias = io.node.inputs.len() == 3;
+    let taps = o * kh * kw;
+    let col_bytes = (n * taps * h * w) as u64 * 4;
+    if p.groups == 1 && !io.f16() && col_bytes <= io.tuning.scratch_limit {
+        scratch.push(col_bytes);
+        let cols = Binding::Scratch(scratch.len() - 1);
+        let weights = match io.constant(1).map(|t| transposed(t, c, taps)).transpose()?.flatten() {
+            Some(t) => {
+                derived.push(t);
+                Binding::Derived(derived.len() - 1)
+            }
+            None => io.input(1).into(),
+        };
+        let spec = GemmSpec {
+            m: taps,
+            n: h * w,
+            k: c,
+            batch: n,
+            trans_a: matches!(weights, Binding::Value(_)),
+            trans_b: false,
+            a_batch_stride: 0,
+            b_batch_stride: c * h * w,
+            ldb: h * w,
+            y_offset: 0,
+            ldy: h * w,
+            bias: None,
+            residual: None,
+            l1: false,
+        };
+        let mut steps = gemm_steps(&spec, weights, io.input(0).into(), cols, &[], io, scratch)?;
+        // Output rows in segments of at most 4·loop_chunk / (KH·KW) taps' worth of outputs.
+        let segment = ow.min((4 * io.tuning.loop_chunk / (kh * kw).max(1)).max(1));
+        let items = n * o * oh * ow.div_ceil(segment);
+        let params = Params::default()
+            .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], p.padding[0], p.padding[1]])
+            .us(&[p.dilation[0], p.dilation[1], cg, og, items, 0, cg, ow.div_ceil(segment)]);
+        steps.push(Step::Dispatch(Dispatch {
+            family: KernelFamily::ConvTranspose,
+            entry: "col2im",
+            constants: vec![("WG", f64::from(WG)), ("HAS_BIAS", f64::from(u8::from(has_bias)))],
+            bindings: vec![cols, if has_bias { io.input(2).into() } else { Binding::Placeholder }, io.output(0).into()],
+            params: params.0,
+            groups: linear_groups(items, WG),
+        }));
+        return Ok(steps);
+    }
     // Loop iterations per input channel: one per tap, plus the tap loops themselves.
     let taps = kh * (1 + kw);
     if taps > io.tuning.loop_chunk.max(MAX_WINDOW) {
@@ -273,7 +331,7 @@ pub(crate) fn conv_transpose2d(
         let bias = j == 0 && has_bias;
         let params = Params::default()
             .us(&[n, c, h, w, o, oh, ow, kh, kw, p.stride[0], p.stride[1], p.padding[0], p.padding[1]])
-            .us(&[p.dilation[0], p.dilation[1], cg, og, numel, j * per_part, ((j + 1) * per_part).min(cg)]);
+            .us(&[p.dilation[0], p.dilation[1], cg, og, numel, j * per_part, ((j + 1) * per_part).min(cg), 1]);
         steps.push(Step::Dispatch(Dispatch {
             family: KernelFamily::ConvTranspose,
             entry: "conv_transpose2d",

@@ -116,7 +116,7 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::MatMul { trans_a, trans_b } => gemm::matmul(&io, *trans_a, *trans_b, node.inputs.len(), &[], &mut scratch)?,
         Op::L1Distance => gemm::l1_distance(&io, &mut scratch)?,
         Op::Conv2d(p) => conv::conv2d(&io, p, node.inputs.len(), &[], &mut scratch, &mut derived)?,
-        Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p, &mut scratch)?,
+        Op::ConvTranspose2d(p) => conv::conv_transpose2d(&io, p, &mut scratch, &mut derived)?,
         Op::Pool2d(p) => pool::pool2d(&io, p, false, &mut scratch)?,
         Op::MaxPool2dWithIndices(p) => pool::pool2d(&io, p, true, &mut scratch)?,
         Op::MaxUnpool2d { .. } => pool::max_unpool2d(&io),
