@@ -223,7 +223,7 @@ fn conv_transpose2d_over_a_long_plane_and_past_the_scratch_limit() {
     let x = g.input("x", x_shape, DType::F32).unwrap();
     let w = g.constant(uniform(&mut r, &w_shape, -0.5, 0.5)).unwrap();
     let b = g.constant(uniform(&mut r, &[24], -0.5, 0.5)).unwrap();
-    let y = g.op(Op::ConvTranspose2d(p.clone()), &[x, w, b]).unwrap();
+    let y = g.op(Op::ConvTranspose2d(p), &[x, w, b]).unwrap();
     let graph = g.build(&[y]).unwrap();
     let data = [uniform(&mut r, &x_shape, -1.0, 1.0)];
     let direct = CompileOptions { scratch_limit: 1 << 20, ..Default::default() };
