@@ -3,7 +3,7 @@
 //
 // `activate(x)` applies up to four unary ops in order: ACT0..ACT3 are op codes (255 = none; codes
 // match ocelli-exec's elementwise.rs), ACTi_A / ACTi_B their scalar parameters (leaky slope,
-// clamp bounds).
+// clamp bounds, affine scale and shift).
 
 override ACT0: u32 = 255u;
 override ACT1: u32 = 255u;
@@ -47,6 +47,7 @@ fn unary_op(code: u32, x: f32, a: f32, b: f32) -> f32 {
         case 12u: { return abs(x); }
         case 13u: { return -x; }
         case 14u: { return min(max(x, a), b); }
+        case 15u: { return x * a + b; }
         default: { return x; }
     }
 }

@@ -78,6 +78,7 @@ fn unary_ops() {
         UnaryOp::Abs,
         UnaryOp::Neg,
         UnaryOp::Clamp { min: -0.5, max: 0.75 },
+        UnaryOp::Affine { scale: -1.25, shift: 0.375 },
     ];
     for op in ops {
         for shape in [&[1][..], &[255], &[3, 7, 11], &[1, 70_001]] {

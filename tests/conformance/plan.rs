@@ -146,6 +146,54 @@ fn constant_transposed_operands_are_stored_transposed() {
     }
 }
 
+/// conv → hardswish → ·s → +b (PP-OCR's learnable affine block), c − x, x − c, a product read
+/// twice (not merged with its sum) and a division (left alone): the products and sums with
+/// scalar constants become affine unary ops, the block one fused conv, and results do not change.
+#[test]
+fn products_and_sums_with_scalars_become_affine_and_fuse() {
+    let mut r = rng(86);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [1, 3, 9, 11], DType::F32).unwrap();
+    let same = Conv2d { padding: Padding::Same, ..Default::default() };
+    let w = constant(&mut g, &mut r, &[4, 3, 3, 3], -0.5, 0.5);
+    let scalar = |g: &mut GraphBuilder, v: f32| g.constant(Tensor::from_f32([1], vec![v]).unwrap()).unwrap();
+    let (s, b, c, d) = (scalar(&mut g, 1.7), scalar(&mut g, -0.3), scalar(&mut g, 0.25), scalar(&mut g, 3.0));
+    let y = g.op(Op::Conv2d(same), &[x, w]).unwrap();
+    let y = g.op(Op::Unary(UnaryOp::HardSwish), &[y]).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Mul), &[y, s]).unwrap();
+    let block = g.op(Op::Binary(BinaryOp::Add), &[y, b]).unwrap();
+    let flipped = g.op(Op::Binary(BinaryOp::Sub), &[c, block]).unwrap();
+    let twice = g.op(Op::Binary(BinaryOp::Mul), &[s, flipped]).unwrap();
+    let shifted = g.op(Op::Binary(BinaryOp::Sub), &[twice, c]).unwrap();
+    let shifted = g.op(Op::Binary(BinaryOp::Add), &[shifted, twice]).unwrap();
+    let divided = g.op(Op::Binary(BinaryOp::Div), &[shifted, d]).unwrap();
+    let graph = g.build(&[block, divided]).unwrap();
+    let affine = passes::scalars_to_affine(&graph).unwrap();
+    let affines = |g: &Graph| count(g, |o| matches!(o, Op::Unary(UnaryOp::Affine { .. })));
+    // ·s + b as one; c − x; s · (read twice, so not merged with − c); − c.
+    assert_eq!(affines(&affine), 4, "{:?}", affine.nodes().iter().map(|n| &n.op).collect::<Vec<_>>());
+    assert!(affine.nodes().iter().any(|n| n.op == Op::Unary(UnaryOp::Affine { scale: 1.7, shift: -0.3 })));
+    assert!(affine.nodes().iter().any(|n| n.op == Op::Unary(UnaryOp::Affine { scale: -1.0, shift: 0.25 })));
+    assert_eq!(count(&affine, |o| matches!(o, Op::Binary(_))), 2, "the sum of two tensors and the division stay");
+    let opt = passes::optimize(&graph).unwrap();
+    let fused_block = opt.nodes().iter().any(|n| match &n.op {
+        Op::Fused(f) => matches!(*f.base, Op::Conv2d(_)) && f.acts.len() == 2,
+        _ => false,
+    });
+    assert!(fused_block, "conv + hardswish + affine in one node: {:?}", opt.nodes());
+    let inputs = vec![uniform(&mut r, &[1, 3, 9, 11], -2.0, 2.0)];
+    let want = CpuBackend.run(&graph, &inputs).unwrap();
+    for (k, got) in CpuBackend.run(&affine, &inputs).unwrap().iter().enumerate() {
+        assert_close(&format!("affine graph on cpu (output {k})"), &want[k], got, ACCUM);
+    }
+    for gpu in gpus() {
+        let got = gpu.compile(&graph).unwrap().run(&inputs).unwrap();
+        for k in 0..2 {
+            assert_close(&format!("affine fused on {} (output {k})", gpu.name()), &want[k], &got[k], ACCUM);
+        }
+    }
+}
+
 #[test]
 fn elementwise_chains_fuse_into_one_kernel() {
     let mut r = rng(83);

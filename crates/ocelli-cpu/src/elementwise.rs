@@ -67,6 +67,7 @@ pub(crate) fn unary(x: f32, op: UnaryOp) -> f32 {
         UnaryOp::Abs => x.abs(),
         UnaryOp::Neg => -x,
         UnaryOp::Clamp { min, max } => x.max(f64::from(min)).min(f64::from(max)),
+        UnaryOp::Affine { scale, shift } => x * f64::from(scale) + f64::from(shift),
     };
     y as f32
 }

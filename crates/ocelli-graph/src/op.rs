@@ -170,6 +170,14 @@ pub enum UnaryOp {
         /// Upper bound.
         max: f32,
     },
+    /// scale·x + shift (what a product and sum with scalar constants become, so that they fuse
+    /// into their producer's epilogue: [`crate::passes::scalars_to_affine`])
+    Affine {
+        /// Factor.
+        scale: f32,
+        /// Offset added after the product.
+        shift: f32,
+    },
 }
 
 /// Reductions over one axis.

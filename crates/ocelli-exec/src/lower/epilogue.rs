@@ -21,6 +21,7 @@ fn code(op: UnaryOp) -> (u32, f32, f32) {
         UnaryOp::Abs => (12, 0.0, 0.0),
         UnaryOp::Neg => (13, 0.0, 0.0),
         UnaryOp::Clamp { min, max } => (14, min, max),
+        UnaryOp::Affine { scale, shift } => (15, scale, shift),
     }
 }
 

@@ -5,22 +5,26 @@ mod dead_code;
 mod fold_batch_norm;
 mod fuse_epilogues;
 mod rewrite;
+mod scalars_to_affine;
 mod transpose_constants;
 mod widen_f16;
 
 pub use dead_code::eliminate_dead_code;
 pub use fold_batch_norm::fold_batch_norm;
 pub use fuse_epilogues::fuse_epilogues;
+pub use scalars_to_affine::scalars_to_affine;
 pub use transpose_constants::transpose_constants;
 pub use widen_f16::widen_f16;
 
 use crate::{Graph, Result};
 
 /// Every pass in order: fold batch norm into the producer's weights, store constant transposed
-/// matmul operands transposed, fuse elementwise tails into their producers, drop dead nodes.
+/// matmul operands transposed, turn products and sums with scalar constants into affine unary
+/// ops, fuse elementwise tails into their producers, drop dead nodes.
 pub fn optimize(graph: &Graph) -> Result<Graph> {
     let g = fold_batch_norm(graph)?;
     let g = transpose_constants(&g)?;
+    let g = scalars_to_affine(&g)?;
     let g = fuse_epilogues(&g)?;
     eliminate_dead_code(&g)
 }
