@@ -35,6 +35,16 @@ struct ConvTransposeParams {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: ConvTransposeParams;
 
+// The input position that tap k of output position o reads along an axis (o + pad − k·dil =
+// i·stride), or −1 when that lands off the input grid.
+fn tap_source(o: u32, k: u32, pad: u32, dil: u32, stride: u32, size: u32) -> i32 {
+    let t = i32(o + pad) - i32(k * dil);
+    if (t < 0 || t % i32(stride) != 0 || u32(t) / stride >= size) {
+        return -1;
+    }
+    return t / i32(stride);
+}
+
 @group(0) @binding(0) var<storage, read> cols: array<f32>;
 @group(0) @binding(1) var<storage, read> col_bias: array<f32>;
 @group(0) @binding(2) var<storage, read_write> col_y: array<f32>;
@@ -68,18 +78,17 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     }
     let plane = cp.h * cp.w;
     for (var ky = 0u; ky < cp.kh; ky++) {
-        let ty = i32(oy + cp.pad_h) - i32(ky * cp.dil_h);
-        if (ty < 0 || ty % i32(cp.stride_h) != 0 || u32(ty) / cp.stride_h >= cp.h) {
+        let iy = tap_source(oy, ky, cp.pad_h, cp.dil_h, cp.stride_h, cp.h);
+        if (iy < 0) {
             continue;
         }
-        let iy = u32(ty) / cp.stride_h;
         for (var kx = 0u; kx < cp.kw; kx++) {
             // Output ox takes input ix = (ox + pad_w − kx·dil_w) / stride_w where that divides:
             // the first such ox in the segment, then every stride_w-th.
             let shift = i32(cp.pad_w) - i32(kx * cp.dil_w);
             let t = max(i32(begin) + shift, 0);
             let ix0 = (u32(t) + cp.stride_w - 1u) / cp.stride_w;
-            let src = ((n * cp.o + oc) * cp.kh * cp.kw + ky * cp.kw + kx) * plane + iy * cp.w;
+            let src = ((n * cp.o + oc) * cp.kh * cp.kw + ky * cp.kw + kx) * plane + u32(iy) * cp.w;
             var ox = u32(i32(ix0 * cp.stride_w) - shift);
             for (var ix = ix0; ix < cp.w && ox < end; ix++) {
                 col_y[y_row + ox] += cols[src + ix];
@@ -106,26 +115,19 @@ fn conv_transpose2d(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
         acc = prev[i];
     }
     for (var ky = 0u; ky < p.kh; ky++) {
-        let ty = i32(oy + p.pad_h) - i32(ky * p.dil_h);
-        if (ty < 0 || ty % i32(p.stride_h) != 0) {
-            continue;
-        }
-        let iy = u32(ty) / p.stride_h;
-        if (iy >= p.h) {
+        let iy = tap_source(oy, ky, p.pad_h, p.dil_h, p.stride_h, p.h);
+        if (iy < 0) {
             continue;
         }
         for (var kx = 0u; kx < p.kw; kx++) {
-            let tx = i32(ox + p.pad_w) - i32(kx * p.dil_w);
-            if (tx < 0 || tx % i32(p.stride_w) != 0) {
-                continue;
-            }
-            let ix = u32(tx) / p.stride_w;
-            if (ix >= p.w) {
+            let ix = tap_source(ox, kx, p.pad_w, p.dil_w, p.stride_w, p.w);
+            if (ix < 0) {
                 continue;
             }
             for (var icg = p.icg_begin; icg < p.icg_end; icg++) {
                 let ci = g * p.cg + icg;
-                acc += x[((n * p.c + ci) * p.h + iy) * p.w + ix] * w[((ci * p.og + oj) * p.kh + ky) * p.kw + kx];
+                let at = ((n * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix);
+                acc += x[at] * w[((ci * p.og + oj) * p.kh + ky) * p.kw + kx];
             }
         }
     }
