@@ -21,7 +21,8 @@ a run stopped anywhere resumes from it, so the table grows over several runs (se
 
 The schedule (--plan) is a list of stages `ROWS:N`, each bringing its rows to N samples before the
 next stage starts; the default brings the 15 DDIM / flow rows to 1000, then the two default rows
-(ddpm-ddim50-g3, flow-euler20-g3) to 10 000, then the DDPM-1000 rows to 1000, then every row to
+(ddpm-ddim50-g3, flow-euler20-g3) to 10 000, then the DDPM-1000 rows to 200 (a first look at
+all three guidances: each of their samples costs 20 DDIM-50 ones), then to 1000, then every row to
 10 000. --minutes stops after the batch that crosses the budget.
 
 The judge is the shipped MNIST CNN (assets/models/mnist_cnn.safetensors; forward of
@@ -200,7 +201,7 @@ NAMES = {row_name(*r): r for r in ALL_ROWS}
 DEFAULT_ROWS = "ddpm-ddim50-g3,flow-euler20-g3"
 FAST_ROWS = ",".join(row_name(*r) for r in ALL_ROWS if r[1] != "ddpm")
 SLOW_ROWS = ",".join(row_name(*r) for r in ALL_ROWS if r[1] == "ddpm")
-DEFAULT_PLAN = f"{FAST_ROWS}:1000;{DEFAULT_ROWS}:10000;{SLOW_ROWS}:1000;{FAST_ROWS},{SLOW_ROWS}:10000"
+DEFAULT_PLAN = f"{FAST_ROWS}:1000;{DEFAULT_ROWS}:10000;{SLOW_ROWS}:200;{SLOW_ROWS}:1000;{FAST_ROWS},{SLOW_ROWS}:10000"
 
 
 def parse_plan(text):
