@@ -256,7 +256,8 @@ def main():
                       " (float64); floor_fd = the same for N random training images, mean (and sd) over"
                       f" {FLOOR_DRAWS} draws; N/10 samples per class; wall_s = JAX sampling time of the row",
                "framework": f"jax {jax.__version__}", "cnn_test_accuracy": test_acc, "seed": args.seed,
-               "batch": BATCH, "rows": [record(name, s, test_stats, floor_of) for name, s in rows.items() if s["n"] > 1]}
+               "batch": BATCH, "rows": [record(name, rows[name], test_stats, floor_of) for name in NAMES
+                                if name in rows and rows[name]["n"] > 1]}
         out.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
         if args.md:
             pathlib.Path(args.md).write_text(markdown(doc))
