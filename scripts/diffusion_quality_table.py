@@ -13,8 +13,9 @@ ddpm-ddim50 / ddim20 / ddim10 (η = 0), flow-euler20 / euler10, each at guidance
 Work goes in batches of 100 samples, 10 per class. Batch j of every row starts from the noise
 jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28)) (so rows differ only by model,
 sampler, steps and guidance; DDPM's per-step noise comes from fold_in(PRNGKey(seed + 1), j)). The
-network step is the jitted 200-batch of `diffusion_mnist_model.cfg_batch` (100 conditional + 100
-null). After each batch a row keeps only sufficient statistics — the count, the correct
+network step is `diffusion_mnist_model.guided`: at guidance 3 the jitted 200-batch of `cfg_batch`
+(100 conditional + 100 null), at guidance 0 and 1 the one 100-batch pass that the value needs
+(samples taken before that change, with both passes, equal these up to float rounding). After each batch a row keeps only sufficient statistics — the count, the correct
 classifications per class, the non-finite samples, and the float64 sum and sum of outer products of
 the judge's features — in the state file (--state, an .npz), which is rewritten after each batch;
 a run stopped anywhere resumes from it, so the table grows over several runs (sessions).

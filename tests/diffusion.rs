@@ -178,6 +178,41 @@ fn seeds_give_the_same_samples_on_both_backends() {
     }
 }
 
+/// Guidance 0 and 1 take one network pass per evaluation (the null class, the classes asked
+/// for), and give the two-pass guided samples: those of a scale just off 0 and 1.
+#[test]
+fn guidance_0_and_1_take_one_pass_with_the_guided_value() {
+    fn check<B: Backend + Clone>(backend: B)
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        let go = |_: ocelli::diffusion::Progress<'_>| ControlFlow::Continue(());
+        for (model, method) in [(Model::DdpmMnist, Method::Ddim { eta: 1.0 }), (Model::FlowMnist, Method::Heun)] {
+            let mut sampler = Sampler::new(model, weights(model.name()), backend.clone());
+            let request =
+                |guidance| Request { classes: vec![3, 8], method, steps: 2, guidance, seed: 7, preview_every: 0 };
+            let mut plain = Vec::new();
+            for w in [0.0f32, 1.0] {
+                let one = sampler.sample(&request(w), go).unwrap();
+                let two = sampler.sample(&request(w + 1e-6), go).unwrap();
+                let d = max_diff(one.as_f32().unwrap(), two.as_f32().unwrap());
+                eprintln!(
+                    "{} {} guidance {w} on {}: one pass vs two max |Δ| {d:.2e}",
+                    model.name(),
+                    method.name(),
+                    backend.name()
+                );
+                assert!(d <= 1e-4, "{} guidance {w} on {}: {d}", model.name(), backend.name());
+                plain.push(one);
+            }
+            let apart = max_diff(plain[0].as_f32().unwrap(), plain[1].as_f32().unwrap());
+            assert!(apart > 0.1, "guidance 0 and 1 sample differently ({apart})");
+        }
+    }
+    check(gpu());
+    check(CpuBackend);
+}
+
 /// Bad requests are refused with a message; a callback can cancel a run.
 #[test]
 fn bad_requests_and_cancellation() {

@@ -278,16 +278,16 @@ pub fn demo() -> anyhow::Result<()> {
 /// One DDIM (ddpm_mnist) or Euler (flow_mnist) step graph for `batch` images with inputs for
 /// its first step, for `ocelli profile`.
 pub fn step_inputs(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, Vec<Tensor>)> {
-    use ocelli::diffusion::{step_graph, time_embedding, Schedule, StepKind, Update, NULL_CLASS};
+    use ocelli::diffusion::{step_graph, time_embedding, Evaluation, Schedule, StepKind, Update};
     let (model, ..) = SamplingArgs::default_for_bench().resolve(name)?;
     let weights = ocelli::nn::Weights::shipped(name)?;
-    let graph = step_graph(&weights, StepKind::Single, batch, DType::F32)?;
+    let graph = step_graph(&weights, StepKind::Single, Evaluation::Guided, batch, DType::F32)?;
     let update = match model {
         Model::DdpmMnist => Update::ddim(&Schedule::linear(), 50, 49, 0.0),
         Model::FlowMnist => Update::euler(20, 0),
     };
-    let classes: Vec<i32> =
-        (0..2 * batch).map(|i| if i < batch { (i % 10) as i32 } else { NULL_CLASS as i32 }).collect();
+    let digits: Vec<usize> = (0..batch).map(|i| i % 10).collect();
+    let classes = Evaluation::Guided.classes(&digits, 3.0);
     let noise = crate::bench::data_scaled(&[batch, 1, SIDE, SIDE], 3, 2.0)?;
     let inputs = vec![
         noise,

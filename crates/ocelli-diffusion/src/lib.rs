@@ -30,6 +30,6 @@ mod schedule;
 
 pub use autoencoder::{autoencoder_graph, AeModel, Autoencoder, Reconstruction, LATENT};
 pub use metrics::{frechet_distance, mean_psnr, Gaussian};
-pub use model::{network_graph, step_graph, unet, Model, Objective, StepKind, CLASSES, NULL_CLASS, SIDE};
+pub use model::{network_graph, step_graph, unet, Evaluation, Model, Objective, StepKind, CLASSES, NULL_CLASS, SIDE};
 pub use sampler::{DiffusionError, Method, Progress, Request, Sampler};
 pub use schedule::{ddim_times, flow_time, time_embedding, Schedule, Update, TIME_EMBEDDING, T_STEPS};

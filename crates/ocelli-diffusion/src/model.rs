@@ -1,6 +1,7 @@
 //! The class-conditional MNIST U-Net of `scripts/diffusion_mnist_model.py` and the sampler step
 //! graphs built around it: classifier-free guidance over one batch of conditional and null
-//! passes, then the update, so that one compiled plan runs a whole step on the device.
+//! passes (or the one pass that guidance 0 or 1 needs), then the update, so that one compiled
+//! plan runs a whole step on the device.
 
 use ocelli_graph::{BinaryOp, DType, Graph, GraphBuilder, Op, UnaryOp, ValueId};
 use ocelli_nn::{linear, Downsample, NnError, UNet, Upsample, Weights};
@@ -81,22 +82,60 @@ pub fn unet() -> UNet {
     }
 }
 
-/// Which step graph: one guided evaluation and an [`Update`](crate::Update), or a Heun step
-/// (two evaluations).
+/// Which step graph: one evaluation and an [`Update`](crate::Update), or a Heun step (two
+/// evaluations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StepKind {
-    /// Inputs: `x` `[B, 1, 28, 28]`, `time` `[1, 64]` (the time embedding), `classes` `[2B]`
-    /// i32 (the B classes, then B null classes), `coefficients` `[9]` ([`Update::to_vec`](
-    /// crate::Update::to_vec)), `key` `[2]` u32 (the noise's seed and stream). Output: the next x.
+    /// Inputs: `x` `[B, 1, 28, 28]`, `time` `[1, 64]` (the time embedding), `classes` (see
+    /// [`Evaluation`]), `coefficients` `[9]` ([`Update::to_vec`](crate::Update::to_vec)), `key`
+    /// `[2]` u32 (the noise's seed and stream). Output: the next x.
     Single,
     /// Inputs: `x`, `time` `[2, 64]` (embeddings of tₖ and tₖ₊₁), `classes`, `coefficients` `[2]`
     /// (Δt and the guidance scale). Output: x + Δt/2·(v(x, tₖ) + v(x + Δt·v(x, tₖ), tₖ₊₁)).
     Heun,
 }
 
-/// The step graph of `kind` for a batch of `batch` images, the U-Net in `dtype` (f32, or f16
-/// with f32 sampler state).
-pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType) -> Result<Graph, NnError> {
+/// How a step graph evaluates the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Evaluation {
+    /// Classifier-free guidance: one pass over `[x; x]` with `classes` `[2B]` i32 (the B classes,
+    /// then B null classes), mixed as `null + w·(cond − null)` (w: the guidance coefficient).
+    Guided,
+    /// One pass over x with `classes` `[B]`: what guidance 1 (the classes asked for) and
+    /// guidance 0 (the null class) reduce to, at half the work; the guidance coefficient is unused.
+    Plain,
+}
+
+impl Evaluation {
+    /// The evaluation guidance scale `w` needs: [`Evaluation::Plain`] at 0 and 1.
+    pub fn for_guidance(w: f32) -> Self {
+        if w == 0.0 || w == 1.0 {
+            Evaluation::Plain
+        } else {
+            Evaluation::Guided
+        }
+    }
+
+    /// The `classes` input of a batch asking for `classes` at guidance `w`.
+    pub fn classes(self, classes: &[usize], w: f32) -> Vec<i32> {
+        let null = std::iter::repeat_n(NULL_CLASS as i32, classes.len());
+        match self {
+            Evaluation::Guided => classes.iter().map(|&c| c as i32).chain(null).collect(),
+            Evaluation::Plain if w == 0.0 => null.collect(),
+            Evaluation::Plain => classes.iter().map(|&c| c as i32).collect(),
+        }
+    }
+}
+
+/// The step graph of `kind` for a batch of `batch` images evaluating the network as
+/// `evaluation` says, the U-Net in `dtype` (f32, or f16 with f32 sampler state).
+pub fn step_graph(
+    weights: &Weights,
+    kind: StepKind,
+    evaluation: Evaluation,
+    batch: usize,
+    dtype: DType,
+) -> Result<Graph, NnError> {
     if batch == 0 {
         return Err(NnError::Spec("a sampler batch needs at least one image".into()));
     }
@@ -105,20 +144,22 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
     let x = g.input("x", image, DType::F32)?;
     let times = if kind == StepKind::Single { 1 } else { 2 };
     let time = g.input("time", [times, TIME_EMBEDDING], DType::F32)?;
-    let classes = g.input("classes", [2 * batch], DType::I32)?;
+    let passes = if evaluation == Evaluation::Guided { 2 } else { 1 };
+    let classes = g.input("classes", [passes * batch], DType::I32)?;
     let ncoef = if kind == StepKind::Single { 9 } else { 2 };
     let coefficients = g.input("coefficients", [ncoef], DType::F32)?;
-    let coef: Vec<ValueId> = (0..ncoef)
-        .map(|i| g.op(Op::Slice { axis: 0, start: i, end: i + 1, step: 1 }, &[coefficients]))
-        .collect::<Result<_, _>>()?;
+    let coef =
+        |g: &mut GraphBuilder, i: usize| g.op(Op::Slice { axis: 0, start: i, end: i + 1, step: 1 }, &[coefficients]);
     let table = g.constant(weights.get("class_emb.weight", &[CLASSES + 1, EMBEDDING])?)?;
     let class_emb = g.op(Op::Gather { axis: 0 }, &[table, classes])?;
-    let net = Guided { weights, class_emb, dtype, batch };
+    let net = Network { weights, class_emb, dtype, batch, evaluation };
     let bin = |g: &mut GraphBuilder, op, a, b| g.op(Op::Binary(op), &[a, b]);
     let next = match kind {
         StepKind::Single => {
             let key = g.input("key", [2], DType::U32)?;
-            let eps = net.eval(&mut g, x, time, coef[8])?;
+            let w = if evaluation == Evaluation::Guided { Some(coef(&mut g, 8)?) } else { None };
+            let eps = net.eval(&mut g, x, time, w)?;
+            let coef: Vec<ValueId> = (0..8).map(|i| coef(&mut g, i)).collect::<Result<_, _>>()?;
             let (a, b, lo, hi, c, d, e) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6]);
             let t = bin(&mut g, BinaryOp::Mul, a, eps)?;
             let t = bin(&mut g, BinaryOp::Sub, x, t)?;
@@ -135,7 +176,8 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
             bin(&mut g, BinaryOp::Add, t, sz)?
         }
         StepKind::Heun => {
-            let (dt, w) = (coef[0], coef[1]);
+            let dt = coef(&mut g, 0)?;
+            let w = if evaluation == Evaluation::Guided { Some(coef(&mut g, 1)?) } else { None };
             let t0 = g.op(Op::Slice { axis: 0, start: 0, end: 1, step: 1 }, &[time])?;
             let t1 = g.op(Op::Slice { axis: 0, start: 1, end: 2, step: 1 }, &[time])?;
             let v1 = net.eval(&mut g, x, t0, w)?;
@@ -152,21 +194,26 @@ pub fn step_graph(weights: &Weights, kind: StepKind, batch: usize, dtype: DType)
     Ok(g.build(&[next])?)
 }
 
-/// The guided network of one step graph: the class embeddings are gathered once, each
-/// evaluation adds its time embedding.
-struct Guided<'a> {
+/// The network of one step graph: the class embeddings are gathered once, each evaluation adds
+/// its time embedding.
+struct Network<'a> {
     weights: &'a Weights,
     class_emb: ValueId,
     dtype: DType,
     batch: usize,
+    evaluation: Evaluation,
 }
 
-impl Guided<'_> {
-    /// `null + w·(cond − null)` of one U-Net pass over `[x; x]` with the classes, then the nulls.
-    fn eval(&self, g: &mut GraphBuilder, x: ValueId, time: ValueId, w: ValueId) -> Result<ValueId, NnError> {
+impl Network<'_> {
+    /// Guided: `null + w·(cond − null)` of one U-Net pass over `[x; x]` with the classes, then the
+    /// nulls (`w` is then given); plain: the U-Net on x with its classes.
+    fn eval(&self, g: &mut GraphBuilder, x: ValueId, time: ValueId, w: Option<ValueId>) -> Result<ValueId, NnError> {
         let root = self.weights.root();
         let mut cond = embedding(g, self.weights, time, self.class_emb)?;
-        let mut xx = g.op(Op::Concat { axis: 0 }, &[x, x])?;
+        let mut xx = match self.evaluation {
+            Evaluation::Guided => g.op(Op::Concat { axis: 0 }, &[x, x])?,
+            Evaluation::Plain => x,
+        };
         if self.dtype != DType::F32 {
             cond = g.op(Op::Cast { to: self.dtype }, &[cond])?;
             xx = g.op(Op::Cast { to: self.dtype }, &[xx])?;
@@ -178,6 +225,7 @@ impl Guided<'_> {
         if self.dtype != DType::F32 {
             out = g.op(Op::Cast { to: DType::F32 }, &[out])?;
         }
+        let Some(w) = w else { return Ok(out) };
         let n = self.batch;
         let c = g.op(Op::Slice { axis: 0, start: 0, end: n, step: 1 }, &[out])?;
         let u = g.op(Op::Slice { axis: 0, start: n, end: 2 * n, step: 1 }, &[out])?;
@@ -210,4 +258,21 @@ fn embedding(g: &mut GraphBuilder, weights: &Weights, time: ValueId, class_emb: 
     let temb = linear(g, &w.pp("lin2"), h, EMBEDDING, EMBEDDING)?;
     let e = g.op(Op::Binary(BinaryOp::Add), &[class_emb, temb])?;
     Ok(g.op(silu, &[e])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guidance_0_and_1_evaluate_once_with_the_classes_they_need() {
+        let null = NULL_CLASS as i32;
+        assert_eq!(Evaluation::for_guidance(3.0), Evaluation::Guided);
+        assert_eq!(Evaluation::for_guidance(1.0 + 1e-6), Evaluation::Guided);
+        assert_eq!(Evaluation::Guided.classes(&[3, 8], 3.0), [3, 8, null, null]);
+        assert_eq!(Evaluation::for_guidance(1.0), Evaluation::Plain);
+        assert_eq!(Evaluation::Plain.classes(&[3, 8], 1.0), [3, 8]);
+        assert_eq!(Evaluation::for_guidance(0.0), Evaluation::Plain);
+        assert_eq!(Evaluation::Plain.classes(&[3, 8], 0.0), [null, null]);
+    }
 }

@@ -9,7 +9,7 @@ use std::ops::ControlFlow;
 use ocelli_graph::{Backend, DType, Graph, GraphBuilder, Op, Plan, Tensor, TensorData};
 use ocelli_nn::{NnError, Weights};
 
-use crate::model::{step_graph, Model, Objective, StepKind, CLASSES, NULL_CLASS, SIDE};
+use crate::model::{step_graph, Evaluation, Model, Objective, StepKind, CLASSES, SIDE};
 use crate::schedule::{flow_time, time_embedding, Schedule, Update, T_STEPS};
 
 /// How samples are drawn.
@@ -67,7 +67,7 @@ pub struct Request {
     /// Steps (1000 for [`Method::Ddpm`]).
     pub steps: usize,
     /// Classifier-free guidance scale w: `null + w·(cond − null)`; 0 is unconditional, 1 plainly
-    /// conditional.
+    /// conditional (both run one network pass per evaluation, any other w two).
     pub guidance: f32,
     /// Seed of every random draw (the initial noise and the stochastic samplers' noise).
     pub seed: u32,
@@ -105,14 +105,14 @@ pub enum DiffusionError {
 }
 
 /// A generative model with its weights on one backend; plans are compiled once per sampler
-/// kind and batch size and reused.
+/// kind, evaluation and batch size and reused.
 pub struct Sampler<B: Backend> {
     model: Model,
     weights: Weights,
     backend: B,
     dtype: DType,
     schedule: Schedule,
-    steps: HashMap<(StepKind, usize), B::Plan>,
+    steps: HashMap<(StepKind, Evaluation, usize), B::Plan>,
     noise: HashMap<usize, B::Plan>,
 }
 
@@ -185,15 +185,17 @@ where
         }
         let backend_err = |e: B::Error| DiffusionError::Backend(Box::new(e));
         let kind = if request.method == Method::Heun { StepKind::Heun } else { StepKind::Single };
-        if !self.steps.contains_key(&(kind, batch)) {
-            let graph = step_graph(&self.weights, kind, batch, self.dtype)?;
+        let evaluation = Evaluation::for_guidance(request.guidance);
+        let plan_key = (kind, evaluation, batch);
+        if !self.steps.contains_key(&plan_key) {
+            let graph = step_graph(&self.weights, kind, evaluation, batch, self.dtype)?;
             let plan = self.backend.compile(&graph).map_err(backend_err)?;
-            self.steps.insert((kind, batch), plan);
+            self.steps.insert(plan_key, plan);
         }
-        let plan = self.steps.get_mut(&(kind, batch)).expect("inserted above");
-        let classes: Vec<i32> =
-            request.classes.iter().map(|&c| c as i32).chain(std::iter::repeat_n(NULL_CLASS as i32, batch)).collect();
-        let mut first = Some((noise, Tensor::from_i32([2 * batch], classes).map_err(NnError::from)?));
+        let plan = self.steps.get_mut(&plan_key).expect("inserted above");
+        let classes = evaluation.classes(&request.classes, request.guidance);
+        let classes = Tensor::from_i32([classes.len()], classes).map_err(NnError::from)?;
+        let mut first = Some((noise, classes));
         let steps = request.steps;
         for step in 0..steps {
             let (time, coefficients) = step_inputs(&self.schedule, request, step)?;
