@@ -140,6 +140,10 @@ pub enum BenchCommand {
         /// Images per batch.
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// Classifier-free guidance of the diffusion models' sampler steps (0 and 1 run one
+        /// network pass over the batch, any other scale one over twice the batch).
+        #[arg(long, default_value_t = 3.0)]
+        guidance: f32,
         #[command(flatten)]
         common: Common,
     },
@@ -185,7 +189,7 @@ fn typed(shape: &[usize], seed: u32, dtype: DType) -> anyhow::Result<Tensor> {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    if let BenchCommand::Model { model, batch, common } = &cmd {
+    if let BenchCommand::Model { model, batch, guidance, common } = &cmd {
         if let Some(detector) = ocelli::detect::Model::from_name(model) {
             return crate::detect::bench(detector, common.runs, common.backend, common.json);
         }
@@ -196,7 +200,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             return crate::segment::bench(segmenter, common.runs, common.backend, common.json);
         }
         if ocelli::diffusion::Model::from_name(model).is_some() {
-            return crate::sample::bench(model, *batch, common.runs, common.backend, common.dtype(), common.json);
+            let dtype = common.dtype();
+            return crate::sample::bench(model, *batch, *guidance, common.runs, common.backend, dtype, common.json);
         }
         return crate::classify::bench_model(model, *batch, common.runs, common.backend, common.json);
     }

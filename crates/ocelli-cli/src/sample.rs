@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use ocelli::diffusion::{Method, Model, Request, Sampler, SIDE};
+use ocelli::diffusion::{Evaluation, Method, Model, Request, Sampler, SIDE};
 use ocelli::vision::save_image;
 use ocelli::{Backend, CpuBackend, DType, Gpu, GpuBackend, Tensor};
 
@@ -213,10 +213,17 @@ pub fn grid(images: &Tensor) -> anyhow::Result<Tensor> {
 /// `ocelli bench model --model ddpm_mnist|flow_mnist`: ms per sampler step (one guided
 /// network evaluation: a network batch of 2·`batch`) at `batch` images, from sampling runs of
 /// `STEPS` DDIM or Euler steps after a warm-up run; the median of `runs`.
-pub fn bench(name: &str, batch: usize, runs: usize, backend: Which, dtype: DType, json: bool) -> anyhow::Result<()> {
+pub fn bench(
+    name: &str,
+    batch: usize,
+    guidance: f32,
+    runs: usize,
+    backend: Which,
+    dtype: DType,
+    json: bool,
+) -> anyhow::Result<()> {
     const STEPS: usize = 5;
-    let args =
-        SamplingArgs { sampler: None, steps: Some(STEPS), eta: 0.0, guidance: 3.0, seed: 0, dtype: NetDtype::F32 };
+    let args = SamplingArgs { sampler: None, steps: Some(STEPS), eta: 0.0, guidance, seed: 0, dtype: NetDtype::F32 };
     let request = args.request(name, (0..batch).map(|i| i % 10).collect(), 0, 0)?;
     let (model, ..) = args.resolve(name)?;
     let (device, mut times) = match backend {
@@ -230,12 +237,13 @@ pub fn bench(name: &str, batch: usize, runs: usize, backend: Which, dtype: DType
     };
     times.sort_by(f64::total_cmp);
     let ms = times[times.len() / 2] * 1e3 / STEPS as f64;
+    let network_batch = Evaluation::for_guidance(guidance).passes() * batch;
     let dt = format!("{dtype:?}").to_lowercase();
     if json {
-        let v = serde_json::json!({"op": "model", "model": name, "batch": batch, "dtype": dt, "backend": format!("{backend:?}").to_lowercase(), "device": device, "ms_per_step": ms, "images_steps_per_s": batch as f64 * 1e3 / ms});
+        let v = serde_json::json!({"op": "model", "model": name, "batch": batch, "guidance": guidance, "network_batch": network_batch, "dtype": dt, "backend": format!("{backend:?}").to_lowercase(), "device": device, "ms_per_step": ms, "images_steps_per_s": batch as f64 * 1e3 / ms});
         println!("{v}");
     } else {
-        println!("{name} batch {batch} ({dt}) on {device}: {ms:.1} ms per sampler step (guided: network batch {}), median of {runs}", 2 * batch);
+        println!("{name} batch {batch} ({dt}) on {device}: {ms:.1} ms per sampler step (guidance {guidance}: network batch {network_batch}), median of {runs}");
     }
     Ok(())
 }
@@ -278,7 +286,7 @@ pub fn demo() -> anyhow::Result<()> {
 /// One DDIM (ddpm_mnist) or Euler (flow_mnist) step graph for `batch` images with inputs for
 /// its first step, for `ocelli profile`.
 pub fn step_inputs(name: &str, batch: usize) -> anyhow::Result<(ocelli::Graph, Vec<Tensor>)> {
-    use ocelli::diffusion::{step_graph, time_embedding, Evaluation, Schedule, StepKind, Update};
+    use ocelli::diffusion::{step_graph, time_embedding, Schedule, StepKind, Update};
     let (model, ..) = SamplingArgs::default_for_bench().resolve(name)?;
     let weights = ocelli::nn::Weights::shipped(name)?;
     let graph = step_graph(&weights, StepKind::Single, Evaluation::Guided, batch, DType::F32)?;

@@ -116,6 +116,14 @@ impl Evaluation {
         }
     }
 
+    /// Images per network pass for each image of the batch: 2 guided, 1 plain.
+    pub fn passes(self) -> usize {
+        match self {
+            Evaluation::Guided => 2,
+            Evaluation::Plain => 1,
+        }
+    }
+
     /// The `classes` input of a batch asking for `classes` at guidance `w`.
     pub fn classes(self, classes: &[usize], w: f32) -> Vec<i32> {
         let null = std::iter::repeat_n(NULL_CLASS as i32, classes.len());
@@ -144,8 +152,7 @@ pub fn step_graph(
     let x = g.input("x", image, DType::F32)?;
     let times = if kind == StepKind::Single { 1 } else { 2 };
     let time = g.input("time", [times, TIME_EMBEDDING], DType::F32)?;
-    let passes = if evaluation == Evaluation::Guided { 2 } else { 1 };
-    let classes = g.input("classes", [passes * batch], DType::I32)?;
+    let classes = g.input("classes", [evaluation.passes() * batch], DType::I32)?;
     let ncoef = if kind == StepKind::Single { 9 } else { 2 };
     let coefficients = g.input("coefficients", [ncoef], DType::F32)?;
     let coef =
