@@ -1,4 +1,4 @@
-use ocelli::{DType, GraphBuilder, Op};
+use ocelli::{passes, DType, GraphBuilder, Op, UnaryOp};
 
 use crate::harness::{check, rng, uniform, ACCUM};
 
@@ -59,5 +59,42 @@ fn layer_norm_over_trailing_dimensions() {
         let data =
             vec![uniform(&mut r, x, -2.0, 3.0), uniform(&mut r, tail, 0.5, 1.5), uniform(&mut r, tail, -0.5, 0.5)];
         check(&format!("layer_norm {x:?} axis {axis}"), &graph, &data, ACCUM);
+    }
+}
+
+/// Group and layer norm absorb the activations after them (the U-Net's GroupNorm → SiLU) into
+/// their apply kernel, at sizes that split rows into several segments and leave partial ones.
+#[test]
+fn group_and_layer_norm_with_fused_activations() {
+    let mut r = rng(64);
+    let acts = [UnaryOp::Silu, UnaryOp::Clamp { min: -0.2, max: 1.5 }];
+    let cases = [
+        (vec![3, 12, 17, 19], Op::GroupNorm { groups: 4, eps: 1e-5 }, vec![12]),
+        (vec![1, 5, 9, 9], Op::GroupNorm { groups: 5, eps: 1e-5 }, vec![5]),
+        (vec![7, 301], Op::LayerNorm { axis: 1, eps: 1e-5 }, vec![301]),
+        (vec![2, 3, 1000], Op::LayerNorm { axis: 1, eps: 1e-5 }, vec![3, 1000]),
+    ];
+    for (x, op, affine) in cases {
+        for n_acts in 1..=2 {
+            let mut g = GraphBuilder::new();
+            let xi = g.input("x", &x[..], DType::F32).unwrap();
+            let gm = g.input("gamma", &affine[..], DType::F32).unwrap();
+            let bt = g.input("beta", &affine[..], DType::F32).unwrap();
+            let mut y = g.op(op.clone(), &[xi, gm, bt]).unwrap();
+            for &a in &acts[..n_acts] {
+                y = g.op(Op::Unary(a), &[y]).unwrap();
+            }
+            let graph = g.build(&[y]).unwrap();
+            let opt = passes::optimize(&graph).unwrap();
+            let fused =
+                opt.nodes().iter().any(|n| matches!(&n.op, Op::Fused(f) if *f.base == op && f.acts.len() == n_acts));
+            assert!(fused, "{} + {n_acts} activations in one node: {:?}", op.name(), opt.nodes());
+            let data = vec![
+                uniform(&mut r, &x, -2.0, 3.0),
+                uniform(&mut r, &affine, 0.5, 1.5),
+                uniform(&mut r, &affine, -0.5, 0.5),
+            ];
+            check(&format!("{} {x:?} + {n_acts} activations", op.name()), &graph, &data, ACCUM);
+        }
     }
 }

@@ -164,7 +164,7 @@ impl KernelFamily {
             Self::Elementwise => ("elementwise", shader!(activation + "elementwise.wgsl")),
             Self::Softmax => ("softmax", shader!("softmax.wgsl")),
             Self::Reduce => ("reduce", shader!("reduce.wgsl")),
-            Self::Norm => ("norm", shader!("norm.wgsl")),
+            Self::Norm => ("norm", shader!(activation + "norm.wgsl")),
             Self::Layout => ("layout", shader!("layout.wgsl")),
             Self::Cast => ("cast", shader!("cast.wgsl")),
             Self::Demosaic => ("demosaic", shader!("demosaic.wgsl")),

@@ -459,7 +459,8 @@ pub(crate) fn infer(op: &Op, inputs: &[Io<'_>]) -> Result<Vec<(Shape, DType)>> {
             f32_out(Shape(padded))
         }
         Op::Fused(f) => {
-            if !matches!(*f.base, Op::MatMul { .. } | Op::Conv2d(_) | Op::Binary(_) | Op::Unary(_)) {
+            let bases = matches!(*f.base, Op::MatMul { .. } | Op::Conv2d(_) | Op::Binary(_) | Op::Unary(_));
+            if !(bases || matches!(*f.base, Op::GroupNorm { .. } | Op::LayerNorm { .. })) {
                 return Err(invalid(op, format!("cannot fuse a tail onto {}", f.base.name())));
             }
             if f.acts.len() > crate::op::Fused::MAX_ACTS || inputs.len() < usize::from(f.residual) {

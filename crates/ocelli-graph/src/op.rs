@@ -646,7 +646,8 @@ pub enum HistogramOp {
 /// Parameters of [`Op::Fused`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
-    /// The producer: MatMul, Conv2d, Binary or Unary.
+    /// The producer: MatMul, Conv2d, Binary, Unary, GroupNorm or LayerNorm (a residual only onto
+    /// MatMul and Conv2d).
     pub base: Box<Op>,
     /// A residual tensor is added to the producer's output.
     pub residual: bool,

@@ -126,8 +126,8 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
         Op::Unary(u) => elementwise::unary(&io, &[*u]),
         Op::Softmax { axis, log } => reduce::softmax(&io, *axis, *log, &mut scratch),
         Op::BatchNorm { eps } => norm::batch_norm(&io, *eps),
-        Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps, &mut scratch),
-        Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps, &mut scratch),
+        Op::GroupNorm { groups, eps } => norm::group_norm(&io, *groups, *eps, &[], &mut scratch),
+        Op::LayerNorm { axis, eps } => norm::layer_norm(&io, *axis, *eps, &[], &mut scratch),
         Op::Reduce { op, axis, .. } => reduce::reduce(&io, *op, *axis, &mut scratch),
         Op::ArgMax { axis, .. } => reduce::argmax(&io, *axis, &mut scratch),
         Op::TopK { k, largest } => reduce::top_k(&io, *k, *largest, &mut scratch),
@@ -162,6 +162,8 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
                     let chain: Vec<_> = std::iter::once(*u).chain(f.acts.iter().copied()).collect();
                     elementwise::unary(&io, &chain)
                 }
+                (Op::GroupNorm { groups, eps }, false) => norm::group_norm(&io, *groups, *eps, &f.acts, &mut scratch),
+                (Op::LayerNorm { axis, eps }, false) => norm::layer_norm(&io, *axis, *eps, &f.acts, &mut scratch),
                 (base, _) => {
                     return Err(ExecError::Unsupported {
                         op: "fused",

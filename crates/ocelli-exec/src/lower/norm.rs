@@ -1,7 +1,10 @@
 //! Batch, group and layer norm -> `shaders/norm.wgsl` (group and layer norm after the row
 //! statistics of `shaders/reduce.wgsl`).
 
+use ocelli_graph::UnaryOp;
+
 use crate::dispatch::{bindings, linear_groups, Dispatch, Params, Step};
+use crate::lower::epilogue::act_constants;
 use crate::lower::reduce::{fold, FoldOp};
 use crate::lower::Io;
 use crate::KernelFamily;
@@ -22,36 +25,47 @@ pub(crate) fn batch_norm(io: &Io<'_>, eps: f32) -> Vec<Step> {
     })]
 }
 
-/// `rows` rows of `len`; affine index ((row % affine_rows)·len + i) / affine_div.
+/// Elements one `norm_apply` invocation walks: enough invocations to spread small rows over
+/// every lane, few enough that its divisions and statistics are paid once per many elements.
+const SEGMENT: usize = 256;
+
+/// `rows` rows of `len`; affine index ((row % affine_rows)·len + i) / affine_div; then `acts`.
 fn rows(
     io: &Io<'_>,
     (rows, len): (usize, usize),
     (affine_rows, affine_div): (usize, usize),
     eps: f32,
+    acts: &[UnaryOp],
     scratch: &mut Vec<u64>,
 ) -> Vec<Step> {
     let (mut steps, stats) = fold(io.input(0).into(), (rows, len, 1), FoldOp::Moments, None, io.tuning, scratch);
     let mut b = bindings![io.input(0), io.input(1), io.input(2)];
     b.extend([stats, io.output(0).into()]);
+    let seg = len.min(SEGMENT).min(io.tuning.loop_chunk).max(1);
+    let segs = len.div_ceil(seg);
+    let mut constants = vec![("WG", f64::from(WG))];
+    constants.extend(act_constants(acts));
     steps.push(Step::Dispatch(Dispatch {
         family: KernelFamily::Norm,
         entry: "norm_apply",
-        constants: vec![("WG", f64::from(WG))],
+        constants,
         bindings: b,
-        params: Params::default().us(&[rows, len, affine_rows, affine_div]).f(eps).0,
-        groups: linear_groups(rows * len, WG),
+        params: Params::default().us(&[rows, len, affine_rows, affine_div, segs, seg]).f(eps).0,
+        groups: linear_groups(rows * segs, WG),
     }));
     steps
 }
 
-pub(crate) fn group_norm(io: &Io<'_>, groups: usize, eps: f32, scratch: &mut Vec<u64>) -> Vec<Step> {
+/// Group norm, then the fused activations `acts`.
+pub(crate) fn group_norm(io: &Io<'_>, groups: usize, eps: f32, acts: &[UnaryOp], scratch: &mut Vec<u64>) -> Vec<Step> {
     let (n, c, spatial) = io.in_shape(0).split_at_axis(1);
-    rows(io, (n * groups, c / groups * spatial), (groups, spatial), eps, scratch)
+    rows(io, (n * groups, c / groups * spatial), (groups, spatial), eps, acts, scratch)
 }
 
-pub(crate) fn layer_norm(io: &Io<'_>, axis: usize, eps: f32, scratch: &mut Vec<u64>) -> Vec<Step> {
+/// Layer norm over the axes from `axis` on, then the fused activations `acts`.
+pub(crate) fn layer_norm(io: &Io<'_>, axis: usize, eps: f32, acts: &[UnaryOp], scratch: &mut Vec<u64>) -> Vec<Step> {
     let d = io.in_shape(0).dims();
     let len: usize = d[axis..].iter().product();
     let count: usize = d[..axis].iter().product();
-    rows(io, (count, len), (1, 1), eps, scratch)
+    rows(io, (count, len), (1, 1), eps, acts, scratch)
 }

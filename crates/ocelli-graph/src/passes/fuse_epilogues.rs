@@ -3,8 +3,8 @@ use super::use_counts;
 use crate::{BinaryOp, Fused, Graph, Op, Result, ValueId};
 
 /// Fuses elementwise tails into their producers: a MatMul or Conv2d absorbs a following
-/// same-shape residual `Add`, then up to [`Fused::MAX_ACTS`] unary ops; a Binary or Unary op
-/// absorbs following unary ops. Only values read once (and not graph outputs) are fused away.
+/// same-shape residual `Add`, then up to [`Fused::MAX_ACTS`] unary ops; a Binary, Unary,
+/// GroupNorm or LayerNorm op absorbs following unary ops. Only values read once (and not graph outputs) are fused away.
 pub fn fuse_epilogues(graph: &Graph) -> Result<Graph> {
     let uses = use_counts(graph);
     let mut consumer = vec![None; graph.values().len()];
@@ -30,7 +30,8 @@ pub fn fuse_epilogues(graph: &Graph) -> Result<Graph> {
             continue;
         }
         let gemm_like = matches!(n.op, Op::MatMul { .. } | Op::Conv2d(_));
-        if !(gemm_like || matches!(n.op, Op::Binary(_) | Op::Unary(_))) {
+        let acts_only = matches!(n.op, Op::Binary(_) | Op::Unary(_) | Op::GroupNorm { .. } | Op::LayerNorm { .. });
+        if !(gemm_like || acts_only) {
             continue;
         }
         let mut fused = Fused { base: Box::new(n.op.clone()), residual: false, acts: Vec::new() };
