@@ -1,7 +1,8 @@
 // Elementwise ops.
 //
 // `binary`: y[i] = op(a[ia], b[ib]) with NumPy broadcasting. The output index is split into
-//   coordinates of `out_shape`; `a_strides` / `b_strides` are 0 on broadcast dimensions.
+//   coordinates of `out_shape` (the output's dimensions, merged where both operands allow);
+//   `a_strides` / `b_strides` are 0 on broadcast dimensions.
 //   Bindings: a, b (read), y (write), BinaryParams. Rank <= 8.
 // `unary`: y[i] = activate(x[i]): the activation chain of activation.wgsl (prepended), which
 //   holds the unary ops. Bindings: x (read), y (write), UnaryParams.
@@ -85,12 +86,18 @@ fn binary(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     var rem = i;
     var ia = 0u;
     var ib = 0u;
+    // The plan merges dimensions both operands step through as one (elementwise.rs), so
+    // that few divisions (a scalar loop per lane on CPU drivers) remain; the outermost
+    // coordinate is what is left.
     for (var d = i32(bp.rank) - 1; d >= 0; d--) {
         let q = u32(d) / 4u;
         let r = u32(d) % 4u;
-        let n = bp.out_shape[q][r];
-        let c = rem % n;
-        rem = rem / n;
+        var c = rem;
+        if (d > 0) {
+            let n = bp.out_shape[q][r];
+            c = rem % n;
+            rem = rem / n;
+        }
         ia += c * bp.a_strides[q][r];
         ib += c * bp.b_strides[q][r];
     }

@@ -12,6 +12,10 @@ fn binary_ops_with_broadcasting() {
         (&[2, 3, 4, 5], &[5]),
         (&[1, 6, 1, 7], &[2, 1, 3, 1]),
         (&[1, 1, 1, 1, 1, 1, 2, 3], &[3]),
+        // Per-image, per-channel terms (a U-Net's time embedding), which the plan merges to
+        // [N·C, H·W]; the second over 200 000 elements.
+        (&[3, 5, 7, 9], &[3, 5, 1, 1]),
+        (&[2, 7, 150, 101], &[2, 7, 1, 1]),
     ];
     let ops = [
         BinaryOp::Add,
