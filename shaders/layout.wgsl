@@ -56,12 +56,17 @@ fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     var rem = i;
     var s = cp.src_base;
     var d = cp.dst_base;
+    // Dimensions come merged where both sides allow (dispatch.rs: merge_dims); the outermost
+    // coordinate is what is left, without a division.
     for (var k = i32(cp.rank) - 1; k >= 0; k--) {
         let q = u32(k) / 4u;
         let r = u32(k) % 4u;
-        let n = cp.shape[q][r];
-        let c = rem % n;
-        rem = rem / n;
+        var c = rem;
+        if (k > 0) {
+            let n = cp.shape[q][r];
+            c = rem % n;
+            rem = rem / n;
+        }
         s += c * cp.src_strides[q][r];
         d += c * cp.dst_strides[q][r];
     }

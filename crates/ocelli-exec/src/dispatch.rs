@@ -158,6 +158,31 @@ impl Params {
     }
 }
 
+/// Dimensions `dims` and two operands' strides through them with size-1 dimensions dropped
+/// and neighbours merged where both operands step through them as through one (an image plus
+/// a per-channel [N, C, 1, 1] term becomes [N·C, H·W]; a concat part's copy [N, C·H·W]):
+/// kernels that split an index into coordinates pay two integer divisions per dimension and
+/// element, a scalar loop per lane on CPU drivers.
+pub(crate) fn merge_dims(dims: &[usize], a: &[usize], b: &[usize]) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let (mut d, mut sa, mut sb): (Vec<usize>, Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new(), Vec::new());
+    for i in (0..dims.len()).filter(|&i| dims[i] != 1) {
+        let n = dims[i];
+        match (d.last_mut(), sa.last_mut(), sb.last_mut()) {
+            // The outer dimension steps over exactly this one in both operands: one dimension,
+            // stepping by this one's strides.
+            (Some(outer), Some(x), Some(y)) if *x == a[i] * n && *y == b[i] * n => {
+                (*outer, *x, *y) = (*outer * n, a[i], b[i]);
+            }
+            _ => {
+                d.push(n);
+                sa.push(a[i]);
+                sb.push(b[i]);
+            }
+        }
+    }
+    (d, sa, sb)
+}
+
 /// Fails for tensors of rank above [`MAX_RANK`].
 pub(crate) fn check_rank(op: &'static str, s: &Shape) -> Result<(), ExecError> {
     if s.rank() > MAX_RANK {
@@ -168,7 +193,7 @@ pub(crate) fn check_rank(op: &'static str, s: &Shape) -> Result<(), ExecError> {
 
 #[cfg(test)]
 mod tests {
-    use super::linear_groups;
+    use super::{linear_groups, merge_dims};
 
     #[test]
     fn grid_wraps_past_the_dimension_limit() {
@@ -177,5 +202,22 @@ mod tests {
         let g = linear_groups(64 * 70_000, 64);
         assert!(g[0] <= 65_535);
         assert!(g[0] as usize * g[1] as usize >= 70_000);
+    }
+
+    #[test]
+    fn broadcast_dimensions_merge_where_both_operands_step_through_them_as_one() {
+        // An image plus a per-channel term: [N·C, H·W].
+        assert_eq!(
+            merge_dims(&[128, 32, 28, 28], &[25088, 784, 28, 1], &[32, 1, 0, 0]),
+            (vec![4096, 784], vec![784, 1], vec![1, 0])
+        );
+        // Same shapes: one run; size-1 dimensions go.
+        assert_eq!(merge_dims(&[2, 1, 3, 5], &[15, 15, 5, 1], &[15, 15, 5, 1]), (vec![30], vec![1], vec![1]));
+        // A row vector against a column: nothing merges.
+        assert_eq!(merge_dims(&[4, 7], &[1, 0], &[0, 1]), (vec![4, 7], vec![1, 0], vec![0, 1]));
+        // Broadcast in the middle: [A, B, C] + [A, 1, C] keeps three dimensions.
+        assert_eq!(merge_dims(&[2, 3, 5], &[15, 5, 1], &[5, 0, 1]), (vec![2, 3, 5], vec![15, 5, 1], vec![5, 0, 1]));
+        // All ones: a scalar.
+        assert_eq!(merge_dims(&[1, 1], &[1, 1], &[1, 1]), (vec![], vec![], vec![]));
     }
 }

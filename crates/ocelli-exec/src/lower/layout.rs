@@ -2,7 +2,7 @@
 
 use ocelli_graph::{PadMode, Shape};
 
-use crate::dispatch::{bindings, check_rank, linear_groups, Dispatch, Params, Step};
+use crate::dispatch::{bindings, check_rank, linear_groups, merge_dims, Dispatch, Params, Step};
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
@@ -10,8 +10,13 @@ const WG: u32 = 256;
 
 /// Copy of the `view`-shaped region: dst[dst_base + c·dst_strides] = src[src_base + c·src_strides].
 fn strided_copy(io: &Io<'_>, input: usize, view: &Shape, src: (usize, &[usize]), dst: (usize, &[usize])) -> Step {
-    let params =
-        Params::default().dims8(view.dims()).dims8(src.1).dims8(dst.1).us(&[view.rank(), view.numel(), src.0, dst.0]);
+    let (dims, src_strides, dst_strides) = merge_dims(view.dims(), src.1, dst.1);
+    let params = Params::default().dims8(&dims).dims8(&src_strides).dims8(&dst_strides).us(&[
+        dims.len(),
+        view.numel(),
+        src.0,
+        dst.0,
+    ]);
     Step::Dispatch(Dispatch {
         family: KernelFamily::Layout,
         entry: "strided_copy",
