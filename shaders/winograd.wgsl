@@ -1,6 +1,7 @@
 // Winograd F(2×2, 3×3) convolution, NCHW, f32: a 3×3 stride-1 ungrouped convolution as 16
 // GEMMs of [O, C] × [C, tiles] (gemm.wgsl, batched) between transforms, 2.25× fewer
-// multiplications than im2col + GEMM. With T = N · tiles_h · tiles_w tiles of 2×2 outputs:
+// multiplications than im2col + GEMM, over a band of N images from image n_begin of x and y
+// (the transforms' scratch holds one band). With T = N · tiles_h · tiles_w tiles of 2×2 outputs:
 // `winograd_weights`: u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for the 16 positions e of a 4×4 tile.
 //   Bindings: w [O, C, 3, 3] (read), u [16, O, C] (write), WinoParams (items = O · C).
 // `winograd_input`: v[e, c, t] = (Bᵀ · d · B)[e] for the 4×4 input tile d of channel c under
@@ -24,6 +25,7 @@ struct WinoParams {
     n: u32, c: u32, h: u32, w: u32,
     o: u32, oh: u32, ow: u32, pad_top: u32,
     pad_left: u32, tiles_h: u32, tiles_w: u32, items: u32,
+    n_begin: u32,
 }
 
 @group(0) @binding(0) var<storage, read> wsrc: array<elem>;
@@ -82,7 +84,7 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let tiles = q.n * q.tiles_h * q.tiles_w;
     let c = item / tiles;
     let tile = tile_of(item % tiles, q);
-    let plane = (tile.z * q.c + c) * q.h * q.w;
+    let plane = ((q.n_begin + tile.z) * q.c + c) * q.h * q.w;
     let iy0 = i32(2u * tile.y) - i32(q.pad_top);
     let ix0 = i32(2u * tile.x) - i32(q.pad_left);
     // Rows of d, each already multiplied by B on the right.
@@ -142,7 +144,7 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
         for (var s = 0u; s < 2u; s++) {
             let ox = 2u * tile.x + s;
             if (oy < qo.oh && ox < qo.ow) {
-                let at = ((tile.z * qo.o + o) * qo.oh + oy) * qo.ow + ox;
+                let at = (((qo.n_begin + tile.z) * qo.o + o) * qo.oh + oy) * qo.ow + ox;
                 var val = vals[s] + b;
                 if (RESIDUAL) {
                     val += f32(wres[at]);

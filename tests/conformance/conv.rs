@@ -113,14 +113,16 @@ fn conv2d_same_padding_grouped_and_depthwise() {
     run_conv(19, [1, 3, 17, 19], 3, [5, 5], wide, true);
 }
 
-/// Convolutions whose im2col patch matrix exceeds the scratch limit run as im2col + GEMM pairs
-/// over bands of whole images or of output rows, with the bias, residual and ReLU6 fused into
-/// each band's GEMM, also with K in parts; a limit below one output row runs the direct kernel.
+/// Convolutions whose scratch exceeds the limit run in bands: Winograd over bands of whole
+/// images, im2col + GEMM pairs over bands of whole images or of output rows, with the bias,
+/// residual and ReLU6 fused into each band's output transform or GEMM, also with K in parts; a
+/// limit below one output row runs the direct kernel.
 #[test]
 fn conv2d_in_bands_of_images_and_output_rows() {
     let mut r = rng(28);
-    // [3, 8, 13, 21] → 8 channels, 3×3 same: 72 patch rows of 276 columns, 79 kB per image.
-    // 100 kB: one image per band; 20 kB: bands of 3 output rows (3, 3, 3, 3, 1); 64 B: direct.
+    // [3, 8, 13, 21] → 8 channels, 3×3 same: Winograd needs 39 kB per image (7·11 tiles), im2col
+    // 72 patch rows of 276 columns, 79 kB. 100 kB: Winograd in bands of 2 and 1 images; 20 kB:
+    // im2col in bands of 3 output rows (3, 3, 3, 3, 1); 64 B: direct.
     let (x_shape, o) = ([3, 8, 13, 21], 8);
     let limits = [100_000, 20_480, 64];
     for constant_weights in [false, true] {

@@ -121,13 +121,14 @@ pub(crate) fn conv2d(
     // The input through a texture where the adapter reads those faster.
     let family = if io.tuning.fits_texels(n * c * h * w) { KernelFamily::Conv2dTexels } else { KernelFamily::Conv2d };
     let wino = WinogradConv { n, c, h, w, o, oh, ow, pad_top: pads[0], pad_left: pads[1] };
-    let winograd_fits = wino.scratch_bytes().iter().all(|&b| b <= io.tuning.scratch_limit);
     // f16 stays on im2col: the transforms would round to f16 between them.
     let plain_3x3 = [kh, kw] == [3, 3] && p.stride == [1, 1] && p.dilation == [1, 1] && p.groups == 1;
-    if plain_3x3 && io.elem_bytes() == 4 && c >= 8 && o >= 8 && winograd_fits {
+    if plain_3x3 && io.elem_bytes() == 4 && c >= 8 && o >= 8 {
         let bias = has_bias.then(|| io.input(2).into());
         let residual = residual.then(|| io.input(n_base).into());
-        return winograd(io, &wino, bias, residual, acts, scratch, derived);
+        if let Some(steps) = winograd(io, &wino, bias, residual, acts, scratch, derived)? {
+            return Ok(steps);
+        }
     }
     // The GEMM of `images` images from `n_begin`, output columns `col_begin ..` (`cols` of them)
     // of each, over a b with rows `ldb` apart.
@@ -506,6 +507,45 @@ mod tests {
         assert_cover(&balanced, 1, 36, [13, 19], 36 * 4 * 96);
         // Not even one row of 21 outputs fits: no bands (the direct kernel).
         assert_eq!(col_bands(1, 72, [13, 21], 4, 72 * 4 * 20), None);
+    }
+
+    #[test]
+    fn a_winograd_conv_over_its_scratch_limit_runs_in_bands_of_images() {
+        // 5 images of 8 channels, 9×9: 25 tiles, 12.8 kB of transformed inputs (and products)
+        // per image; 30 kB holds 2 images, so bands of 2, 2, 1 through two 25.6 kB buffers.
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [5, 8, 9, 9], DType::F32).unwrap();
+        let w = g.constant(Tensor::from_f32([8, 8, 3, 3], vec![0.5; 576]).unwrap()).unwrap();
+        let p = Conv2d { padding: Padding::Explicit([1; 4]), ..Default::default() };
+        let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let tuning = Tuning { scratch_limit: 30_000, ..TUNING };
+        let Lowering::Steps { steps, scratch, .. } = lower(&graph.nodes()[0], &graph, tuning).unwrap() else {
+            panic!("a convolution is not an alias")
+        };
+        assert_eq!(scratch, [25_600, 25_600]);
+        let dispatches: Vec<_> = steps
+            .iter()
+            .map(|s| match s {
+                Step::Dispatch(d) => d,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let entries: Vec<&str> = dispatches.iter().map(|d| d.entry).collect();
+        assert_eq!(entries, ["winograd_input", "gemm", "winograd_output"].repeat(3));
+        for (band, (n_begin, images)) in dispatches.chunks(3).zip([(0, 2), (2, 2), (4, 1)]) {
+            for transform in [band[0], band[2]] {
+                // images first, n_begin last (after items).
+                assert_eq!([transform.params[0], transform.params[12]], [images, n_begin]);
+            }
+            assert_eq!(band[1].params[1], 25 * images, "GEMM columns: the band's tiles");
+        }
+        // Below one image's 12.8 kB: im2col in bands instead.
+        let tuning = Tuning { scratch_limit: 12_000, ..TUNING };
+        let Lowering::Steps { steps, .. } = lower(&graph.nodes()[0], &graph, tuning).unwrap() else {
+            panic!("a convolution is not an alias")
+        };
+        assert!(matches!(&steps[0], Step::Dispatch(d) if d.entry == "im2col"), "{:?}", steps[0]);
     }
 
     #[test]
