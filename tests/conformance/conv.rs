@@ -52,10 +52,13 @@ fn conv2d_plain_strided_padded_and_dilated() {
     run_conv(7, [2, 2, 9, 8], 3, [3, 3], c([2, 2], [0, 0, 1, 1], [1, 1]), false);
     // 40 output columns: im2col rows in segments when loop_chunk is forced down.
     run_conv(27, [1, 3, 5, 40], 5, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
-    // 3×3 stride 1 with 8 or more channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
+    // 3×3 stride 1 with 8 or more input channels: Winograd F(2×2, 3×3), odd sizes (partial tiles).
     run_conv(8, [1, 8, 9, 11], 12, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(9, [2, 16, 7, 6], 8, [3, 3], c([1, 1], [0, 2, 1, 0], [1, 1]), false);
     run_conv(10, [1, 9, 5, 5], 10, [3, 3], c([1, 1], [2, 2, 2, 2], [1, 1]), true);
+    // Winograd down to one output channel (a U-Net's output conv) and 3.
+    run_conv(45, [3, 16, 9, 7], 1, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(46, [2, 8, 6, 11], 3, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), false);
 }
 
 /// Winograd convolutions with their fused epilogue (bias, residual, ReLU6) in the output

@@ -74,9 +74,10 @@ fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Resu
 
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
 /// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x when OH·OW
-/// is a multiple of 4, f32 3×3 stride-1 ones with 8 or more channels in and out as Winograd
+/// is a multiple of 4, f32 3×3 stride-1 ones with 8 or more input channels as Winograd
 /// F(2×2, 3×3) (16 batched GEMMs between transforms: about 12–15% faster than im2col on lavapipe
-/// for 64×56×56 and 128×28×28), the others on an im2col patch matrix in a scratch buffer;
+/// for 64×56×56 and 128×28×28, 2.5× for 32 → 1 over 28×28; in bands of images within the
+/// scratch limit), the others on an im2col patch matrix in a scratch buffer;
 /// depthwise ones run a kernel of their own, other grouped ones the direct kernel. Constant
 /// weights may become `derived` constants: Winograd's transformed weights, and im2col weights
 /// with rows padded to a multiple of 4.
@@ -123,7 +124,7 @@ pub(crate) fn conv2d(
     let wino = WinogradConv { n, c, h, w, o, oh, ow, pad_top: pads[0], pad_left: pads[1] };
     // f16 stays on im2col: the transforms would round to f16 between them.
     let plain_3x3 = [kh, kw] == [3, 3] && p.stride == [1, 1] && p.dilation == [1, 1] && p.groups == 1;
-    if plain_3x3 && io.elem_bytes() == 4 && c >= 8 && o >= 8 {
+    if plain_3x3 && io.elem_bytes() == 4 && c >= 8 {
         let bias = has_bias.then(|| io.input(2).into());
         let residual = residual.then(|| io.input(n_base).into());
         if let Some(steps) = winograd(io, &wino, bias, residual, acts, scratch, derived)? {
