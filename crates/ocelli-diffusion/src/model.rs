@@ -159,13 +159,18 @@ pub fn step_graph(
         |g: &mut GraphBuilder, i: usize| g.op(Op::Slice { axis: 0, start: i, end: i + 1, step: 1 }, &[coefficients]);
     let table = g.constant(weights.get("class_emb.weight", &[CLASSES + 1, EMBEDDING])?)?;
     let class_emb = g.op(Op::Gather { axis: 0 }, &[table, classes])?;
-    let net = Network { weights, class_emb, dtype, batch, evaluation };
+    // The guidance coefficient of a guided evaluation (Single: the 9th coefficient; Heun: the 2nd).
+    let guidance = match (evaluation, kind) {
+        (Evaluation::Plain, _) => None,
+        (Evaluation::Guided, StepKind::Single) => Some(coef(&mut g, 8)?),
+        (Evaluation::Guided, StepKind::Heun) => Some(coef(&mut g, 1)?),
+    };
+    let net = Network { weights, class_emb, dtype, batch, guidance };
     let bin = |g: &mut GraphBuilder, op, a, b| g.op(Op::Binary(op), &[a, b]);
     let next = match kind {
         StepKind::Single => {
             let key = g.input("key", [2], DType::U32)?;
-            let w = if evaluation == Evaluation::Guided { Some(coef(&mut g, 8)?) } else { None };
-            let eps = net.eval(&mut g, x, time, w)?;
+            let eps = net.eval(&mut g, x, time)?;
             let coef: Vec<ValueId> = (0..8).map(|i| coef(&mut g, i)).collect::<Result<_, _>>()?;
             let (a, b, lo, hi, c, d, e) = (coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6]);
             let t = bin(&mut g, BinaryOp::Mul, a, eps)?;
@@ -184,13 +189,12 @@ pub fn step_graph(
         }
         StepKind::Heun => {
             let dt = coef(&mut g, 0)?;
-            let w = if evaluation == Evaluation::Guided { Some(coef(&mut g, 1)?) } else { None };
             let t0 = g.op(Op::Slice { axis: 0, start: 0, end: 1, step: 1 }, &[time])?;
             let t1 = g.op(Op::Slice { axis: 0, start: 1, end: 2, step: 1 }, &[time])?;
-            let v1 = net.eval(&mut g, x, t0, w)?;
+            let v1 = net.eval(&mut g, x, t0)?;
             let s = bin(&mut g, BinaryOp::Mul, dt, v1)?;
             let xe = bin(&mut g, BinaryOp::Add, x, s)?;
-            let v2 = net.eval(&mut g, xe, t1, w)?;
+            let v2 = net.eval(&mut g, xe, t1)?;
             let half = g.constant(ocelli_graph::Tensor::from_f32([1], vec![2.0])?)?;
             let h = bin(&mut g, BinaryOp::Div, dt, half)?;
             let v = bin(&mut g, BinaryOp::Add, v1, v2)?;
@@ -202,24 +206,24 @@ pub fn step_graph(
 }
 
 /// The network of one step graph: the class embeddings are gathered once, each evaluation adds
-/// its time embedding.
+/// its time embedding; `guidance` is the guidance coefficient of a guided evaluation.
 struct Network<'a> {
     weights: &'a Weights,
     class_emb: ValueId,
     dtype: DType,
     batch: usize,
-    evaluation: Evaluation,
+    guidance: Option<ValueId>,
 }
 
 impl Network<'_> {
     /// Guided: `null + w·(cond − null)` of one U-Net pass over `[x; x]` with the classes, then the
-    /// nulls (`w` is then given); plain: the U-Net on x with its classes.
-    fn eval(&self, g: &mut GraphBuilder, x: ValueId, time: ValueId, w: Option<ValueId>) -> Result<ValueId, NnError> {
+    /// nulls; plain: the U-Net on x with its classes.
+    fn eval(&self, g: &mut GraphBuilder, x: ValueId, time: ValueId) -> Result<ValueId, NnError> {
         let root = self.weights.root();
         let mut cond = embedding(g, self.weights, time, self.class_emb)?;
-        let mut xx = match self.evaluation {
-            Evaluation::Guided => g.op(Op::Concat { axis: 0 }, &[x, x])?,
-            Evaluation::Plain => x,
+        let mut xx = match self.guidance {
+            Some(_) => g.op(Op::Concat { axis: 0 }, &[x, x])?,
+            None => x,
         };
         if self.dtype != DType::F32 {
             cond = g.op(Op::Cast { to: self.dtype }, &[cond])?;
@@ -232,7 +236,7 @@ impl Network<'_> {
         if self.dtype != DType::F32 {
             out = g.op(Op::Cast { to: DType::F32 }, &[out])?;
         }
-        let Some(w) = w else { return Ok(out) };
+        let Some(w) = self.guidance else { return Ok(out) };
         let n = self.batch;
         let c = g.op(Op::Slice { axis: 0, start: 0, end: n, step: 1 }, &[out])?;
         let u = g.op(Op::Slice { axis: 0, start: n, end: 2 * n, step: 1 }, &[out])?;
