@@ -1,11 +1,11 @@
 // Winograd F(2×2, 3×3) convolution, NCHW, f32: a 3×3 stride-1 ungrouped convolution as 16
 // GEMMs of [O, C] × [C, tiles] (gemm.wgsl, batched) between transforms, 2.25× fewer
-// multiplications than im2col + GEMM, over a band of N images from image n_begin of x and y
-// (the transforms' scratch holds one band). With T = N · tiles_h · tiles_w tiles of 2×2 outputs:
+// multiplications than im2col + GEMM, over a band of N images from image n_begin of x, y and
+// the residual (the transforms' scratch holds one band). With T = N · tiles_h · tiles_w tiles of 2×2 outputs:
 // `winograd_weights`: u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for the 16 positions e of a 4×4 tile.
 //   Bindings: w [O, C, 3, 3] (read), u [16, O, C] (write), WinoParams (items = O · C).
 // `winograd_input`: v[e, c, t] = (Bᵀ · d · B)[e] for the 4×4 input tile d of channel c under
-//   tile t (zeros in the padding). Bindings: x (read, through x_at), v [16, C, T] (write),
+//   tile t (zeros in the padding). Bindings: x (read, through x_pair), v [16, C, T] (write),
 //   WinoParams (items = C · T).
 // `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the 2×2 outputs of each
 //   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through

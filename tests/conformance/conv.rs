@@ -6,6 +6,11 @@ use crate::harness::{check_with, operand_paths, rng, uniform, ACCUM};
 /// the weights as a graph input and as a constant (as models hold them: the plan may then pad
 /// or transform them at compile time).
 fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bool) {
+    run_within(seed, x, w_shape, o, op, bias, CompileOptions::SCRATCH_LIMIT);
+}
+
+/// [`run`] with plans whose scratch buffers stay within `scratch_limit` bytes.
+fn run_within(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bool, scratch_limit: u64) {
     let mut r = rng(seed);
     let (xd, wd) = (uniform(&mut r, &x, -1.0, 1.0), uniform(&mut r, &w_shape, -1.0, 1.0));
     let bd = bias.then(|| uniform(&mut r, &[o], -1.0, 1.0));
@@ -29,7 +34,8 @@ fn run(seed: u64, x: [usize; 4], w_shape: [usize; 4], o: usize, op: Op, bias: bo
         // loop_chunk 3: direct and transposed convolutions take one input channel per
         // dispatch, GEMMs parts of 32 along K, all chained through their residual.
         let split = CompileOptions { loop_chunk: 3, ..Default::default() };
-        let options: Vec<CompileOptions> = operand_paths().into_iter().chain([split]).collect();
+        let options: Vec<CompileOptions> =
+            operand_paths().into_iter().chain([split]).map(|o| CompileOptions { scratch_limit, ..o }).collect();
         check_with(&what, &g.build(&[y]).unwrap(), &data, ACCUM, &options);
     }
 }
@@ -173,6 +179,15 @@ fn conv2d_in_bands_of_images_and_output_rows() {
         let options = [25_000, 1024].map(|scratch_limit| CompileOptions { scratch_limit, ..Default::default() });
         check_with(&format!("banded conv x{x:?} {p:?}"), &g.build(&[y]).unwrap(), &data, ACCUM, &options);
     }
+}
+
+/// Winograd in bands of images with K in parts: 40 → 10 channels over [3, 40, 9, 7] need 51 kB
+/// of transformed inputs per image (20 tiles); at 110 kB bands of 2 and 1 images, and at
+/// loop_chunk 3 each band's GEMM chains two parts of K through a buffer all bands share.
+#[test]
+fn winograd_in_bands_with_k_in_parts() {
+    let same = Conv2d { padding: Padding::Same, ..Default::default() };
+    run_within(47, [3, 40, 9, 7], [10, 40, 3, 3], 10, Op::Conv2d(same), true, 110_000);
 }
 
 /// At the default 64 MiB limit: 16 → 8 channels, 3×3 dilated by 2 over 345×345 (119 025

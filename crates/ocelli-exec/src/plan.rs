@@ -36,8 +36,10 @@ pub struct CompileOptions {
     pub loop_chunk: usize,
     /// The largest scratch buffer, in bytes, that a convolution's im2col patch matrix or
     /// Winograd transforms may use (further capped by the device's storage-binding limit):
-    /// bigger im2col convolutions run as several im2col + GEMM pairs over bands of images or of
-    /// output rows, and one that cannot fit a single output row runs the direct kernel. The
+    /// bigger Winograd convolutions run in bands of images, and those where one image does not
+    /// fit on im2col; bigger im2col convolutions run as several im2col + GEMM pairs over bands
+    /// of images or of output rows, and one that cannot fit a single output row runs the direct
+    /// kernel. The
     /// default, [`CompileOptions::SCRATCH_LIMIT`], keeps a plan's scratch small beside its
     /// activations; tests lower it to run the banded paths on small shapes.
     pub scratch_limit: u64,

@@ -20,7 +20,8 @@ pub struct ProfileRow {
     pub ms: f64,
     /// Floating-point operations of the node, for GEMM and convolutions.
     pub flops: Option<f64>,
-    /// The node's dispatches in order (a Winograd convolution has four, an im2col one two).
+    /// The node's dispatches in order (a Winograd convolution three per band of images, an
+    /// im2col one two per band).
     pub dispatches: Vec<DispatchTime>,
 }
 

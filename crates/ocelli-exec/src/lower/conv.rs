@@ -4,7 +4,7 @@ use ocelli_graph::{resolve_conv_padding, Conv2d, ConvTranspose2d, Tensor, Tensor
 
 use crate::dispatch::{chained_parts, linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
-use crate::lower::gemm::{gemm_steps, GemmSpec};
+use crate::lower::gemm::{band_gemm_steps, gemm_steps, GemmSpec};
 use crate::lower::winograd::{winograd, WinogradConv};
 use crate::lower::Io;
 use crate::tuning::MAX_WINDOW;
@@ -170,6 +170,7 @@ pub(crate) fn conv2d(
         // Rows of at most 4·loop_chunk elements per invocation.
         let segment = ow.min(4 * io.tuning.loop_chunk);
         let mut steps = Vec::with_capacity(2 * bands.len());
+        let mut chain = None;
         for band in bands {
             let items = band.images * k_rows * band.rows * ow.div_ceil(segment);
             steps.push(Step::Dispatch(Dispatch {
@@ -181,7 +182,7 @@ pub(crate) fn conv2d(
                 groups: linear_groups(items, WG),
             }));
             let gemm = spec(k_rows, band.patch_cols, (band.n_begin, band.images), (band.oy_begin * ow, band.rows * ow));
-            steps.extend(gemm_steps(&gemm, weights, col, y, acts, io, scratch)?);
+            steps.extend(band_gemm_steps(&gemm, (weights, col, y), acts, io, scratch, &mut chain)?);
         }
         return Ok(steps);
     }
@@ -510,43 +511,86 @@ mod tests {
         assert_eq!(col_bands(1, 72, [13, 21], 4, 72 * 4 * 20), None);
     }
 
-    #[test]
-    fn a_winograd_conv_over_its_scratch_limit_runs_in_bands_of_images() {
-        // 5 images of 8 channels, 9×9: 25 tiles, 12.8 kB of transformed inputs (and products)
-        // per image; 30 kB holds 2 images, so bands of 2, 2, 1 through two 25.6 kB buffers.
+    /// conv(x [n, c, 9, 9], w [o, c, 3, 3]) with padding 1, the weights constant or an input.
+    fn batch_conv_graph(n: usize, c: usize, o: usize, constant: bool) -> Graph {
         let mut g = GraphBuilder::new();
-        let x = g.input("x", [5, 8, 9, 9], DType::F32).unwrap();
-        let w = g.constant(Tensor::from_f32([8, 8, 3, 3], vec![0.5; 576]).unwrap()).unwrap();
+        let x = g.input("x", [n, c, 9, 9], DType::F32).unwrap();
+        let w = if constant {
+            g.constant(Tensor::from_f32([o, c, 3, 3], vec![0.5; o * c * 9]).unwrap()).unwrap()
+        } else {
+            g.input("w", [o, c, 3, 3], DType::F32).unwrap()
+        };
         let p = Conv2d { padding: Padding::Explicit([1; 4]), ..Default::default() };
         let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
-        let graph = g.build(&[y]).unwrap();
-        let tuning = Tuning { scratch_limit: 30_000, ..TUNING };
-        let Lowering::Steps { steps, scratch, .. } = lower(&graph.nodes()[0], &graph, tuning).unwrap() else {
+        g.build(&[y]).unwrap()
+    }
+
+    /// The dispatches and scratch sizes of the graph's one node under `tuning`.
+    fn lowered_with(graph: &Graph, tuning: Tuning) -> (Vec<crate::dispatch::Dispatch>, Vec<u64>) {
+        let Lowering::Steps { steps, scratch, .. } = lower(&graph.nodes()[0], graph, tuning).unwrap() else {
             panic!("a convolution is not an alias")
         };
-        assert_eq!(scratch, [25_600, 25_600]);
-        let dispatches: Vec<_> = steps
-            .iter()
+        let dispatches = steps
+            .into_iter()
             .map(|s| match s {
                 Step::Dispatch(d) => d,
                 other => panic!("{other:?}"),
             })
             .collect();
+        (dispatches, scratch)
+    }
+
+    #[test]
+    fn a_winograd_conv_over_its_scratch_limit_runs_in_bands_of_images() {
+        // 5 images of 8 channels to 12, 9×9: 25 tiles, 12.8 kB of transformed inputs and 19.2 kB
+        // of products per image; 40 kB holds 2 images, so bands of 2, 2, 1 through a 25.6 kB and
+        // a 38.4 kB buffer.
+        let graph = batch_conv_graph(5, 8, 12, true);
+        let (dispatches, scratch) = lowered_with(&graph, Tuning { scratch_limit: 40_000, ..TUNING });
+        assert_eq!(scratch, [25_600, 38_400]);
         let entries: Vec<&str> = dispatches.iter().map(|d| d.entry).collect();
         assert_eq!(entries, ["winograd_input", "gemm", "winograd_output"].repeat(3));
         for (band, (n_begin, images)) in dispatches.chunks(3).zip([(0, 2), (2, 2), (4, 1)]) {
-            for transform in [band[0], band[2]] {
+            for transform in [&band[0], &band[2]] {
                 // images first, n_begin last (after items).
                 assert_eq!([transform.params[0], transform.params[12]], [images, n_begin]);
             }
             assert_eq!(band[1].params[1], 25 * images, "GEMM columns: the band's tiles");
         }
-        // Below one image's 12.8 kB: im2col in bands instead.
-        let tuning = Tuning { scratch_limit: 12_000, ..TUNING };
-        let Lowering::Steps { steps, .. } = lower(&graph.nodes()[0], &graph, tuning).unwrap() else {
-            panic!("a convolution is not an alias")
-        };
-        assert!(matches!(&steps[0], Step::Dispatch(d) if d.entry == "im2col"), "{:?}", steps[0]);
+        // Below one image's 19.2 kB: im2col in bands instead.
+        let (dispatches, _) = lowered_with(&graph, Tuning { scratch_limit: 19_000, ..TUNING });
+        assert_eq!(dispatches[0].entry, "im2col");
+    }
+
+    #[test]
+    fn banded_gemms_with_k_in_parts_share_one_chain_buffer() {
+        // Winograd, 40 input channels: K in parts of 32 at loop_chunk 3, so each band's GEMM is
+        // two dispatches chained through a buffer of the band's products; all 3 bands share it.
+        let graph = batch_conv_graph(5, 40, 8, false);
+        let tuning = Tuning { scratch_limit: 130_000, loop_chunk: 3, ..TUNING };
+        let (dispatches, scratch) = lowered_with(&graph, tuning);
+        // Transformed inputs and products of 2 images, the weights, the chain.
+        assert_eq!(scratch, [128_000, 25_600, 20_480, 25_600]);
+        let gemms: Vec<_> = dispatches.iter().filter(|d| d.entry == "gemm").collect();
+        assert_eq!(gemms.len(), 6);
+        for pair in gemms.chunks(2) {
+            // Bindings a, b, bias, residual, y: the first part writes the chain buffer, the
+            // second adds it as its residual and writes m.
+            assert_eq!(pair[0].bindings[4], Binding::Scratch(3), "{pair:?}");
+            assert_eq!(pair[1].bindings[3..], [Binding::Scratch(3), Binding::Scratch(1)], "{pair:?}");
+        }
+        // im2col, 5 channels: 45 patch rows of 84 columns (15.1 kB) per image, one per band;
+        // the chain buffer is sized for the last band's reach into y (3 images of 4 × 81).
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [3, 5, 9, 9], DType::F32).unwrap();
+        let w = g.input("w", [4, 5, 3, 3], DType::F32).unwrap();
+        let p = Conv2d { padding: Padding::Explicit([1; 4]), ..Default::default() };
+        let y = g.op(Op::Conv2d(p), &[x, w]).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let tuning = Tuning { scratch_limit: 16_000, loop_chunk: 3, ..TUNING };
+        let (dispatches, scratch) = lowered_with(&graph, tuning);
+        assert_eq!(scratch, [15_120, 3 * 4 * 81 * 4]);
+        assert_eq!(dispatches.iter().filter(|d| d.entry == "gemm").count(), 6);
     }
 
     #[test]

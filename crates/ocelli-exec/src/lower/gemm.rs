@@ -95,6 +95,38 @@ pub(crate) fn gemm_steps(
     Ok(steps)
 }
 
+/// [`gemm_steps`] for one of several bands whose GEMMs run in turn: when K runs in parts, the
+/// part chain of every band goes through one scratch buffer, `chain` (its index, set by the
+/// first band that needs it, sized for the largest), instead of a buffer per band.
+pub(crate) fn band_gemm_steps(
+    spec: &GemmSpec,
+    (a, b, y): (Binding, Binding, Binding),
+    acts: &[UnaryOp],
+    io: &Io<'_>,
+    scratch: &mut Vec<u64>,
+    chain: &mut Option<usize>,
+) -> Result<Vec<Step>, ExecError> {
+    let own = scratch.len();
+    let mut steps = gemm_steps(spec, a, b, y, acts, io, scratch)?;
+    if scratch.len() == own {
+        return Ok(steps);
+    }
+    let Some(shared) = *chain else {
+        *chain = Some(own);
+        return Ok(steps);
+    };
+    let bytes = scratch.pop().unwrap_or(0);
+    scratch[shared] = scratch[shared].max(bytes);
+    for step in &mut steps {
+        if let Step::Dispatch(d) = step {
+            for binding in d.bindings.iter_mut().filter(|b| **b == Binding::Scratch(own)) {
+                *binding = Binding::Scratch(shared);
+            }
+        }
+    }
+    Ok(steps)
+}
+
 /// What one GEMM dispatch adds to its products, and the activations it applies.
 struct Epilogue<'a> {
     /// Bias binding and whether it is per row.

@@ -5,7 +5,7 @@ use ocelli_graph::{Tensor, UnaryOp};
 
 use crate::dispatch::{linear_groups, Binding, Dispatch, Params, Step};
 use crate::lower::epilogue::act_constants;
-use crate::lower::gemm::{gemm_steps, GemmSpec};
+use crate::lower::gemm::{band_gemm_steps, GemmSpec};
 use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
@@ -85,8 +85,9 @@ fn transformed_weights(w: &[f32], o: usize, c: usize) -> Result<Tensor, ExecErro
 
 /// The dispatches of `acts(conv(x, w) + bias + residual)` in bands of images within the
 /// scratch limit ([`WinogradConv::band_images`]; `None` when not even one image fits): the
-/// input transform, 16 GEMMs and the output transform of each band, through the same two
-/// band-sized scratch buffers. `bias` and `residual` are the node's values if present, `scratch`
+/// input transform, the GEMMs of the 16 tile positions (one batched GEMM, or a chain of them
+/// with K in parts) and the output transform of each band, through the same band-sized scratch
+/// buffers. `bias` and `residual` are the node's values if present, `scratch`
 /// receives the scratch buffers. Constant f32 weights are transformed now, into `derived`;
 /// others by a first dispatch on every run.
 pub(crate) fn winograd(
@@ -137,6 +138,7 @@ pub(crate) fn winograd(
         vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(bias.is_some())), ("RESIDUAL", flag(residual.is_some()))];
     out_constants.extend(act_constants(acts));
     let tiles_per_image: usize = conv.image_tiles().iter().product();
+    let mut chain = None;
     for n_begin in (0..conv.n).step_by(band) {
         let images = (n_begin, band.min(conv.n - n_begin));
         let t = images.1 * tiles_per_image;
@@ -158,7 +160,7 @@ pub(crate) fn winograd(
             residual: None,
             l1: false,
         };
-        steps.extend(gemm_steps(&spec, u, v, m, &[], io, scratch)?);
+        steps.extend(band_gemm_steps(&spec, (u, v, m), &[], io, scratch, &mut chain)?);
         let bindings = vec![
             m,
             bias.unwrap_or(Binding::Placeholder),
