@@ -87,9 +87,9 @@ fn transformed_weights(w: &[f32], o: usize, c: usize) -> Result<Tensor, ExecErro
 /// scratch limit ([`WinogradConv::band_images`]; `None` when not even one image fits): the
 /// input transform, the GEMMs of the 16 tile positions (one batched GEMM, or a chain of them
 /// with K in parts) and the output transform of each band, through the same band-sized scratch
-/// buffers. `bias` and `residual` are the node's values if present, `scratch`
-/// receives the scratch buffers. Constant f32 weights are transformed now, into `derived`;
-/// others by a first dispatch on every run.
+/// buffers. `bias` and `residual` are the node's values if present, `scratch` receives the
+/// scratch buffers. Constant f32 weights are transformed now, into `derived`; others by a first
+/// dispatch on every run.
 pub(crate) fn winograd(
     io: &Io<'_>,
     conv: &WinogradConv,
