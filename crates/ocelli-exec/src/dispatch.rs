@@ -83,9 +83,26 @@ pub(crate) fn chained_parts(
     bytes: u64,
     scratch: &mut Vec<u64>,
 ) -> Vec<(Binding, Option<Binding>)> {
+    chained_parts_through(parts, y, bytes, scratch, &mut None)
+}
+
+/// [`chained_parts`] whose scratch buffer is `shared` (an index into `scratch`) when set, grown
+/// to `bytes` if smaller, and recorded there when pushed: chains that run one after another
+/// (bands of one node) then share one buffer.
+pub(crate) fn chained_parts_through(
+    parts: usize,
+    y: Binding,
+    bytes: u64,
+    scratch: &mut Vec<u64>,
+    shared: &mut Option<usize>,
+) -> Vec<(Binding, Option<Binding>)> {
     let other = (parts > 1).then(|| {
-        scratch.push(bytes);
-        Binding::Scratch(scratch.len() - 1)
+        let slot = *shared.get_or_insert_with(|| {
+            scratch.push(0);
+            scratch.len() - 1
+        });
+        scratch[slot] = scratch[slot].max(bytes);
+        Binding::Scratch(slot)
     });
     let mut prev = None;
     (0..parts)

@@ -4,7 +4,7 @@ use ocelli_graph::UnaryOp;
 
 use ocelli_graph::ValueId;
 
-use crate::dispatch::{chained_parts, Binding, Dispatch, Params, Step};
+use crate::dispatch::{chained_parts_through, Binding, Dispatch, Params, Step};
 use crate::gemm_source::{K_ALIGN, ROWS};
 use crate::lower::epilogue::act_constants;
 use crate::lower::Io;
@@ -72,6 +72,20 @@ pub(crate) fn gemm_steps(
     io: &Io<'_>,
     scratch: &mut Vec<u64>,
 ) -> Result<Vec<Step>, ExecError> {
+    band_gemm_steps(spec, (a, b, y), acts, io, scratch, &mut None)
+}
+
+/// [`gemm_steps`] for one of several bands whose GEMMs run in turn: when K runs in parts, the
+/// part chains of all the bands go through one scratch buffer, `chain` (its index, set by the
+/// first band, sized for the largest; see [`chained_parts_through`]).
+pub(crate) fn band_gemm_steps(
+    spec: &GemmSpec,
+    (a, b, y): (Binding, Binding, Binding),
+    acts: &[UnaryOp],
+    io: &Io<'_>,
+    scratch: &mut Vec<u64>,
+    chain: &mut Option<usize>,
+) -> Result<Vec<Step>, ExecError> {
     if spec.batch > 65_535 {
         return Err(ExecError::Unsupported { op: "matmul", why: format!("batch {} exceeds 65535", spec.batch) });
     }
@@ -82,7 +96,7 @@ pub(crate) fn gemm_steps(
     let residual = spec.residual.map_or(Binding::Placeholder, Binding::Value);
     let bytes = (spec.y_offset + spec.batch * spec.m * spec.ldy) as u64 * io.elem_bytes();
     let mut steps = Vec::with_capacity(parts);
-    for (j, (dst, prev)) in chained_parts(parts, y, bytes, scratch).into_iter().enumerate() {
+    for (j, (dst, prev)) in chained_parts_through(parts, y, bytes, scratch, chain).into_iter().enumerate() {
         let first = j == 0;
         let epilogue = Epilogue {
             bias: if first { spec.bias.map(|(_, per_row)| (bias, per_row)) } else { None },
@@ -91,38 +105,6 @@ pub(crate) fn gemm_steps(
         };
         let k = (j * part, ((j + 1) * part).min(spec.k));
         steps.push(gemm_dispatch(spec, (a, b, dst), &epilogue, k, tuning));
-    }
-    Ok(steps)
-}
-
-/// [`gemm_steps`] for one of several bands whose GEMMs run in turn: when K runs in parts, the
-/// part chain of every band goes through one scratch buffer, `chain` (its index, set by the
-/// first band that needs it, sized for the largest), instead of a buffer per band.
-pub(crate) fn band_gemm_steps(
-    spec: &GemmSpec,
-    (a, b, y): (Binding, Binding, Binding),
-    acts: &[UnaryOp],
-    io: &Io<'_>,
-    scratch: &mut Vec<u64>,
-    chain: &mut Option<usize>,
-) -> Result<Vec<Step>, ExecError> {
-    let own = scratch.len();
-    let mut steps = gemm_steps(spec, a, b, y, acts, io, scratch)?;
-    if scratch.len() == own {
-        return Ok(steps);
-    }
-    let Some(shared) = *chain else {
-        *chain = Some(own);
-        return Ok(steps);
-    };
-    let bytes = scratch.pop().unwrap_or(0);
-    scratch[shared] = scratch[shared].max(bytes);
-    for step in &mut steps {
-        if let Step::Dispatch(d) = step {
-            for binding in d.bindings.iter_mut().filter(|b| **b == Binding::Scratch(own)) {
-                *binding = Binding::Scratch(shared);
-            }
-        }
     }
     Ok(steps)
 }
