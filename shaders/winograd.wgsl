@@ -1,23 +1,28 @@
-// Winograd F(2×2, 3×3) convolution, NCHW, f32: a 3×3 stride-1 ungrouped convolution as 16
-// GEMMs of [O, C] × [C, tiles] (gemm.wgsl, batched) between transforms, 2.25× fewer
-// multiplications than im2col + GEMM, over a band of N images from image n_begin of x, y and
-// the residual (the transforms' scratch holds one band). With T = N · tiles_h · tiles_w tiles of 2×2 outputs:
-// `winograd_weights`: u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for the 16 positions e of a 4×4 tile.
-//   Bindings: w [O, C, 3, 3] (read), u [16, O, C] (write), WinoParams (items = O · C).
-// `winograd_input`: v[e, c, t] = (Bᵀ · d · B)[e] for the 4×4 input tile d of channel c under
-//   tile t (zeros in the padding). Bindings: x (read, through x_pair), v [16, C, T] (write),
-//   WinoParams (items = C · T).
-// `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the 2×2 outputs of each
+// Winograd F(M×M, 3×3) convolution, NCHW, f32, M = 2 or 4 outputs per tile side: a 3×3
+// stride-1 ungrouped convolution as A = (M + 2)² GEMMs of [O, C] × [C, tiles] (gemm.wgsl,
+// batched) between transforms, 2.25× (M = 2) or 4× (M = 4) fewer multiplications than
+// im2col, over a band of N images from image n_begin of x, y and the residual (the
+// transforms' scratch holds one band). F(4×4, 3×3) interpolates at 0, ±1, 1/2, -2 and ∞,
+// which keeps its f32 rounding error within about 8× that of F(2×2, 3×3). With
+// T = N · tiles_h · tiles_w tiles of M×M outputs:
+// `winograd_weights`: u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for the A positions e of a tile.
+//   Bindings: w [O, C, 3, 3] (read), u [A, O, C] (write), WinoParams (items = O · C).
+// `winograd_input`: v[e, c, t] = (Bᵀ · d · B)[e] for the (M + 2)² input tile d of channel c
+//   under tile t (zeros in the padding). Bindings: x (read, through x_pair / x_window),
+//   v [A, C, T] (write), WinoParams (items = C · T).
+// `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the M×M outputs of each
 //   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through
 //   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T); an absent
 //   bias or residual is bound to a placeholder and ignored.
-// x_at and x_pair come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0 read as a
-// texture).
-// Variants: WG, HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
+// x_at, x_pair and x_window come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0
+// read as a texture).
+// Variants: M, WG, HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
 
 alias elem = f32; // storage type of float bindings (this family runs f32 graphs only)
 
 override WG: u32 = 64u;
+// Outputs per tile side; a tile reads M + 2 inputs a side.
+override M: u32 = 2u;
 override HAS_BIAS: bool = false;
 override RESIDUAL: bool = false;
 
@@ -42,25 +47,77 @@ fn item_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return gid.x + gid.y * nwg.x * WG;
 }
 
+// One side of a tile: M + 2 values, the rest unused.
+alias Side = array<f32, 6>;
+
+// G · g for one column (or, applied to rows, g · Gᵀ) of a 3×3 filter.
+fn g_side(g: vec3<f32>) -> Side {
+    if (M == 2u) {
+        return Side(g.x, 0.5 * (g.x + g.y + g.z), 0.5 * (g.x - g.y + g.z), g.z, 0.0, 0.0);
+    }
+    let third = (g.x + g.z) / 3.0;
+    return Side(
+        g.x,
+        third + g.y / 3.0,
+        g.y / 3.0 - third,
+        -(16.0 * g.x + 8.0 * g.y + 4.0 * g.z) / 15.0,
+        (g.x - 2.0 * g.y + 4.0 * g.z) / 15.0,
+        g.z,
+    );
+}
+
+// Bᵀ · d for one column (or, applied to rows, d · B) of an input tile.
+fn bt_side(d: Side) -> Side {
+    if (M == 2u) {
+        return Side(d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3], 0.0, 0.0);
+    }
+    return Side(
+        d[0] - 1.5 * d[1] - 2.0 * d[2] + 1.5 * d[3] + d[4],
+        0.5 * d[2] - d[1] + 2.5 * d[3] + d[4],
+        d[1] - 2.5 * d[2] + 0.5 * d[3] + d[4],
+        2.0 * (d[3] - d[1]) - d[2] + d[4],
+        0.5 * (d[1] - d[3]) - d[2] + d[4],
+        d[1] - 1.5 * d[2] - 2.0 * d[3] + 1.5 * d[4] + d[5],
+    );
+}
+
+// Aᵀ · m for one column (or, applied to rows, m · A) of a product tile: M outputs.
+fn at_side(m: Side) -> vec4<f32> {
+    if (M == 2u) {
+        return vec4<f32>(m[0] + m[1] + m[2], m[1] - m[2] - m[3], 0.0, 0.0);
+    }
+    let sum = m[1] + m[2];
+    let diff = m[1] - m[2];
+    return vec4<f32>(
+        m[0] + sum + m[3] + m[4],
+        diff + 0.5 * m[3] - 2.0 * m[4],
+        sum + 0.25 * m[3] + 4.0 * m[4],
+        diff + 0.125 * m[3] - 8.0 * m[4] + m[5],
+    );
+}
+
 @compute @workgroup_size(WG)
 fn winograd_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let item = item_of(gid, nwg);
     if (item >= q.items) {
         return;
     }
-    // g: the 3×3 filter as rows; gg = G · g (4×3), then gg · Gᵀ (4×4).
+    let a = M + 2u;
+    // gg = G · g column by column (a × 3), then each row of gg times Gᵀ.
     let base = item * 9u;
-    var g: array<vec3<f32>, 3>;
-    for (var r = 0u; r < 3u; r++) {
-        g[r] = vec3<f32>(f32(wsrc[base + 3u * r]), f32(wsrc[base + 3u * r + 1u]), f32(wsrc[base + 3u * r + 2u]));
+    var gg: array<vec3<f32>, 6>;
+    for (var col = 0u; col < 3u; col++) {
+        let g = vec3<f32>(f32(wsrc[base + col]), f32(wsrc[base + 3u + col]), f32(wsrc[base + 6u + col]));
+        let side = g_side(g);
+        for (var r = 0u; r < a; r++) {
+            gg[r][col] = side[r];
+        }
     }
-    let gg = array<vec3<f32>, 4>(g[0], 0.5 * (g[0] + g[1] + g[2]), 0.5 * (g[0] - g[1] + g[2]), g[2]);
     let plane = q.o * q.c;
-    for (var r = 0u; r < 4u; r++) {
-        let row = gg[r];
-        let t = vec4<f32>(row.x, 0.5 * (row.x + row.y + row.z), 0.5 * (row.x - row.y + row.z), row.z);
-        for (var s = 0u; s < 4u; s++) {
-            u[(4u * r + s) * plane + item] = elem(t[s]);
+    for (var r = 0u; r < a; r++) {
+        let t = g_side(gg[r]);
+        for (var s = 0u; s < a; s++) {
+            u[(a * r + s) * plane + item] = elem(t[s]);
         }
     }
 }
@@ -70,9 +127,52 @@ fn tile_of(t: u32, w: WinoParams) -> vec3<u32> {
     return vec3<u32>(t % w.tiles_w, (t / w.tiles_w) % w.tiles_h, t / (w.tiles_w * w.tiles_h));
 }
 
-// Bᵀ · col for one column (or, applied to rows, row · B) of a 4×4 tile.
-fn bt(d: vec4<f32>) -> vec4<f32> {
-    return vec4<f32>(d.x - d.z, d.y + d.z, d.z - d.y, d.y - d.w);
+// The x elements from 4·q on that a tile row starting at offset 0..3 reads: x_pair's 8 where
+// M = 2, the first 12 of x_window's 16 where M = 4.
+fn x_row(q: i32) -> mat3x4<f32> {
+    if (M == 2u) {
+        let pair = x_pair(q);
+        return mat3x4<f32>(pair[0], pair[1], vec4<f32>(0.0));
+    }
+    let window = x_window(q);
+    return mat3x4<f32>(window[0], window[1], window[2]);
+}
+
+// Element e (below 12) of a row span, chosen by selects: a dynamic index into a matrix would
+// make the driver spill the span to memory.
+fn span_at(span: mat3x4<f32>, e: u32) -> f32 {
+    let texel = select(select(span[0], span[1], e >= 4u), span[2], e >= 8u);
+    return texel[e & 3u];
+}
+
+// Row i of the input tile over (iy0, ix0) in plane `plane` of x, times B; zeros past the
+// tile's M + 2 rows. The kernels call this and the other row helpers with constant i, so that
+// the driver keeps the tile in registers instead of indexing it in memory.
+fn input_row(i: u32, plane: u32, iy0: i32, ix0: i32) -> Side {
+    var d: Side;
+    let iy = iy0 + i32(i);
+    if (i < M + 2u && iy >= 0 && iy < i32(q.h)) {
+        // The row's inputs from the texels that hold them.
+        let start = i32(plane) + iy * i32(q.w) + ix0;
+        let span = x_row(start >> 2u);
+        for (var j = 0u; j < M + 2u; j++) {
+            let ix = ix0 + i32(j);
+            let e = u32(start & 3) + j;
+            d[j] = select(0.0, span_at(span, e), ix >= 0 && ix < i32(q.w));
+        }
+    }
+    return bt_side(d);
+}
+
+// Column j of the input tile's rows (already times B), times Bᵀ, into v at `item`.
+fn store_input_column(j: u32, rows: array<Side, 6>, item: u32, stride: u32) {
+    if (j >= M + 2u) {
+        return;
+    }
+    let col = bt_side(Side(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j]));
+    for (var i = 0u; i < M + 2u; i++) {
+        v[((M + 2u) * i + j) * stride + item] = elem(col[i]);
+    }
 }
 
 @compute @workgroup_size(WG)
@@ -85,34 +185,36 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let c = item / tiles;
     let tile = tile_of(item % tiles, q);
     let plane = ((q.n_begin + tile.z) * q.c + c) * q.h * q.w;
-    let iy0 = i32(2u * tile.y) - i32(q.pad_top);
-    let ix0 = i32(2u * tile.x) - i32(q.pad_left);
-    // Rows of d, each already multiplied by B on the right.
-    var rows: array<vec4<f32>, 4>;
-    for (var i = 0; i < 4; i++) {
-        var d = vec4<f32>(0.0);
-        let iy = iy0 + i;
-        if (iy >= 0 && iy < i32(q.h)) {
-            // The row's 4 inputs from the 2 texels (8 elements) that hold them.
-            let start = i32(plane) + iy * i32(q.w) + ix0;
-            let pair = x_pair(start >> 2u);
-            for (var j = 0; j < 4; j++) {
-                let ix = ix0 + j;
-                let e = u32((start & 3) + j);
-                let v = select(pair[0], pair[1], e >= 4u)[e & 3u];
-                d[j] = select(0.0, v, ix >= 0 && ix < i32(q.w));
-            }
-        }
-        rows[i] = bt(d);
-    }
-    // Bᵀ on the left, column by column.
+    let iy0 = i32(M * tile.y) - i32(q.pad_top);
+    let ix0 = i32(M * tile.x) - i32(q.pad_left);
+    let rows = array<Side, 6>(
+        input_row(0u, plane, iy0, ix0),
+        input_row(1u, plane, iy0, ix0),
+        input_row(2u, plane, iy0, ix0),
+        input_row(3u, plane, iy0, ix0),
+        input_row(4u, plane, iy0, ix0),
+        input_row(5u, plane, iy0, ix0),
+    );
     let stride = q.c * tiles;
-    for (var j = 0u; j < 4u; j++) {
-        let col = bt(vec4<f32>(rows[0][j], rows[1][j], rows[2][j], rows[3][j]));
-        for (var i = 0u; i < 4u; i++) {
-            v[(4u * i + j) * stride + item] = elem(col[i]);
-        }
+    store_input_column(0u, rows, item, stride);
+    store_input_column(1u, rows, item, stride);
+    store_input_column(2u, rows, item, stride);
+    store_input_column(3u, rows, item, stride);
+    store_input_column(4u, rows, item, stride);
+    store_input_column(5u, rows, item, stride);
+}
+
+// Row i of the product tile at `item` (positions `stride` apart) times A: M values; zeros past
+// the tile's M + 2 rows.
+fn product_row(i: u32, item: u32, stride: u32) -> vec4<f32> {
+    if (i >= M + 2u) {
+        return vec4<f32>(0.0);
     }
+    var r: Side;
+    for (var j = 0u; j < M + 2u; j++) {
+        r[j] = x_at(((M + 2u) * i + j) * stride + item);
+    }
+    return at_side(r);
 }
 
 @compute @workgroup_size(WG)
@@ -124,28 +226,28 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let tiles = qo.n * qo.tiles_h * qo.tiles_w;
     let o = item / tiles;
     let tile = tile_of(item % tiles, qo);
-    // Aᵀ · m · A: first m · A row by row (2 columns each), then Aᵀ on the left.
+    // Aᵀ · m · A: first m · A row by row, then Aᵀ on the left, column by column.
     let stride = qo.o * tiles;
-    var ma: array<vec2<f32>, 4>;
-    for (var i = 0u; i < 4u; i++) {
-        let e = 4u * i * stride + item;
-        let r = vec4<f32>(x_at(e), x_at(e + stride), x_at(e + 2u * stride), x_at(e + 3u * stride));
-        ma[i] = vec2<f32>(r.x + r.y + r.z, r.y - r.z - r.w);
-    }
-    let top = ma[0] + ma[1] + ma[2];
-    let bottom = ma[1] - ma[2] - ma[3];
+    let ma = array<vec4<f32>, 6>(
+        product_row(0u, item, stride),
+        product_row(1u, item, stride),
+        product_row(2u, item, stride),
+        product_row(3u, item, stride),
+        product_row(4u, item, stride),
+        product_row(5u, item, stride),
+    );
     var b = 0.0;
     if (HAS_BIAS) {
         b = f32(wbias[o]);
     }
-    for (var r = 0u; r < 2u; r++) {
-        let oy = 2u * tile.y + r;
-        let vals = select(bottom, top, r == 0u);
-        for (var s = 0u; s < 2u; s++) {
-            let ox = 2u * tile.x + s;
+    for (var s = 0u; s < M; s++) {
+        let ox = M * tile.x + s;
+        let vals = at_side(Side(ma[0][s], ma[1][s], ma[2][s], ma[3][s], ma[4][s], ma[5][s]));
+        for (var r = 0u; r < M; r++) {
+            let oy = M * tile.y + r;
             if (oy < qo.oh && ox < qo.ow) {
                 let at = (((qo.n_begin + tile.z) * qo.o + o) * qo.oh + oy) * qo.ow + ox;
-                var val = vals[s] + b;
+                var val = vals[r] + b;
                 if (RESIDUAL) {
                     val += f32(wres[at]);
                 }

@@ -75,9 +75,10 @@ fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Resu
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
 /// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x when OH·OW
 /// is a multiple of 4, f32 3×3 stride-1 ones with 8 or more input channels as Winograd
-/// F(2×2, 3×3) (16 batched GEMMs between transforms: about 12–15% faster than im2col on lavapipe
-/// for 64×56×56 and 128×28×28, 2.5× for 32 → 1 over 28×28; in bands of images within the
-/// scratch limit), the others on an im2col patch matrix in a scratch buffer;
+/// F(4×4, 3×3) (36 batched GEMMs between transforms; F(2×2, 3×3) on planes at most 2 wide;
+/// 1.4–1.7× faster than F(2×2, 3×3) on lavapipe for the U-Net's 28×28 convs, which was itself
+/// 12–15% faster than im2col; in bands of images within the scratch limit), the others on an
+/// im2col patch matrix in a scratch buffer;
 /// depthwise ones run a kernel of their own, other grouped ones the direct kernel. Constant
 /// weights may become `derived` constants: Winograd's transformed weights, and im2col weights
 /// with rows padded to a multiple of 4.
@@ -121,7 +122,7 @@ pub(crate) fn conv2d(
     };
     // The input through a texture where the adapter reads those faster.
     let family = if io.tuning.fits_texels(n * c * h * w) { KernelFamily::Conv2dTexels } else { KernelFamily::Conv2d };
-    let wino = WinogradConv { n, c, h, w, o, oh, ow, pad_top: pads[0], pad_left: pads[1] };
+    let wino = WinogradConv::new([n, c, h, w], o, [oh, ow], [pads[0], pads[1]]);
     // f16 stays on im2col: the transforms would round to f16 between them.
     let plain_3x3 = [kh, kw] == [3, 3] && p.stride == [1, 1] && p.dilation == [1, 1] && p.groups == 1;
     if plain_3x3 && io.elem_bytes() == 4 && c >= 8 {
@@ -450,10 +451,10 @@ mod tests {
     fn winograd_transforms_constant_weights_at_compile_time() {
         let (steps, derived) = lowered(&conv_graph(8, 8, 3, 1, true));
         assert_eq!(derived.len(), 1);
-        assert_eq!(derived[0].shape().dims(), &[16, 8, 8]);
+        assert_eq!(derived[0].shape().dims(), &[36, 8, 8]);
         assert!(steps.iter().all(|s| !matches!(s, Step::Dispatch(d) if d.entry == "winograd_weights")));
         assert_eq!(dispatch(&steps, "gemm").bindings[0], Binding::Derived(0));
-        // Corner position e = 0 of the 4×4 tile is g[0][0] of each filter.
+        // Corner position e = 0 of the 6×6 tile (a 9×9 plane takes F(4×4, 3×3)) is g[0][0] of each filter.
         let u = derived[0].as_f32().unwrap();
         assert_eq!(u[..3], [0.0, 9.0, 18.0]);
 
@@ -542,12 +543,12 @@ mod tests {
 
     #[test]
     fn a_winograd_conv_over_its_scratch_limit_runs_in_bands_of_images() {
-        // 5 images of 8 channels to 12, 9×9: 25 tiles, 12.8 kB of transformed inputs and 19.2 kB
-        // of products per image; 40 kB holds 2 images, so bands of 2, 2, 1 through a 25.6 kB and
-        // a 38.4 kB buffer.
+        // 5 images of 8 channels to 12, 9×9: 9 tiles of 4×4 (36 positions each), 10.4 kB of
+        // transformed inputs and 15.6 kB of products per image; 40 kB holds 2 images, so bands
+        // of 2, 2, 1 through a 20.7 kB and a 31.1 kB buffer.
         let graph = batch_conv_graph(5, 8, 12, true);
         let (dispatches, scratch) = lowered_with(&graph, Tuning { scratch_limit: 40_000, ..TUNING });
-        assert_eq!(scratch, [25_600, 38_400]);
+        assert_eq!(scratch, [20_736, 31_104]);
         let entries: Vec<&str> = dispatches.iter().map(|d| d.entry).collect();
         assert_eq!(entries, ["winograd_input", "gemm", "winograd_output"].repeat(3));
         for (band, (n_begin, images)) in dispatches.chunks(3).zip([(0, 2), (2, 2), (4, 1)]) {
@@ -555,10 +556,10 @@ mod tests {
                 // images first, n_begin last (after items).
                 assert_eq!([transform.params[0], transform.params[12]], [images, n_begin]);
             }
-            assert_eq!(band[1].params[1], 25 * images, "GEMM columns: the band's tiles");
+            assert_eq!(band[1].params[1], 9 * images, "GEMM columns: the band's tiles");
         }
-        // Below one image's 19.2 kB: im2col in bands instead.
-        let (dispatches, _) = lowered_with(&graph, Tuning { scratch_limit: 19_000, ..TUNING });
+        // Below one image's 15.6 kB: im2col in bands instead.
+        let (dispatches, _) = lowered_with(&graph, Tuning { scratch_limit: 15_000, ..TUNING });
         assert_eq!(dispatches[0].entry, "im2col");
     }
 
@@ -570,7 +571,7 @@ mod tests {
         let tuning = Tuning { scratch_limit: 130_000, loop_chunk: 3, ..TUNING };
         let (dispatches, scratch) = lowered_with(&graph, tuning);
         // Transformed inputs and products of 2 images, the weights, the chain.
-        assert_eq!(scratch, [128_000, 25_600, 20_480, 25_600]);
+        assert_eq!(scratch, [103_680, 20_736, 46_080, 20_736]);
         let gemms: Vec<_> = dispatches.iter().filter(|d| d.entry == "gemm").collect();
         assert_eq!(gemms.len(), 6);
         for pair in gemms.chunks(2) {

@@ -1,5 +1,6 @@
-//! 3×3 stride-1 ungrouped f32 convolutions -> `shaders/winograd.wgsl`: F(2×2, 3×3) transforms
-//! around 16 batched GEMMs (`shaders/gemm.wgsl`), 2.25× fewer multiplications than im2col.
+//! 3×3 stride-1 ungrouped f32 convolutions -> `shaders/winograd.wgsl`: F(M×M, 3×3) transforms
+//! (M = 2 or 4) around (M + 2)² batched GEMMs (`shaders/gemm.wgsl`), 2.25× or 4× fewer
+//! multiplications than im2col.
 
 use ocelli_graph::{Tensor, UnaryOp};
 
@@ -10,11 +11,9 @@ use crate::lower::Io;
 use crate::{ExecError, KernelFamily};
 
 const WG: u32 = 64;
-/// Positions of a 4×4 transformed tile: one GEMM each.
-const TILE: usize = 16;
 
-/// The convolution's geometry: input [n, c, h, w], o output channels of oh × ow, and its top
-/// and left padding.
+/// The convolution's geometry: input [n, c, h, w], o output channels of oh × ow, its top and
+/// left padding, and m, the outputs per tile side (2 or 4).
 pub(crate) struct WinogradConv {
     pub n: usize,
     pub c: usize,
@@ -25,23 +24,40 @@ pub(crate) struct WinogradConv {
     pub ow: usize,
     pub pad_top: usize,
     pub pad_left: usize,
+    pub m: usize,
 }
 
 impl WinogradConv {
-    /// Tiles of 2×2 outputs per image: [rows, columns].
+    /// The convolution of x [n, c, h, w] into o channels of [oh, ow] with `pads` on top and
+    /// left, in the tiles that transform the fewest values: F(4×4, 3×3) unless the output
+    /// planes are at most 2 wide or high (where its 6×6 tiles would be mostly padding).
+    pub fn new([n, c, h, w]: [usize; 4], o: usize, [oh, ow]: [usize; 2], [pad_top, pad_left]: [usize; 2]) -> Self {
+        let cost = |m: usize| (m + 2) * (m + 2) * oh.div_ceil(m) * ow.div_ceil(m);
+        let m = if cost(2) < cost(4) { 2 } else { 4 };
+        Self { n, c, h, w, o, oh, ow, pad_top, pad_left, m }
+    }
+
+    /// Positions of a transformed (m + 2)² tile: one GEMM each.
+    fn positions(&self) -> usize {
+        (self.m + 2) * (self.m + 2)
+    }
+
+    /// Tiles of m×m outputs per image: [rows, columns].
     fn image_tiles(&self) -> [usize; 2] {
-        [self.oh.div_ceil(2), self.ow.div_ceil(2)]
+        [self.oh.div_ceil(self.m), self.ow.div_ceil(self.m)]
     }
 
-    /// Bytes of the transformed weights [16, O, C].
+    /// Bytes of the transformed weights [positions, O, C].
     fn weight_bytes(&self) -> u64 {
-        (TILE * self.o * self.c) as u64 * 4
+        (self.positions() * self.o * self.c) as u64 * 4
     }
 
-    /// Bytes of the transformed inputs [16, C, T] and products [16, O, T] of `images` images.
+    /// Bytes of the transformed inputs [positions, C, T] and products [positions, O, T] of
+    /// `images` images.
     fn band_bytes(&self, images: usize) -> [u64; 2] {
         let t = (images * self.image_tiles().iter().product::<usize>()) as u64;
-        [TILE as u64 * self.c as u64 * t * 4, TILE as u64 * self.o as u64 * t * 4]
+        let a = self.positions() as u64;
+        [a * self.c as u64 * t * 4, a * self.o as u64 * t * 4]
     }
 
     /// Images per band keeping every scratch buffer within `max_bytes`, balanced over the batch
@@ -65,27 +81,41 @@ impl WinogradConv {
     }
 }
 
+/// G of F(2×2, 3×3), interpolating at 0, ±1 and ∞.
+const G2: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+
+/// G of F(4×4, 3×3), interpolating at 0, ±1, 1/2, -2 and ∞ (`g_side` in the shader).
+const G4: [[f64; 3]; 6] = [
+    [1.0, 0.0, 0.0],
+    [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0],
+    [-1.0 / 3.0, 1.0 / 3.0, -1.0 / 3.0],
+    [-16.0 / 15.0, -8.0 / 15.0, -4.0 / 15.0],
+    [1.0 / 15.0, -2.0 / 15.0, 4.0 / 15.0],
+    [0.0, 0.0, 1.0],
+];
+
 /// u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for f32 weights w [O, C, 3, 3], in the order and layout of
-/// `winograd_weights`.
-fn transformed_weights(w: &[f32], o: usize, c: usize) -> Result<Tensor, ExecError> {
-    let plane = o * c;
-    let mut u = vec![0.0; TILE * plane];
-    for (item, g) in w.chunks_exact(9).enumerate() {
-        let row = |r: usize| [g[3 * r], g[3 * r + 1], g[3 * r + 2]];
-        let (g0, g1, g2) = (row(0), row(1), row(2));
-        let mix = |sign: f32| std::array::from_fn::<f32, 3, _>(|j| 0.5 * (g0[j] + sign * g1[j] + g2[j]));
-        for (r, [x, y, z]) in [g0, mix(1.0), mix(-1.0), g2].into_iter().enumerate() {
-            for (s, t) in [x, 0.5 * (x + y + z), 0.5 * (x - y + z), z].into_iter().enumerate() {
-                u[(4 * r + s) * plane + item] = t;
+/// `winograd_weights` (computed in f64, rounded once).
+fn transformed_weights(w: &[f32], conv: &WinogradConv) -> Result<Tensor, ExecError> {
+    let g: &[[f64; 3]] = if conv.m == 4 { &G4 } else { &G2 };
+    let (a, plane) = (g.len(), conv.o * conv.c);
+    let mut u = vec![0.0; a * a * plane];
+    for (item, k) in w.chunks_exact(9).enumerate() {
+        // gk = G · k, then gk · Gᵀ.
+        let gk: Vec<[f64; 3]> =
+            g.iter().map(|gr| std::array::from_fn(|j| (0..3).map(|i| gr[i] * f64::from(k[3 * i + j])).sum())).collect();
+        for (r, row) in gk.iter().enumerate() {
+            for (s, gs) in g.iter().enumerate() {
+                u[(a * r + s) * plane + item] = (0..3).map(|j| row[j] * gs[j]).sum::<f64>() as f32;
             }
         }
     }
-    Ok(Tensor::from_f32([TILE, o, c], u)?)
+    Ok(Tensor::from_f32([a * a, conv.o, conv.c], u)?)
 }
 
 /// The dispatches of `acts(conv(x, w) + bias + residual)` in bands of images within the
 /// scratch limit ([`WinogradConv::band_images`]; `None` when not even one image fits): the
-/// input transform, the GEMMs of the 16 tile positions (one batched GEMM, or a chain of them
+/// input transform, the GEMMs of the (m + 2)² tile positions (one batched GEMM, or a chain of them
 /// with K in parts) and the output transform of each band, through the same band-sized scratch
 /// buffers. `bias` and `residual` are the node's values if present, `scratch` receives the
 /// scratch buffers. Constant f32 weights are transformed now, into `derived`; others by a first
@@ -121,34 +151,38 @@ pub(crate) fn winograd(
     let mut steps = Vec::with_capacity(1 + 3 * bands);
     let u = match io.constant(1).and_then(Tensor::as_f32) {
         Some(w) => {
-            derived.push(transformed_weights(w, conv.o, conv.c)?);
+            derived.push(transformed_weights(w, conv)?);
             Binding::Derived(derived.len() - 1)
         }
         None => {
             scratch.push(conv.weight_bytes());
             let u = Binding::Scratch(scratch.len() - 1);
             let items = conv.o * conv.c;
-            let wg = vec![("WG", f64::from(WG))];
+            let wg = vec![("WG", f64::from(WG)), ("M", conv.m as f64)];
             steps.push(transform("winograd_weights", vec![io.input(1).into(), u], (0, conv.n), items, wg));
             u
         }
     };
     let flag = |b: bool| f64::from(u8::from(b));
-    let mut out_constants =
-        vec![("WG", f64::from(WG)), ("HAS_BIAS", flag(bias.is_some())), ("RESIDUAL", flag(residual.is_some()))];
+    let mut out_constants = vec![
+        ("WG", f64::from(WG)),
+        ("M", conv.m as f64),
+        ("HAS_BIAS", flag(bias.is_some())),
+        ("RESIDUAL", flag(residual.is_some())),
+    ];
     out_constants.extend(act_constants(acts));
     let tiles_per_image: usize = conv.image_tiles().iter().product();
     let mut chain = None;
     for n_begin in (0..conv.n).step_by(band) {
         let images = (n_begin, band.min(conv.n - n_begin));
         let t = images.1 * tiles_per_image;
-        let wg = vec![("WG", f64::from(WG))];
+        let wg = vec![("WG", f64::from(WG)), ("M", conv.m as f64)];
         steps.push(transform("winograd_input", vec![io.input(0).into(), v], images, conv.c * t, wg));
         let spec = GemmSpec {
             m: conv.o,
             n: t,
             k: conv.c,
-            batch: TILE,
+            batch: conv.positions(),
             trans_a: false,
             trans_b: false,
             a_batch_stride: conv.o * conv.c,
@@ -170,4 +204,67 @@ pub(crate) fn winograd(
         steps.push(transform("winograd_output", bindings, images, conv.o * t, out_constants.clone()));
     }
     Ok(Some(steps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn winograd_takes_4x4_tiles_but_on_planes_at_most_2_wide() {
+        let m = |oh, ow| WinogradConv::new([1, 8, oh, ow], 8, [oh, ow], [1, 1]).m;
+        // 7×7: 4 tiles of 36 positions against 16 of 16; 5×5 ties (144 each) and takes 4×4.
+        assert_eq!([m(28, 28), m(7, 7), m(5, 5), m(3, 3), m(1, 9)], [4, 4, 4, 4, 2]);
+        assert_eq!([m(2, 2), m(7, 2), m(1, 1)], [2, 2, 2]);
+    }
+
+    #[test]
+    fn transformed_weights_convolve_like_the_filter() {
+        // One filter, one tile: Aᵀ[(G k Gᵀ) ⊙ (Bᵀ d B)]A equals the direct 3×3 correlation of d,
+        // with the shader's B and A written out here for F(2×2) and F(4×4).
+        let k: Vec<f32> = (0..9).map(|i| (i as f32 * 0.37).sin()).collect();
+        let bt2: [[f64; 4]; 4] = [[1., 0., -1., 0.], [0., 1., 1., 0.], [0., -1., 1., 0.], [0., 1., 0., -1.]];
+        let at2: [[f64; 4]; 2] = [[1., 1., 1., 0.], [0., 1., -1., -1.]];
+        let bt4: [[f64; 6]; 6] = [
+            [1., -1.5, -2., 1.5, 1., 0.],
+            [0., -1., 0.5, 2.5, 1., 0.],
+            [0., 1., -2.5, 0.5, 1., 0.],
+            [0., -2., -1., 2., 1., 0.],
+            [0., 0.5, -1., -0.5, 1., 0.],
+            [0., 1., -1.5, -2., 1.5, 1.],
+        ];
+        let at4: [[f64; 6]; 4] = [
+            [1., 1., 1., 1., 1., 0.],
+            [0., 1., -1., 0.5, -2., 0.],
+            [0., 1., 1., 0.25, 4., 0.],
+            [0., 1., -1., 0.125, -8., 1.],
+        ];
+        let bt2: Vec<&[f64]> = bt2.iter().map(|r| &r[..]).collect();
+        let at2: Vec<&[f64]> = at2.iter().map(|r| &r[..]).collect();
+        let bt4: Vec<&[f64]> = bt4.iter().map(|r| &r[..]).collect();
+        let at4: Vec<&[f64]> = at4.iter().map(|r| &r[..]).collect();
+        for (m, bt, at) in [(2, bt2, at2), (4, bt4, at4)] {
+            let a = m + 2;
+            let conv = WinogradConv::new([1, 1, a, a], 1, [m, m], [0, 0]);
+            assert_eq!(conv.m, m);
+            let u = transformed_weights(&k, &conv).unwrap();
+            let u = u.as_f32().unwrap();
+            let d: Vec<f64> = (0..a * a).map(|i| (i as f64 * 0.71).cos()).collect();
+            // v = Bᵀ d B, p = u ⊙ v, y = Aᵀ p A.
+            let v: Vec<f64> = (0..a * a)
+                .map(|e| {
+                    let (i, j) = (e / a, e % a);
+                    (0..a)
+                        .flat_map(|r| (0..a).map(move |s| (r, s)))
+                        .map(|(r, s)| bt[i][r] * d[r * a + s] * bt[j][s])
+                        .sum()
+                })
+                .collect();
+            for (oy, ox) in (0..m).flat_map(|y| (0..m).map(move |x| (y, x))) {
+                let got: f64 = (0..a * a).map(|e| at[oy][e / a] * f64::from(u[e]) * v[e] * at[ox][e % a]).sum();
+                let want: f64 = (0..9).map(|t| f64::from(k[t]) * d[(oy + t / 3) * a + ox + t % 3]).sum();
+                assert!((got - want).abs() < 1e-5, "F({m}×{m}) output ({oy}, {ox}): {got} vs {want}");
+            }
+        }
+    }
 }
