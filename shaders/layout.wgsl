@@ -5,6 +5,10 @@
 //   moves f32, i32 and u32 alike. Transpose permutes the source strides; slice scales one by the
 //   step and offsets the base; concat writes each part into its region of the output.
 //   Bindings: src (read), dst (write), CopyParams.
+// `strided_copy4`: the same on 4-word units (shape, strides and bases counted in them), where
+//   both sides' innermost dimension is contiguous in whole aligned units: one load and one
+//   store per 4 words, and a quarter of the index divisions (a scalar loop per lane on CPU
+//   drivers). Bindings as strided_copy's.
 // `gather`: x viewed as [outer, len, inner], indices flat [count]: y[o, j, i] =
 //   x[o, idx[j], i], or 0 where idx[j] is outside 0..len; 32-bit words, so f32, i32 and u32.
 //   Bindings: src (read), indices (read), dst (write), GatherParams.
@@ -41,21 +45,18 @@ struct PadParams {
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(0) var<storage, read> src4: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> dst4: array<vec4<u32>>;
 @group(0) @binding(2) var<uniform> cp: CopyParams;
 
 @group(0) @binding(0) var<storage, read> pad_src: array<f32>;
 @group(0) @binding(1) var<storage, read_write> pad_dst: array<f32>;
 @group(0) @binding(2) var<uniform> pp: PadParams;
 
-@compute @workgroup_size(WG)
-fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let i = gid.x + gid.y * nwg.x * WG;
-    if (i >= cp.numel) {
-        return;
-    }
+// Source and destination offsets of view element i.
+fn copy_offsets(i: u32) -> vec2<u32> {
     var rem = i;
-    var s = cp.src_base;
-    var d = cp.dst_base;
+    var at = vec2<u32>(cp.src_base, cp.dst_base);
     // Dimensions come merged where both sides allow (dispatch.rs: merge_dims); the outermost
     // coordinate is what is left, without a division.
     for (var k = i32(cp.rank) - 1; k >= 0; k--) {
@@ -67,10 +68,29 @@ fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
             c = rem % n;
             rem = rem / n;
         }
-        s += c * cp.src_strides[q][r];
-        d += c * cp.dst_strides[q][r];
+        at += c * vec2<u32>(cp.src_strides[q][r], cp.dst_strides[q][r]);
     }
-    dst[d] = src[s];
+    return at;
+}
+
+@compute @workgroup_size(WG)
+fn strided_copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= cp.numel) {
+        return;
+    }
+    let at = copy_offsets(i);
+    dst[at.y] = src[at.x];
+}
+
+@compute @workgroup_size(WG)
+fn strided_copy4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= cp.numel) {
+        return;
+    }
+    let at = copy_offsets(i);
+    dst4[at.y] = src4[at.x];
 }
 
 @compute @workgroup_size(WG)

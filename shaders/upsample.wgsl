@@ -1,6 +1,9 @@
 // Resize [N, C, H, W] -> [N, C, OH, OW], f32 (PyTorch semantics).
 //
 // `upsample`: nearest and bilinear. Bindings: x (read), y (write), UpsampleParams.
+//   `upsample4` writes 4 neighbouring outputs of a row per invocation where OW is a multiple
+//   of 4: one vector store and a quarter of the index divisions (a scalar loop per lane on CPU
+//   drivers); numel then counts groups of 4.
 //   Nearest: src = floor(dst · in / out). Bilinear by `coords`: 0 half-pixel centres,
 //   max((dst + 0.5) · in/out − 0.5, 0); 1 align_corners, dst · (in − 1)/(out − 1); 2 TensorFlow
 //   1's asymmetric dst · in/out. The two neighbours clamp to the edge.
@@ -21,7 +24,8 @@
 //   matrix): src = dst · in/out quantised to 1/32 (ties to even, in exact integer arithmetic),
 //   integer weights (32 − a)(32 − b)…, taps outside the image read 0, the sum rounded to the
 //   8-bit grid, then / 255. The host checks that out · in · 32 fits 32 bits.
-// Grid: one invocation per output element (per part of one with `area_axis`), linearised over
+// Grid: one invocation per output element (per 4 with `upsample4`, per part of one with
+// `area_axis`), linearised over
 // gid.x + gid.y · nwg.x · WG.
 // Variants: MODE (0 nearest, 1 bilinear, 2 fixed-point bilinear), BITS (resize_pixels: 8 or 16), WG.
 
@@ -36,6 +40,7 @@ struct UpsampleParams {
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y4: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: UpsampleParams;
 
 struct PixelParams {
@@ -96,24 +101,45 @@ fn blend(t: Taps, v00: f32, v01: f32, v10: f32, v11: f32) -> f32 {
     return mix(mix(v00, v01, t.fx), mix(v10, v11, t.fx), t.fy);
 }
 
+// Output (oy, ox) of the plane that starts at x[base].
+fn upsampled(base: u32, oy: u32, ox: u32) -> f32 {
+    if (MODE == 0u) {
+        return x[base + nearest(oy, p.h, p.oh) * p.w + nearest(ox, p.w, p.ow)];
+    }
+    let t = taps(vec2<u32>(oy, ox), vec2<u32>(p.h, p.w), vec2<u32>(p.oh, p.ow), p.coords);
+    let v00 = x[base + t.y0 * p.w + t.x0];
+    let v01 = x[base + t.y0 * p.w + t.x1];
+    let v10 = x[base + t.y1 * p.w + t.x0];
+    return blend(t, v00, v01, v10, x[base + t.y1 * p.w + t.x1]);
+}
+
+// Plane base in x, output row and column of output element i.
+fn output_at(i: u32) -> vec3<u32> {
+    return vec3<u32>((i / (p.ow * p.oh)) * p.h * p.w, (i / p.ow) % p.oh, i % p.ow);
+}
+
 @compute @workgroup_size(WG)
 fn upsample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = gid.x + gid.y * nwg.x * WG;
     if (i >= p.numel) {
         return;
     }
-    let ox = i % p.ow;
-    let oy = (i / p.ow) % p.oh;
-    let base = (i / (p.ow * p.oh)) * p.h * p.w;
-    if (MODE == 0u) {
-        y[i] = x[base + nearest(oy, p.h, p.oh) * p.w + nearest(ox, p.w, p.ow)];
+    let at = output_at(i);
+    y[i] = upsampled(at.x, at.y, at.z);
+}
+
+@compute @workgroup_size(WG)
+fn upsample4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * WG;
+    if (i >= p.numel) {
         return;
     }
-    let t = taps(vec2<u32>(oy, ox), vec2<u32>(p.h, p.w), vec2<u32>(p.oh, p.ow), p.coords);
-    let v00 = x[base + t.y0 * p.w + t.x0];
-    let v01 = x[base + t.y0 * p.w + t.x1];
-    let v10 = x[base + t.y1 * p.w + t.x0];
-    y[i] = blend(t, v00, v01, v10, x[base + t.y1 * p.w + t.x1]);
+    let at = output_at(4u * i);
+    var v: vec4<f32>;
+    for (var k = 0u; k < 4u; k++) {
+        v[k] = upsampled(at.x, at.y, at.z + k);
+    }
+    y4[i] = v;
 }
 
 @compute @workgroup_size(WG)

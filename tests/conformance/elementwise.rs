@@ -16,6 +16,15 @@ fn binary_ops_with_broadcasting() {
         // [N·C, H·W]; the second over 200 000 elements.
         (&[3, 5, 7, 9], &[3, 5, 1, 1]),
         (&[2, 7, 150, 101], &[2, 7, 1, 1]),
+        // Rows of whole groups of 4 (`binary4`): an operand stepping through them, broadcast
+        // along them, or both ways round; the last over 240 000 elements. A per-row term of
+        // 18 elements (not whole vectors) keeps the scalar kernel.
+        (&[2, 3, 4, 8], &[8]),
+        (&[2, 6, 8, 12], &[2, 6, 1, 1]),
+        (&[4, 1], &[1, 8]),
+        (&[8, 1, 1], &[8, 3, 4]),
+        (&[2, 8, 150, 100], &[2, 8, 1, 1]),
+        (&[3, 6, 8, 12], &[3, 6, 1, 1]),
     ];
     let ops = [
         BinaryOp::Add,

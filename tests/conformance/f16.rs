@@ -277,3 +277,19 @@ fn f16_kernels_need_shader_f16_and_auto_falls_back() {
         }
     }
 }
+
+/// f16 binaries over rows of whole groups of 4 (`binary4` reading vec4<f16>): a per-channel
+/// term broadcast along the rows, and a row stepped through.
+#[test]
+fn f16_binary_in_groups_of_4_matches_reference() {
+    let mut r = rng(131);
+    let mut g = GraphBuilder::new();
+    let x = g.input("x", [2, 6, 4, 8], DType::F16).unwrap();
+    let t = g.input("t", [2, 6, 1, 1], DType::F16).unwrap();
+    let row = g.input("row", [8], DType::F16).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Add), &[x, t]).unwrap();
+    let y = g.op(Op::Binary(BinaryOp::Mul), &[y, row]).unwrap();
+    let graph = g.build(&[y]).unwrap();
+    let inputs = [[2, 6, 4, 8].as_slice(), &[2, 6, 1, 1], &[8]].map(|s| half(&uniform(&mut r, s, -2.0, 2.0)));
+    check_native("f16 binary in groups of 4", &graph, &inputs);
+}

@@ -18,6 +18,23 @@ fn concat_on_every_axis_with_uneven_parts() {
         let data: Vec<_> = shapes.iter().map(|s| uniform(&mut r, s, -1.0, 1.0)).collect();
         check(&format!("concat axis {axis}"), &graph, &data, EXACT);
     }
+    // Parts whose rows are whole groups of 4 words at aligned offsets (`strided_copy4`), the
+    // second over 600 000 words; output rows of 11 words keep the word kernel.
+    let cases: [&[[usize; 4]]; 3] = [
+        &[[2, 3, 4, 8], [2, 5, 4, 8]],
+        &[[1, 3, 300, 400], [1, 2, 300, 400]],
+        &[[2, 1, 1, 4], [2, 1, 1, 3], [2, 1, 1, 4]],
+    ];
+    for shapes in cases {
+        let axis = if shapes[0][1] == 1 { 3 } else { 1 };
+        let mut g = GraphBuilder::new();
+        let ins: Vec<_> =
+            shapes.iter().enumerate().map(|(i, s)| g.input(&format!("x{i}"), *s, DType::F32).unwrap()).collect();
+        let y = g.op(Op::Concat { axis }, &ins).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let data: Vec<_> = shapes.iter().map(|s| uniform(&mut r, s, -1.0, 1.0)).collect();
+        check(&format!("concat {shapes:?} axis {axis}"), &graph, &data, EXACT);
+    }
 }
 
 #[test]
@@ -34,6 +51,14 @@ fn slice_with_steps_and_clamped_ends() {
             &[uniform(&mut r, &[2, 6, 7], -1.0, 1.0)],
             EXACT,
         );
+    }
+    // Rows of 8: slices of whole aligned groups of 4 words run `strided_copy4`, others not.
+    for (axis, start, end, step) in [(2, 4, 8, 1), (1, 2, 5, 1), (2, 2, 8, 1), (1, 0, 6, 2)] {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", [2, 6, 8], DType::F32).unwrap();
+        let y = g.op(Op::Slice { axis, start, end, step }, &[x]).unwrap();
+        let what = format!("slice [2, 6, 8] axis {axis} {start}..{end} step {step}");
+        check(&what, &g.build(&[y]).unwrap(), &[uniform(&mut r, &[2, 6, 8], -1.0, 1.0)], EXACT);
     }
 }
 

@@ -89,6 +89,9 @@ fn upsample_nearest_and_bilinear() {
             ([2, 3, 7, 6], 13, 17),
             ([1, 2, 9, 9], 4, 5),
             ([1, 1, 3, 3], 1, 1),
+            // Output rows of whole groups of 4 (`upsample4`), the second 240 000 outputs.
+            ([2, 3, 7, 6], 14, 12),
+            ([1, 2, 150, 200], 300, 400),
         ] {
             let mut g = GraphBuilder::new();
             let xi = g.input("x", x, DType::F32).unwrap();

@@ -10,20 +10,35 @@ const WG: u32 = 256;
 
 /// Copy of the `view`-shaped region: dst[dst_base + c·dst_strides] = src[src_base + c·src_strides].
 fn strided_copy(io: &Io<'_>, input: usize, view: &Shape, src: (usize, &[usize]), dst: (usize, &[usize])) -> Step {
-    let (dims, src_strides, dst_strides) = merge_dims(view.dims(), src.1, dst.1);
+    let (mut dims, mut src_strides, mut dst_strides) = merge_dims(view.dims(), src.1, dst.1);
+    let (mut numel, mut bases) = (view.numel(), [src.0, dst.0]);
+    // In 4-word units where the innermost dimension is contiguous on both sides and every
+    // other stride, the length and the bases keep units whole.
+    let inner = dims.len().wrapping_sub(1);
+    let units = dims.last().is_some_and(|n| n.is_multiple_of(4))
+        && src_strides.last() == Some(&1)
+        && dst_strides.last() == Some(&1)
+        && src_strides[..inner].iter().chain(&dst_strides[..inner]).chain(&bases).all(|s| s.is_multiple_of(4));
+    if units {
+        dims[inner] /= 4;
+        for s in src_strides[..inner].iter_mut().chain(&mut dst_strides[..inner]).chain(&mut bases) {
+            *s /= 4;
+        }
+        numel /= 4;
+    }
     let params = Params::default().dims8(&dims).dims8(&src_strides).dims8(&dst_strides).us(&[
         dims.len(),
-        view.numel(),
-        src.0,
-        dst.0,
+        numel,
+        bases[0],
+        bases[1],
     ]);
     Step::Dispatch(Dispatch {
         family: KernelFamily::Layout,
-        entry: "strided_copy",
+        entry: if units { "strided_copy4" } else { "strided_copy" },
         constants: vec![("WG", f64::from(WG))],
         bindings: bindings![io.input(input), io.output(0)],
         params: params.0,
-        groups: linear_groups(view.numel(), WG),
+        groups: linear_groups(numel, WG),
     })
 }
 

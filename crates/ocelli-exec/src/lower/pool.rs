@@ -111,14 +111,16 @@ fn bilinear_coords(mode: UpsampleMode) -> (f64, usize) {
 pub(crate) fn upsample(io: &Io<'_>, mode: UpsampleMode, scratch: &mut Vec<u64>) -> Vec<Step> {
     let (h, w) = hw(io.in_shape(0).dims());
     let (oh, ow) = hw(io.out_shape(0).dims());
-    let numel = io.out_shape(0).numel();
     let (code, coords) = match mode {
         UpsampleMode::Area => return area(io, scratch),
         m => bilinear_coords(m),
     };
+    // 4 outputs of a row per invocation where rows hold whole groups of 4.
+    let by_four = ow.is_multiple_of(4);
+    let numel = io.out_shape(0).numel() / if by_four { 4 } else { 1 };
     vec![Step::Dispatch(Dispatch {
         family: KernelFamily::Upsample,
-        entry: "upsample",
+        entry: if by_four { "upsample4" } else { "upsample" },
         constants: vec![("MODE", code), ("WG", f64::from(WG))],
         bindings: bindings![io.input(0), io.output(0)],
         params: Params::default().us(&[h, w, oh, ow, numel, coords]).0,
