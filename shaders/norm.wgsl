@@ -13,8 +13,10 @@
 //   element; per element and lane, CPU drivers run integer divisions and storage reads as
 //   scalar loops (a division, a bounds check), which made one invocation per element 5× slower
 //   than a unary pass. Bindings: x, gamma, beta, stats (read), y (write), RowNormParams.
-// Grid: `batch_norm` one invocation per element, `norm_apply` one per segment (items = rows ·
-// segs), linearised over gid.x + gid.y · nwg.x · WG.
+// `norm_apply4`: the same in groups of 4 elements (len, affine_div and seg counted in them,
+//   where len and affine_div are multiples of 4): one vector load and store per 4 elements.
+// Grid: `batch_norm` one invocation per element, `norm_apply` and `norm_apply4` one per
+// segment (items = rows · segs), linearised over gid.x + gid.y · nwg.x · WG.
 // Variants: WG, ACT0..3.
 
 override WG: u32 = 64u;
@@ -48,6 +50,8 @@ struct RowNormParams {
 @group(0) @binding(3) var<storage, read> stats: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> rn_y: array<f32>;
 @group(0) @binding(5) var<uniform> rp: RowNormParams;
+@group(0) @binding(0) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> rn_y4: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -60,32 +64,68 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     bn_y[i] = (x[i] - mean[c]) * inv * gamma[c] + beta[c];
 }
 
+// A segment's walk along its row: positions begin..end from base, the row's mean and
+// 1/σ, the affine index a at `begin` and the positions left before it moves on.
+struct Walk {
+    base: u32, begin: u32, end: u32, a: u32,
+    left: u32, mean: f32, inv: f32,
+}
+
+fn walk_of(item: u32) -> Walk {
+    let row = item / rp.segs;
+    let begin = (item % rp.segs) * rp.seg;
+    let s = stats[row];
+    let at = (row % rp.affine_rows) * rp.len + begin;
+    return Walk(
+        row * rp.len,
+        begin,
+        min(rp.len, begin + rp.seg),
+        at / rp.affine_div,
+        rp.affine_div - at % rp.affine_div,
+        s.y,
+        inverseSqrt(s.z / s.x + rp.eps),
+    );
+}
+
 @compute @workgroup_size(WG)
 fn norm_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let item = gid.x + gid.y * nwg.x * WG;
     if (item >= rp.rows * rp.segs) {
         return;
     }
-    let row = item / rp.segs;
-    let begin = (item % rp.segs) * rp.seg;
-    let end = min(rp.len, begin + rp.seg);
-    let s = stats[row];
-    let inv = inverseSqrt(s.z / s.x + rp.eps);
-    // Affine index a of element `begin`, and the elements left before it moves on.
-    let at = (row % rp.affine_rows) * rp.len + begin;
-    var a = at / rp.affine_div;
-    var left = rp.affine_div - at % rp.affine_div;
-    var scale = inv * gamma[a];
-    var shift = beta[a];
-    let base = row * rp.len;
-    for (var i = begin; i < end; i++) {
-        rn_y[base + i] = activate((x[base + i] - s.y) * scale + shift);
-        left -= 1u;
-        if (left == 0u && i + 1u < end) {
-            a += 1u;
-            left = rp.affine_div;
-            scale = inv * gamma[a];
-            shift = beta[a];
+    var w = walk_of(item);
+    var scale = w.inv * gamma[w.a];
+    var shift = beta[w.a];
+    for (var i = w.begin; i < w.end; i++) {
+        rn_y[w.base + i] = activate((x[w.base + i] - w.mean) * scale + shift);
+        w.left -= 1u;
+        if (w.left == 0u && i + 1u < w.end) {
+            w.a += 1u;
+            w.left = rp.affine_div;
+            scale = w.inv * gamma[w.a];
+            shift = beta[w.a];
+        }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn norm_apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = gid.x + gid.y * nwg.x * WG;
+    if (item >= rp.rows * rp.segs) {
+        return;
+    }
+    var w = walk_of(item);
+    var scale = w.inv * gamma[w.a];
+    var shift = beta[w.a];
+    for (var i = w.begin; i < w.end; i++) {
+        let v = (x4[w.base + i] - w.mean) * scale + shift;
+        rn_y4[w.base + i] = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+        w.left -= 1u;
+        if (w.left == 0u && i + 1u < w.end) {
+            w.a += 1u;
+            w.left = rp.affine_div;
+            scale = w.inv * gamma[w.a];
+            shift = beta[w.a];
         }
     }
 }

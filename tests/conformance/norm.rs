@@ -27,9 +27,11 @@ fn batch_norm_inference() {
 #[test]
 fn group_norm_including_one_group_and_one_channel_per_group() {
     let mut r = rng(62);
-    for (x, groups) in
-        [([1, 1, 1, 1], 1), ([2, 6, 5, 7], 3), ([1, 8, 9, 9], 1), ([2, 4, 3, 3], 4), ([1, 32, 16, 16], 8)]
-    {
+    // Planes of a multiple of 4 ([1, 32, 16, 16] on) apply in groups of 4; the last has rows of
+    // 240 000 elements.
+    let cases = [([1, 1, 1, 1], 1), ([2, 6, 5, 7], 3), ([1, 8, 9, 9], 1), ([2, 4, 3, 3], 4), ([1, 32, 16, 16], 8)];
+    let by_four = [([2, 8, 12, 20], 4), ([1, 16, 150, 200], 2)];
+    for (x, groups) in cases.into_iter().chain(by_four) {
         let c = x[1];
         let mut g = GraphBuilder::new();
         let xi = g.input("x", x, DType::F32).unwrap();
@@ -71,6 +73,7 @@ fn group_and_layer_norm_with_fused_activations() {
     let cases = [
         (vec![3, 12, 17, 19], Op::GroupNorm { groups: 4, eps: 1e-5 }, vec![12]),
         (vec![1, 5, 9, 9], Op::GroupNorm { groups: 5, eps: 1e-5 }, vec![5]),
+        (vec![2, 8, 12, 20], Op::GroupNorm { groups: 4, eps: 1e-5 }, vec![8]),
         (vec![7, 301], Op::LayerNorm { axis: 1, eps: 1e-5 }, vec![301]),
         (vec![2, 3, 1000], Op::LayerNorm { axis: 1, eps: 1e-5 }, vec![3, 1000]),
     ];

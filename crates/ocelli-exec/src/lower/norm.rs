@@ -41,13 +41,17 @@ fn rows(
     let (mut steps, stats) = fold(io.input(0).into(), (rows, len, 1), FoldOp::Moments, None, io.tuning, scratch);
     let mut b = bindings![io.input(0), io.input(1), io.input(2)];
     b.extend([stats, io.output(0).into()]);
-    let seg = len.min(SEGMENT).min(io.tuning.loop_chunk).max(1);
+    // In groups of 4 elements where each lies in one row and one affine entry.
+    let by_four = len.is_multiple_of(4) && affine_div.is_multiple_of(4);
+    let unit = if by_four { 4 } else { 1 };
+    let (len, affine_div) = (len / unit, affine_div / unit);
+    let seg = len.min(SEGMENT / unit).min(io.tuning.loop_chunk).max(1);
     let segs = len.div_ceil(seg);
     let mut constants = vec![("WG", f64::from(WG))];
     constants.extend(act_constants(acts));
     steps.push(Step::Dispatch(Dispatch {
         family: KernelFamily::Norm,
-        entry: "norm_apply",
+        entry: if by_four { "norm_apply4" } else { "norm_apply" },
         constants,
         bindings: b,
         params: Params::default().us(&[rows, len, affine_rows, affine_div, segs, seg]).f(eps).0,
