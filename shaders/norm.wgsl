@@ -65,10 +65,12 @@ fn batch_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 }
 
 // A segment's walk along its row: positions begin..end from base, the row's mean and
-// 1/σ, the affine index a at `begin` and the positions left before it moves on.
+// 1/σ, the affine index a at the current position, the positions left before it moves on,
+// and the scale and shift it gives.
 struct Walk {
     base: u32, begin: u32, end: u32, a: u32,
-    left: u32, mean: f32, inv: f32,
+    left: u32, mean: f32, inv: f32, scale: f32,
+    shift: f32,
 }
 
 fn walk_of(item: u32) -> Walk {
@@ -76,15 +78,30 @@ fn walk_of(item: u32) -> Walk {
     let begin = (item % rp.segs) * rp.seg;
     let s = stats[row];
     let at = (row % rp.affine_rows) * rp.len + begin;
+    let a = at / rp.affine_div;
+    let inv = inverseSqrt(s.z / s.x + rp.eps);
     return Walk(
         row * rp.len,
         begin,
         min(rp.len, begin + rp.seg),
-        at / rp.affine_div,
+        a,
         rp.affine_div - at % rp.affine_div,
         s.y,
-        inverseSqrt(s.z / s.x + rp.eps),
+        inv,
+        inv * gamma[a],
+        beta[a],
     );
+}
+
+// Past position i: the next affine entry once this one's positions are done.
+fn advance(w: ptr<function, Walk>, i: u32) {
+    (*w).left -= 1u;
+    if ((*w).left == 0u && i + 1u < (*w).end) {
+        (*w).a += 1u;
+        (*w).left = rp.affine_div;
+        (*w).scale = (*w).inv * gamma[(*w).a];
+        (*w).shift = beta[(*w).a];
+    }
 }
 
 @compute @workgroup_size(WG)
@@ -94,17 +111,9 @@ fn norm_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         return;
     }
     var w = walk_of(item);
-    var scale = w.inv * gamma[w.a];
-    var shift = beta[w.a];
     for (var i = w.begin; i < w.end; i++) {
-        rn_y[w.base + i] = activate((x[w.base + i] - w.mean) * scale + shift);
-        w.left -= 1u;
-        if (w.left == 0u && i + 1u < w.end) {
-            w.a += 1u;
-            w.left = rp.affine_div;
-            scale = w.inv * gamma[w.a];
-            shift = beta[w.a];
-        }
+        rn_y[w.base + i] = activate((x[w.base + i] - w.mean) * w.scale + w.shift);
+        advance(&w, i);
     }
 }
 
@@ -115,17 +124,9 @@ fn norm_apply4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
         return;
     }
     var w = walk_of(item);
-    var scale = w.inv * gamma[w.a];
-    var shift = beta[w.a];
     for (var i = w.begin; i < w.end; i++) {
-        let v = (x4[w.base + i] - w.mean) * scale + shift;
+        let v = (x4[w.base + i] - w.mean) * w.scale + w.shift;
         rn_y4[w.base + i] = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
-        w.left -= 1u;
-        if (w.left == 0u && i + 1u < w.end) {
-            w.a += 1u;
-            w.left = rp.affine_div;
-            scale = w.inv * gamma[w.a];
-            shift = beta[w.a];
-        }
+        advance(&w, i);
     }
 }
