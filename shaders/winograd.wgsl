@@ -13,7 +13,8 @@
 // `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the M×M outputs of each
 //   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through
 //   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T); an absent
-//   bias or residual is bound to a placeholder and ignored.
+//   bias or residual is bound to a placeholder and ignored. `winograd_output4` (M = 4, OW a
+//   multiple of 4) writes each output row of a tile as one vector, reading the residual so.
 // x_at, x_pair and x_window come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0
 // read as a texture).
 // Variants: M, WG, HAS_BIAS, RESIDUAL, ACT0..3 (activation.wgsl).
@@ -39,6 +40,8 @@ struct WinoParams {
 @group(0) @binding(1) var<storage, read> wbias: array<elem>;
 @group(0) @binding(2) var<storage, read> wres: array<elem>;
 @group(0) @binding(3) var<storage, read_write> wy: array<elem>;
+@group(0) @binding(2) var<storage, read> wres4: array<vec4<elem>>;
+@group(0) @binding(3) var<storage, read_write> wy4: array<vec4<elem>>;
 @group(0) @binding(2) var<uniform> q: WinoParams;
 @group(0) @binding(4) var<uniform> qo: WinoParams;
 
@@ -139,7 +142,7 @@ fn x_row(q: i32) -> mat3x4<f32> {
 }
 
 // Element e (below 12) of a row span, chosen by selects: a dynamic index into a matrix would
-// make the driver spill the span to memory.
+// make the driver keep it in memory where it does not unroll the loop.
 fn span_at(span: mat3x4<f32>, e: u32) -> f32 {
     let texel = select(select(span[0], span[1], e >= 4u), span[2], e >= 8u);
     return texel[e & 3u];
@@ -217,12 +220,15 @@ fn product_row(i: u32, item: u32, stride: u32) -> vec4<f32> {
     return at_side(r);
 }
 
-@compute @workgroup_size(WG)
-fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let item = item_of(gid, nwg);
-    if (item >= qo.items) {
-        return;
-    }
+// The M×M outputs (rows of M, bias added) of the tile and output channel of `item`, and
+// where they go: tile column, row and image, and the channel.
+struct OutputTile {
+    tile: vec3<u32>,
+    o: u32,
+    rows: mat4x4<f32>,
+}
+
+fn output_tile(item: u32) -> OutputTile {
     let tiles = qo.n * qo.tiles_h * qo.tiles_w;
     let o = item / tiles;
     let tile = tile_of(item % tiles, qo);
@@ -240,19 +246,57 @@ fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     if (HAS_BIAS) {
         b = f32(wbias[o]);
     }
+    var columns: mat4x4<f32>;
     for (var s = 0u; s < M; s++) {
-        let ox = M * tile.x + s;
-        let vals = at_side(Side(ma[0][s], ma[1][s], ma[2][s], ma[3][s], ma[4][s], ma[5][s]));
-        for (var r = 0u; r < M; r++) {
-            let oy = M * tile.y + r;
+        columns[s] = at_side(Side(ma[0][s], ma[1][s], ma[2][s], ma[3][s], ma[4][s], ma[5][s])) + b;
+    }
+    return OutputTile(tile, o, transpose(columns));
+}
+
+// Row r of a tile's outputs, chosen by selects (see span_at).
+fn row_of(rows: mat4x4<f32>, r: u32) -> vec4<f32> {
+    return select(select(rows[0], rows[1], r == 1u), select(rows[2], rows[3], r == 3u), r >= 2u);
+}
+
+@compute @workgroup_size(WG)
+fn winograd_output(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = item_of(gid, nwg);
+    if (item >= qo.items) {
+        return;
+    }
+    let t = output_tile(item);
+    for (var r = 0u; r < M; r++) {
+        let oy = M * t.tile.y + r;
+        for (var s = 0u; s < M; s++) {
+            let ox = M * t.tile.x + s;
             if (oy < qo.oh && ox < qo.ow) {
-                let at = (((qo.n_begin + tile.z) * qo.o + o) * qo.oh + oy) * qo.ow + ox;
-                var val = vals[r] + b;
+                let at = (((qo.n_begin + t.tile.z) * qo.o + t.o) * qo.oh + oy) * qo.ow + ox;
+                var val = row_of(t.rows, r)[s];
                 if (RESIDUAL) {
                     val += f32(wres[at]);
                 }
                 wy[at] = elem(activate(val));
             }
+        }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn winograd_output4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = item_of(gid, nwg);
+    if (item >= qo.items) {
+        return;
+    }
+    let t = output_tile(item);
+    for (var r = 0u; r < 4u; r++) {
+        let oy = 4u * t.tile.y + r;
+        if (oy < qo.oh) {
+            let at = ((((qo.n_begin + t.tile.z) * qo.o + t.o) * qo.oh + oy) * qo.ow) / 4u + t.tile.x;
+            var val = row_of(t.rows, r);
+            if (RESIDUAL) {
+                val += vec4<f32>(wres4[at]);
+            }
+            wy4[at] = vec4<elem>(activate(val.x), activate(val.y), activate(val.z), activate(val.w));
         }
     }
 }

@@ -68,8 +68,11 @@ fn conv2d_plain_strided_padded_and_dilated() {
     // Output planes 2 wide: F(2×2, 3×3), with a partial tile row.
     run_conv(48, [2, 8, 2, 2], 5, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(49, [1, 10, 7, 2], 4, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), false);
-    // A long plane: 120 300 outputs per channel, 7 500 tiles.
+    // A long plane: 120 300 outputs per channel, 7 500 tiles; and rows of whole tiles (the
+    // output transform's vector rows), 120 000 outputs per channel.
     run_conv(50, [1, 8, 300, 401], 8, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(51, [2, 8, 10, 12], 6, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
+    run_conv(52, [1, 8, 300, 400], 4, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), false);
 }
 
 /// Winograd convolutions with their fused epilogue (bias, residual, ReLU6) in the output
@@ -77,22 +80,29 @@ fn conv2d_plain_strided_padded_and_dilated() {
 #[test]
 fn winograd_conv_with_fused_epilogue() {
     let mut r = rng(20);
-    let (x_shape, o) = ([2, 12, 10, 7], 12);
-    let mut g = GraphBuilder::new();
-    let x = g.input("x", x_shape, DType::F32).unwrap();
-    let w = g.input("w", [o, 12, 3, 3], DType::F32).unwrap();
-    let b = g.input("b", [o], DType::F32).unwrap();
+    let o = 12;
     let same = Conv2d { padding: Padding::Same, ..Default::default() };
-    let y = g.op(Op::Conv2d(same), &[x, w, b]).unwrap();
-    let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
-    let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
-    let graph = g.build(&[y]).unwrap();
-    let data = vec![
-        uniform(&mut r, &x_shape, -2.0, 2.0),
-        uniform(&mut r, &[o, 12, 3, 3], -0.5, 0.5),
-        uniform(&mut r, &[o], -1.0, 1.0),
-    ];
-    check_with("winograd conv + bias + residual + relu6", &graph, &data, ACCUM, &operand_paths());
+    let winograd = |x_shape: [usize; 4]| {
+        let mut g = GraphBuilder::new();
+        let x = g.input("x", x_shape, DType::F32).unwrap();
+        let w = g.input("w", [o, 12, 3, 3], DType::F32).unwrap();
+        let b = g.input("b", [o], DType::F32).unwrap();
+        let y = g.op(Op::Conv2d(same), &[x, w, b]).unwrap();
+        let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
+        let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
+        g.build(&[y]).unwrap()
+    };
+    // Rows of 7 and of 8 (whole tiles: the residual read and y written as vectors).
+    for x_shape in [[2, 12, 9, 8], [2, 12, 10, 7]] {
+        let data = vec![
+            uniform(&mut r, &x_shape, -2.0, 2.0),
+            uniform(&mut r, &[o, 12, 3, 3], -0.5, 0.5),
+            uniform(&mut r, &[o], -1.0, 1.0),
+        ];
+        let what = format!("winograd conv + bias + residual + relu6 over {x_shape:?}");
+        check_with(&what, &winograd(x_shape), &data, ACCUM, &operand_paths());
+    }
+    let x_shape = [2, 12, 10, 7];
     // The same epilogue on a grouped (direct) convolution, also split into one dispatch per
     // input channel: bias and residual in the first, ReLU6 in the last.
     let mut g = GraphBuilder::new();
@@ -104,7 +114,11 @@ fn winograd_conv_with_fused_epilogue() {
     let y = g.op(Op::Binary(BinaryOp::Add), &[y, x]).unwrap();
     let y = g.op(Op::Unary(UnaryOp::Relu6), &[y]).unwrap();
     let graph = g.build(&[y]).unwrap();
-    let data = vec![data[0].clone(), uniform(&mut r, &[o, 4, 3, 3], -0.5, 0.5), data[2].clone()];
+    let data = vec![
+        uniform(&mut r, &x_shape, -2.0, 2.0),
+        uniform(&mut r, &[o, 4, 3, 3], -0.5, 0.5),
+        uniform(&mut r, &[o], -1.0, 1.0),
+    ];
     let split = CompileOptions { loop_chunk: 3, ..Default::default() };
     check_with("grouped conv + bias + residual + relu6", &graph, &data, ACCUM, &[CompileOptions::default(), split]);
 }

@@ -204,7 +204,8 @@ impl KernelFamily {
     /// ([`crate::texels`]); the others are storage buffers.
     pub(crate) fn texel_inputs(self, entry: &str) -> usize {
         match (self, entry) {
-            (Self::Conv2dTexels, "im2col") | (Self::WinogradTexels, "winograd_input" | "winograd_output") => 1,
+            (Self::Conv2dTexels, "im2col")
+            | (Self::WinogradTexels, "winograd_input" | "winograd_output" | "winograd_output4") => 1,
             (Self::GemmTexels | Self::GemmSubgroupTexels | Self::Conv2dTexels, _) => 2,
             _ => 0,
         }

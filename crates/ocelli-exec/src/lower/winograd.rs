@@ -171,6 +171,8 @@ pub(crate) fn winograd(
         ("RESIDUAL", flag(residual.is_some())),
     ];
     out_constants.extend(act_constants(acts));
+    // Whole output rows of 4×4 tiles as vectors where rows hold whole tiles.
+    let output_entry = if conv.m == 4 && conv.ow.is_multiple_of(4) { "winograd_output4" } else { "winograd_output" };
     let tiles_per_image: usize = conv.image_tiles().iter().product();
     let mut chain = None;
     for n_begin in (0..conv.n).step_by(band) {
@@ -201,7 +203,7 @@ pub(crate) fn winograd(
             residual.unwrap_or(Binding::Placeholder),
             io.output(0).into(),
         ];
-        steps.push(transform("winograd_output", bindings, images, conv.o * t, out_constants.clone()));
+        steps.push(transform(output_entry, bindings, images, conv.o * t, out_constants.clone()));
     }
     Ok(Some(steps))
 }
