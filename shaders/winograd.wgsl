@@ -4,16 +4,18 @@
 // im2col, over a band of N images from image n_begin of x, y and the residual (the
 // transforms' scratch holds one band). F(4×4, 3×3) interpolates at 0, ±1, 1/2, -2 and ∞,
 // which keeps its f32 rounding error within about 8× that of F(2×2, 3×3). With
-// T = N · tiles_h · tiles_w tiles of M×M outputs:
+// T = N · tiles_h · tiles_w tiles of M×M outputs, padded to t_pad (a multiple of 4) in the
+// scratch's rows:
 // `winograd_weights`: u[e, o, c] = (G · w[o, c] · Gᵀ)[e] for the A positions e of a tile.
 //   Bindings: w [O, C, 3, 3] (read), u [A, O, C] (write), WinoParams (items = O · C).
 // `winograd_input`: v[e, c, t] = (Bᵀ · d · B)[e] for the (M + 2)² input tile d of channel c
-//   under tile t (zeros in the padding). Bindings: x (read, through x_pair / x_window),
-//   v [A, C, T] (write), WinoParams (items = C · T).
+//   under tile t (zeros in the padding and for t ≥ T), 4 neighbouring tiles per invocation
+//   stored as one vector per position. Bindings: x (read, through x_pair / x_window),
+//   v [A, C, t_pad] (write), WinoParams (items = C · t_pad / 4).
 // `winograd_output`: y = activate((Aᵀ · m · A) + bias + residual) for the M×M outputs of each
-//   tile and output channel, m[e, o, t] being the GEMM's result. Bindings: m (read, through
-//   x_at), bias [O] (read), residual (read), y (write), WinoParams (items = O · T); an absent
-//   bias or residual is bound to a placeholder and ignored. `winograd_output4` (M = 4, OW a
+//   tile and output channel, m[e, o, t] [A, O, t_pad] being the GEMM's result. Bindings: m
+//   (read, through x_at), bias [O] (read), residual (read), y (write), WinoParams
+//   (items = O · T); an absent bias or residual is bound to a placeholder and ignored. `winograd_output4` (M = 4, OW a
 //   multiple of 4) writes each output row of a tile as one vector, reading the residual so.
 // x_at, x_pair and x_window come from conv2d_storage.wgsl or conv2d_texels.wgsl (binding 0
 // read as a texture).
@@ -31,12 +33,12 @@ struct WinoParams {
     n: u32, c: u32, h: u32, w: u32,
     o: u32, oh: u32, ow: u32, pad_top: u32,
     pad_left: u32, tiles_h: u32, tiles_w: u32, items: u32,
-    n_begin: u32,
+    n_begin: u32, t_pad: u32,
 }
 
 @group(0) @binding(0) var<storage, read> wsrc: array<elem>;
 @group(0) @binding(1) var<storage, read_write> u: array<elem>;
-@group(0) @binding(1) var<storage, read_write> v: array<elem>;
+@group(0) @binding(1) var<storage, read_write> v: array<vec4<elem>>;
 @group(0) @binding(1) var<storage, read> wbias: array<elem>;
 @group(0) @binding(2) var<storage, read> wres: array<elem>;
 @group(0) @binding(3) var<storage, read_write> wy: array<elem>;
@@ -167,30 +169,17 @@ fn input_row(i: u32, plane: u32, iy0: i32, ix0: i32) -> Side {
     return bt_side(d);
 }
 
-// Column j of the input tile's rows (already times B), times Bᵀ, into v at `item`.
-fn store_input_column(j: u32, rows: array<Side, 6>, item: u32, stride: u32) {
-    if (j >= M + 2u) {
-        return;
+// The rows of input tile t of channel c (zeros for padding tiles past the band's), each
+// times B.
+fn tile_rows(c: u32, t: u32) -> array<Side, 6> {
+    if (t >= q.n * q.tiles_h * q.tiles_w) {
+        return array<Side, 6>();
     }
-    let col = bt_side(Side(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j]));
-    for (var i = 0u; i < M + 2u; i++) {
-        v[((M + 2u) * i + j) * stride + item] = elem(col[i]);
-    }
-}
-
-@compute @workgroup_size(WG)
-fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let item = item_of(gid, nwg);
-    if (item >= q.items) {
-        return;
-    }
-    let tiles = q.n * q.tiles_h * q.tiles_w;
-    let c = item / tiles;
-    let tile = tile_of(item % tiles, q);
+    let tile = tile_of(t, q);
     let plane = ((q.n_begin + tile.z) * q.c + c) * q.h * q.w;
     let iy0 = i32(M * tile.y) - i32(q.pad_top);
     let ix0 = i32(M * tile.x) - i32(q.pad_left);
-    let rows = array<Side, 6>(
+    return array<Side, 6>(
         input_row(0u, plane, iy0, ix0),
         input_row(1u, plane, iy0, ix0),
         input_row(2u, plane, iy0, ix0),
@@ -198,24 +187,56 @@ fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         input_row(4u, plane, iy0, ix0),
         input_row(5u, plane, iy0, ix0),
     );
-    let stride = q.c * tiles;
-    store_input_column(0u, rows, item, stride);
-    store_input_column(1u, rows, item, stride);
-    store_input_column(2u, rows, item, stride);
-    store_input_column(3u, rows, item, stride);
-    store_input_column(4u, rows, item, stride);
-    store_input_column(5u, rows, item, stride);
 }
 
-// Row i of the product tile at `item` (positions `stride` apart) times A: M values; zeros past
+// Column j of 4 neighbouring tiles' rows (already times B), times Bᵀ, into v as one vector
+// per position, at vector `at` of position 0 (positions `stride` vectors apart).
+fn store_input_columns(j: u32, r0: array<Side, 6>, r1: array<Side, 6>, r2: array<Side, 6>, r3: array<Side, 6>, at: u32, stride: u32) {
+    if (j >= M + 2u) {
+        return;
+    }
+    let c0 = bt_side(Side(r0[0][j], r0[1][j], r0[2][j], r0[3][j], r0[4][j], r0[5][j]));
+    let c1 = bt_side(Side(r1[0][j], r1[1][j], r1[2][j], r1[3][j], r1[4][j], r1[5][j]));
+    let c2 = bt_side(Side(r2[0][j], r2[1][j], r2[2][j], r2[3][j], r2[4][j], r2[5][j]));
+    let c3 = bt_side(Side(r3[0][j], r3[1][j], r3[2][j], r3[3][j], r3[4][j], r3[5][j]));
+    for (var i = 0u; i < M + 2u; i++) {
+        v[((M + 2u) * i + j) * stride + at] = vec4<elem>(vec4<f32>(c0[i], c1[i], c2[i], c3[i]));
+    }
+}
+
+// One invocation per 4 neighbouring tiles (of the band's t_pad) of one channel: their 4 values
+// of each position are one vector of v.
+@compute @workgroup_size(WG)
+fn winograd_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let item = item_of(gid, nwg);
+    if (item >= q.items) {
+        return;
+    }
+    let quads = q.t_pad / 4u;
+    let c = item / quads;
+    let t = 4u * (item % quads);
+    let r0 = tile_rows(c, t);
+    let r1 = tile_rows(c, t + 1u);
+    let r2 = tile_rows(c, t + 2u);
+    let r3 = tile_rows(c, t + 3u);
+    let stride = q.c * quads;
+    store_input_columns(0u, r0, r1, r2, r3, item, stride);
+    store_input_columns(1u, r0, r1, r2, r3, item, stride);
+    store_input_columns(2u, r0, r1, r2, r3, item, stride);
+    store_input_columns(3u, r0, r1, r2, r3, item, stride);
+    store_input_columns(4u, r0, r1, r2, r3, item, stride);
+    store_input_columns(5u, r0, r1, r2, r3, item, stride);
+}
+
+// Row i of the product tile at `at` (positions `stride` apart) times A: M values; zeros past
 // the tile's M + 2 rows.
-fn product_row(i: u32, item: u32, stride: u32) -> vec4<f32> {
+fn product_row(i: u32, at: u32, stride: u32) -> vec4<f32> {
     if (i >= M + 2u) {
         return vec4<f32>(0.0);
     }
     var r: Side;
     for (var j = 0u; j < M + 2u; j++) {
-        r[j] = x_at(((M + 2u) * i + j) * stride + item);
+        r[j] = x_at(((M + 2u) * i + j) * stride + at);
     }
     return at_side(r);
 }
@@ -231,16 +252,19 @@ struct OutputTile {
 fn output_tile(item: u32) -> OutputTile {
     let tiles = qo.n * qo.tiles_h * qo.tiles_w;
     let o = item / tiles;
-    let tile = tile_of(item % tiles, qo);
-    // Aᵀ · m · A: first m · A row by row, then Aᵀ on the left, column by column.
-    let stride = qo.o * tiles;
+    let t = item % tiles;
+    let tile = tile_of(t, qo);
+    // Aᵀ · m · A: first m · A row by row, then Aᵀ on the left, column by column; m's rows hold
+    // the band's t_pad tiles.
+    let stride = qo.o * qo.t_pad;
+    let at = o * qo.t_pad + t;
     let ma = array<vec4<f32>, 6>(
-        product_row(0u, item, stride),
-        product_row(1u, item, stride),
-        product_row(2u, item, stride),
-        product_row(3u, item, stride),
-        product_row(4u, item, stride),
-        product_row(5u, item, stride),
+        product_row(0u, at, stride),
+        product_row(1u, at, stride),
+        product_row(2u, at, stride),
+        product_row(3u, at, stride),
+        product_row(4u, at, stride),
+        product_row(5u, at, stride),
     );
     var b = 0.0;
     if (HAS_BIAS) {
@@ -296,7 +320,7 @@ fn winograd_output4(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
             if (RESIDUAL) {
                 val += vec4<f32>(wres4[at]);
             }
-            wy4[at] = vec4<elem>(activate(val.x), activate(val.y), activate(val.z), activate(val.w));
+            wy4[at] = vec4<elem>(vec4<f32>(activate(val.x), activate(val.y), activate(val.z), activate(val.w)));
         }
     }
 }

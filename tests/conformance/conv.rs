@@ -200,8 +200,8 @@ fn conv2d_in_bands_of_images_and_output_rows() {
     }
 }
 
-/// Winograd in bands of images with K in parts: 40 → 10 channels over [3, 40, 9, 7] need 34.6 kB
-/// of transformed inputs per image (6 tiles of 4×4); at 80 kB bands of 2 and 1 images, and at
+/// Winograd in bands of images with K in parts: 40 → 10 channels over [3, 40, 9, 7] need 69.1 kB
+/// of transformed inputs for 2 images (12 tiles of 4×4); at 80 kB bands of 2 and 1 images, and at
 /// loop_chunk 3 each band's GEMM chains two parts of K through a buffer all bands share.
 #[test]
 fn winograd_in_bands_with_k_in_parts() {

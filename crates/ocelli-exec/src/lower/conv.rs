@@ -543,12 +543,12 @@ mod tests {
 
     #[test]
     fn a_winograd_conv_over_its_scratch_limit_runs_in_bands_of_images() {
-        // 5 images of 8 channels to 12, 9×9: 9 tiles of 4×4 (36 positions each), 10.4 kB of
-        // transformed inputs and 15.6 kB of products per image; 40 kB holds 2 images, so bands
-        // of 2, 2, 1 through a 20.7 kB and a 31.1 kB buffer.
+        // 5 images of 8 channels to 12, 9×9: 9 tiles of 4×4 (36 positions each) per image, a
+        // band's tiles padded to a multiple of 4; 40 kB holds the products of 20 tiles (34.6 kB),
+        // 2 images, so bands of 2, 2, 1 through a 23.0 kB and a 34.6 kB buffer.
         let graph = batch_conv_graph(5, 8, 12, true);
         let (dispatches, scratch) = lowered_with(&graph, Tuning { scratch_limit: 40_000, ..TUNING });
-        assert_eq!(scratch, [20_736, 31_104]);
+        assert_eq!(scratch, [23_040, 34_560]);
         let entries: Vec<&str> = dispatches.iter().map(|d| d.entry).collect();
         assert_eq!(entries, ["winograd_input", "gemm", "winograd_output"].repeat(3));
         for (band, (n_begin, images)) in dispatches.chunks(3).zip([(0, 2), (2, 2), (4, 1)]) {
@@ -556,9 +556,9 @@ mod tests {
                 // images first, n_begin last (after items).
                 assert_eq!([transform.params[0], transform.params[12]], [images, n_begin]);
             }
-            assert_eq!(band[1].params[1], 9 * images, "GEMM columns: the band's tiles");
+            assert_eq!(band[1].params[1], (9 * images).next_multiple_of(4), "GEMM columns: the band's padded tiles");
         }
-        // Below one image's 15.6 kB: im2col in bands instead.
+        // Below one image's 20.7 kB of products (12 padded tiles): im2col in bands instead.
         let (dispatches, _) = lowered_with(&graph, Tuning { scratch_limit: 15_000, ..TUNING });
         assert_eq!(dispatches[0].entry, "im2col");
     }
@@ -571,7 +571,7 @@ mod tests {
         let tuning = Tuning { scratch_limit: 130_000, loop_chunk: 3, ..TUNING };
         let (dispatches, scratch) = lowered_with(&graph, tuning);
         // Transformed inputs and products of 2 images, the weights, the chain.
-        assert_eq!(scratch, [103_680, 20_736, 46_080, 20_736]);
+        assert_eq!(scratch, [115_200, 23_040, 46_080, 23_040]);
         let gemms: Vec<_> = dispatches.iter().filter(|d| d.entry == "gemm").collect();
         assert_eq!(gemms.len(), 6);
         for pair in gemms.chunks(2) {

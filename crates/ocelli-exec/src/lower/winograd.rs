@@ -52,10 +52,21 @@ impl WinogradConv {
         (self.positions() * self.o * self.c) as u64 * 4
     }
 
+    /// Tiles of `images` images.
+    fn tiles(&self, images: usize) -> usize {
+        images * self.image_tiles().iter().product::<usize>()
+    }
+
+    /// Columns of the transformed inputs and products of `images` images: their tiles padded
+    /// to a multiple of 4, so that the input transform stores 4 tiles as one vector.
+    fn padded_tiles(&self, images: usize) -> usize {
+        self.tiles(images).next_multiple_of(4)
+    }
+
     /// Bytes of the transformed inputs [positions, C, T] and products [positions, O, T] of
-    /// `images` images.
+    /// `images` images, T their padded tiles.
     fn band_bytes(&self, images: usize) -> [u64; 2] {
-        let t = (images * self.image_tiles().iter().product::<usize>()) as u64;
+        let t = self.padded_tiles(images) as u64;
         let a = self.positions() as u64;
         [a * self.c as u64 * t * 4, a * self.o as u64 * t * 4]
     }
@@ -63,11 +74,13 @@ impl WinogradConv {
     /// Images per band keeping every scratch buffer within `max_bytes`, balanced over the batch
     /// (bands of equal size but the last); `None` when the weights or one image do not fit.
     pub fn band_images(&self, max_bytes: u64) -> Option<usize> {
-        let per_image = self.band_bytes(1).into_iter().max().unwrap_or(0);
-        if self.weight_bytes() > max_bytes || per_image > max_bytes {
+        let per_tile = self.positions() as u64 * self.c.max(self.o) as u64 * 4;
+        // The most padded tiles within the limit, whole images of them.
+        let tiles = usize::try_from(max_bytes / per_tile.max(1)).unwrap_or(usize::MAX) / 4 * 4;
+        let fit = (tiles / self.tiles(1).max(1)).min(self.n);
+        if self.weight_bytes() > max_bytes || fit == 0 {
             return None;
         }
-        let fit = usize::try_from(max_bytes / per_image.max(1)).unwrap_or(usize::MAX).min(self.n);
         Some(self.n.div_ceil(self.n.div_ceil(fit)))
     }
 
@@ -76,7 +89,7 @@ impl WinogradConv {
         let [th, tw] = self.image_tiles();
         Params::default()
             .us(&[images, self.c, self.h, self.w, self.o, self.oh, self.ow, self.pad_top, self.pad_left, th, tw, items])
-            .u(n_begin)
+            .us(&[n_begin, self.padded_tiles(images)])
             .0
     }
 }
@@ -173,13 +186,12 @@ pub(crate) fn winograd(
     out_constants.extend(act_constants(acts));
     // Whole output rows of 4×4 tiles as vectors where rows hold whole tiles.
     let output_entry = if conv.m == 4 && conv.ow.is_multiple_of(4) { "winograd_output4" } else { "winograd_output" };
-    let tiles_per_image: usize = conv.image_tiles().iter().product();
     let mut chain = None;
     for n_begin in (0..conv.n).step_by(band) {
         let images = (n_begin, band.min(conv.n - n_begin));
-        let t = images.1 * tiles_per_image;
+        let t = conv.padded_tiles(images.1);
         let wg = vec![("WG", f64::from(WG)), ("M", conv.m as f64)];
-        steps.push(transform("winograd_input", vec![io.input(0).into(), v], images, conv.c * t, wg));
+        steps.push(transform("winograd_input", vec![io.input(0).into(), v], images, conv.c * t / 4, wg));
         let spec = GemmSpec {
             m: conv.o,
             n: t,
@@ -203,7 +215,7 @@ pub(crate) fn winograd(
             residual.unwrap_or(Binding::Placeholder),
             io.output(0).into(),
         ];
-        steps.push(transform(output_entry, bindings, images, conv.o * t, out_constants.clone()));
+        steps.push(transform(output_entry, bindings, images, conv.o * conv.tiles(images.1), out_constants.clone()));
     }
     Ok(Some(steps))
 }
