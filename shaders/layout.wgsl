@@ -16,7 +16,8 @@
 //   c − before; coordinates outside the input take the constant (MODE 0), mirror without
 //   repeating the edge (MODE 1), or clamp to the edge (MODE 2).
 //   Bindings: src (read), dst (write), PadParams.
-// Grid: one invocation per element of the view / output, linearised over
+// Grid: one invocation per element of the view / output (per 4-word unit with
+// `strided_copy4`), linearised over
 // gid.x + gid.y · nwg.x · WG. Rank <= 8.
 // Variants: MODE (pad), WG.
 

@@ -132,14 +132,14 @@ fn tile_of(t: u32, w: WinoParams) -> vec3<u32> {
     return vec3<u32>(t % w.tiles_w, (t / w.tiles_w) % w.tiles_h, t / (w.tiles_w * w.tiles_h));
 }
 
-// The x elements from 4·q on that a tile row starting at offset 0..3 reads: x_pair's 8 where
+// The x elements from 4·quad on that a tile row starting at offset 0..3 reads: x_pair's 8 where
 // M = 2, the first 12 of x_window's 16 where M = 4.
-fn x_row(q: i32) -> mat3x4<f32> {
+fn x_row(quad: i32) -> mat3x4<f32> {
     if (M == 2u) {
-        let pair = x_pair(q);
+        let pair = x_pair(quad);
         return mat3x4<f32>(pair[0], pair[1], vec4<f32>(0.0));
     }
-    let window = x_window(q);
+    let window = x_window(quad);
     return mat3x4<f32>(window[0], window[1], window[2]);
 }
 

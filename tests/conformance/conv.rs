@@ -68,7 +68,7 @@ fn conv2d_plain_strided_padded_and_dilated() {
     // Output planes 2 wide: F(2×2, 3×3), with a partial tile row.
     run_conv(48, [2, 8, 2, 2], 5, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(49, [1, 10, 7, 2], 4, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), false);
-    // A long plane: 120 300 outputs per channel, 7 500 tiles; and rows of whole tiles (the
+    // A long plane: 120 300 outputs per channel, 7 575 tiles; and rows of whole tiles (the
     // output transform's vector rows), 120 000 outputs per channel.
     run_conv(50, [1, 8, 300, 401], 8, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
     run_conv(51, [2, 8, 10, 12], 6, [3, 3], c([1, 1], [1, 1, 1, 1], [1, 1]), true);
@@ -207,6 +207,8 @@ fn conv2d_in_bands_of_images_and_output_rows() {
 fn winograd_in_bands_with_k_in_parts() {
     let same = Conv2d { padding: Padding::Same, ..Default::default() };
     run_within(47, [3, 40, 9, 7], [10, 40, 3, 3], 10, Op::Conv2d(same), true, 80_000);
+    // Rows of 8: the second band's output rows written as vectors from image 2 on.
+    run_within(53, [3, 40, 9, 8], [10, 40, 3, 3], 10, Op::Conv2d(same), true, 80_000);
 }
 
 /// At the default 64 MiB limit: 16 → 8 channels, 3×3 dilated by 2 over 345×345 (119 025

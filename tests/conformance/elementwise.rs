@@ -17,7 +17,7 @@ fn binary_ops_with_broadcasting() {
         (&[3, 5, 7, 9], &[3, 5, 1, 1]),
         (&[2, 7, 150, 101], &[2, 7, 1, 1]),
         // Rows of whole groups of 4 (`binary4`): an operand stepping through them, broadcast
-        // along them, or both ways round; the last over 240 000 elements. A per-row term of
+        // along them, or both ways round; [2, 8, 150, 100] over 240 000 elements. A per-row term of
         // 18 elements (not whole vectors) keeps the scalar kernel.
         (&[2, 3, 4, 8], &[8]),
         (&[2, 6, 8, 12], &[2, 6, 1, 1]),

@@ -75,7 +75,8 @@ fn pad_columns(t: &Tensor, rows: usize, cols: usize, padded_cols: usize) -> Resu
 /// `acts(conv(x, w) + bias + residual)`; `n_base` inputs belong to the convolution itself.
 /// Ungrouped convolutions run as GEMMs — 1×1 stride-1 unpadded ones directly on x when OH·OW
 /// is a multiple of 4, f32 3×3 stride-1 ones with 8 or more input channels as Winograd
-/// F(4×4, 3×3) (36 batched GEMMs between transforms; F(2×2, 3×3) on planes at most 2 wide;
+/// F(4×4, 3×3) (36 batched GEMMs between transforms; F(2×2, 3×3) where that transforms fewer
+/// values, on planes about 2 wide or high, or where F(4×4)'s transforms pass the scratch limit;
 /// 1.4–1.7× faster than F(2×2, 3×3) on lavapipe for the U-Net's 28×28 convs, which was itself
 /// 12–15% faster than im2col; in bands of images within the scratch limit), the others on an
 /// im2col patch matrix in a scratch buffer;
@@ -561,6 +562,26 @@ mod tests {
         // Below one image's 20.7 kB of products (12 padded tiles): im2col in bands instead.
         let (dispatches, _) = lowered_with(&graph, Tuning { scratch_limit: 15_000, ..TUNING });
         assert_eq!(dispatches[0].entry, "im2col");
+    }
+
+    #[test]
+    fn winograd_falls_back_to_2x2_tiles_where_4x4_weights_pass_the_scratch_limit() {
+        // 64 → 64 channels: transformed weights of 590 kB with 6×6 tiles, 262 kB with 4×4. At a
+        // 400 kB limit weights that are scratch (an input) need F(2×2, 3×3); constant weights
+        // are derived constants, not scratch, and keep F(4×4, 3×3).
+        let tuning = Tuning { scratch_limit: 400_000, ..TUNING };
+        let m_of = |d: &crate::dispatch::Dispatch| constant(d, "M");
+        let (dispatches, _) = lowered_with(&batch_conv_graph(1, 64, 64, false), tuning);
+        assert_eq!(dispatches[0].entry, "winograd_weights");
+        assert_eq!(
+            dispatches.iter().filter(|d| d.entry.starts_with("winograd")).map(m_of).collect::<Vec<_>>(),
+            [2.0; 3]
+        );
+        let (dispatches, _) = lowered_with(&batch_conv_graph(1, 64, 64, true), tuning);
+        assert_eq!(
+            dispatches.iter().filter(|d| d.entry.starts_with("winograd")).map(m_of).collect::<Vec<_>>(),
+            [4.0; 2]
+        );
     }
 
     #[test]

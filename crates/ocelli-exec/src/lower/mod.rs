@@ -192,3 +192,56 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
     }
     Ok(Lowering::Steps { steps, scratch, derived, f16 })
 }
+
+#[cfg(test)]
+mod tests {
+    use ocelli_graph::{BinaryOp, DType, GraphBuilder, Op, UpsampleMode, ValueId};
+
+    use super::{lower, Lowering};
+    use crate::dispatch::Step;
+    use crate::tuning::Tuning;
+
+    const TUNING: Tuning = Tuning {
+        gemm_subgroups: false,
+        gemm_wg: 8,
+        texel_capacity: 1 << 20,
+        loop_chunk: 4096,
+        scratch_limit: 64 << 20,
+    };
+
+    /// The entry points the first op over inputs of `shapes` lowers to.
+    fn entries(shapes: &[&[usize]], op: Op) -> Vec<&'static str> {
+        let mut g = GraphBuilder::new();
+        let ins: Vec<ValueId> =
+            shapes.iter().enumerate().map(|(i, s)| g.input(&format!("x{i}"), *s, DType::F32).unwrap()).collect();
+        let y = g.op(op, &ins).unwrap();
+        let graph = g.build(&[y]).unwrap();
+        let Lowering::Steps { steps, .. } = lower(&graph.nodes()[0], &graph, TUNING).unwrap() else {
+            panic!("an alias")
+        };
+        steps.iter().filter_map(|s| if let Step::Dispatch(d) = s { Some(d.entry) } else { None }).collect()
+    }
+
+    #[test]
+    fn elementwise_and_copy_kernels_take_groups_of_4_where_rows_allow() {
+        let add = || Op::Binary(BinaryOp::Add);
+        // Stepping through rows of 8, broadcasting a per-row term of 12 entries, both ways round.
+        for shapes in [[&[2, 3, 4, 8][..], &[8]], [&[2, 6, 8, 12], &[2, 6, 1, 1]], [&[4, 1], &[1, 8]]] {
+            assert_eq!(entries(&shapes, add()), ["binary4"], "{shapes:?}");
+        }
+        // Rows of 7; a per-row term of 18 entries (not whole vectors); a scalar.
+        for shapes in [[&[3, 5, 7][..], &[7]], [&[3, 6, 8, 12], &[3, 6, 1, 1]], [&[4, 8], &[1]]] {
+            assert_eq!(entries(&shapes, add()), ["binary"], "{shapes:?}");
+        }
+        let concat = |shapes: &[&[usize]]| entries(shapes, Op::Concat { axis: 1 });
+        assert_eq!(concat(&[&[2, 3, 4, 8], &[2, 5, 4, 8]]), ["strided_copy4"; 2]);
+        assert_eq!(concat(&[&[2, 3, 1, 3], &[2, 5, 1, 3]]), ["strided_copy"; 2]);
+        let slice = |start, step| entries(&[&[2, 6, 8]], Op::Slice { axis: 2, start, end: 8, step });
+        assert_eq!([slice(4, 1), slice(2, 1), slice(0, 2)], [["strided_copy4"], ["strided_copy"], ["strided_copy"]]);
+        let up = |out_w| entries(&[&[1, 2, 5, 6]], Op::Upsample { mode: UpsampleMode::Nearest, out_h: 10, out_w });
+        assert_eq!([up(12), up(14)], [["upsample4"], ["upsample"]]);
+        let norm = |x: &[usize]| entries(&[x, &[8], &[8]], Op::GroupNorm { groups: 2, eps: 1e-5 });
+        assert_eq!(norm(&[2, 8, 4, 5]).last(), Some(&"norm_apply4"));
+        assert_eq!(norm(&[2, 8, 3, 5]).last(), Some(&"norm_apply"));
+    }
+}

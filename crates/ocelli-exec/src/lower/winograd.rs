@@ -14,6 +14,7 @@ const WG: u32 = 64;
 
 /// The convolution's geometry: input [n, c, h, w], o output channels of oh × ow, its top and
 /// left padding, and m, the outputs per tile side (2 or 4).
+#[derive(Clone, Copy)]
 pub(crate) struct WinogradConv {
     pub n: usize,
     pub c: usize,
@@ -29,12 +30,13 @@ pub(crate) struct WinogradConv {
 
 impl WinogradConv {
     /// The convolution of x [n, c, h, w] into o channels of [oh, ow] with `pads` on top and
-    /// left, in the tiles that transform the fewest values: F(4×4, 3×3) unless the output
-    /// planes are at most 2 wide or high (where its 6×6 tiles would be mostly padding).
+    /// left, in the tiles that transform the fewest values (the batch's tiles padded to a
+    /// multiple of 4): F(4×4, 3×3) but on planes about 2 wide or high, or of a few pixels in
+    /// a small batch, where its 6×6 tiles would be mostly padding.
     pub fn new([n, c, h, w]: [usize; 4], o: usize, [oh, ow]: [usize; 2], [pad_top, pad_left]: [usize; 2]) -> Self {
-        let cost = |m: usize| (m + 2) * (m + 2) * oh.div_ceil(m) * ow.div_ceil(m);
-        let m = if cost(2) < cost(4) { 2 } else { 4 };
-        Self { n, c, h, w, o, oh, ow, pad_top, pad_left, m }
+        let conv = |m| Self { n, c, h, w, o, oh, ow, pad_top, pad_left, m };
+        let cost = |m| conv(m).positions() * conv(m).padded_tiles(n);
+        conv(if cost(2) < cost(4) { 2 } else { 4 })
     }
 
     /// Positions of a transformed (m + 2)² tile: one GEMM each.
@@ -72,13 +74,14 @@ impl WinogradConv {
     }
 
     /// Images per band keeping every scratch buffer within `max_bytes`, balanced over the batch
-    /// (bands of equal size but the last); `None` when the weights or one image do not fit.
-    pub fn band_images(&self, max_bytes: u64) -> Option<usize> {
+    /// (bands of equal size but the last); `None` when one image, or the transformed weights
+    /// where they are scratch (`weights_in_scratch`), do not fit.
+    pub fn band_images(&self, max_bytes: u64, weights_in_scratch: bool) -> Option<usize> {
         let per_tile = self.positions() as u64 * self.c.max(self.o) as u64 * 4;
         // The most padded tiles within the limit, whole images of them.
         let tiles = usize::try_from(max_bytes / per_tile.max(1)).unwrap_or(usize::MAX) / 4 * 4;
         let fit = (tiles / self.tiles(1).max(1)).min(self.n);
-        if self.weight_bytes() > max_bytes || fit == 0 {
+        if (weights_in_scratch && self.weight_bytes() > max_bytes) || fit == 0 {
             return None;
         }
         Some(self.n.div_ceil(self.n.div_ceil(fit)))
@@ -127,7 +130,8 @@ fn transformed_weights(w: &[f32], conv: &WinogradConv) -> Result<Tensor, ExecErr
 }
 
 /// The dispatches of `acts(conv(x, w) + bias + residual)` in bands of images within the
-/// scratch limit ([`WinogradConv::band_images`]; `None` when not even one image fits): the
+/// scratch limit ([`WinogradConv::band_images`]; F(2×2, 3×3) where F(4×4, 3×3)'s transforms
+/// do not fit, `None` when not even one image of those fits): the
 /// input transform, the GEMMs of the (m + 2)² tile positions (one batched GEMM, or a chain of them
 /// with K in parts) and the output transform of each band, through the same band-sized scratch
 /// buffers. `bias` and `residual` are the node's values if present, `scratch` receives the
@@ -142,7 +146,10 @@ pub(crate) fn winograd(
     scratch: &mut Vec<u64>,
     derived: &mut Vec<Tensor>,
 ) -> Result<Option<Vec<Step>>, ExecError> {
-    let Some(band) = conv.band_images(io.tuning.scratch_limit) else { return Ok(None) };
+    let weights = io.constant(1).and_then(Tensor::as_f32);
+    let fits = |c: WinogradConv| c.band_images(io.tuning.scratch_limit, weights.is_none()).map(|band| (c, band));
+    let smaller = (conv.m == 4).then_some(WinogradConv { m: 2, ..*conv });
+    let Some((conv, band)) = fits(*conv).or_else(|| smaller.and_then(fits)) else { return Ok(None) };
     let [v_bytes, m_bytes] = conv.band_bytes(band);
     scratch.extend([v_bytes, m_bytes]);
     let [v, m] = [2, 1].map(|back| Binding::Scratch(scratch.len() - back));
@@ -162,9 +169,9 @@ pub(crate) fn winograd(
     };
     let bands = conv.n.div_ceil(band);
     let mut steps = Vec::with_capacity(1 + 3 * bands);
-    let u = match io.constant(1).and_then(Tensor::as_f32) {
+    let u = match weights {
         Some(w) => {
-            derived.push(transformed_weights(w, conv)?);
+            derived.push(transformed_weights(w, &conv)?);
             Binding::Derived(derived.len() - 1)
         }
         None => {
@@ -225,11 +232,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn winograd_takes_4x4_tiles_but_on_planes_at_most_2_wide() {
-        let m = |oh, ow| WinogradConv::new([1, 8, oh, ow], 8, [oh, ow], [1, 1]).m;
-        // 7×7: 4 tiles of 36 positions against 16 of 16; 5×5 ties (144 each) and takes 4×4.
-        assert_eq!([m(28, 28), m(7, 7), m(5, 5), m(3, 3), m(1, 9)], [4, 4, 4, 4, 2]);
-        assert_eq!([m(2, 2), m(7, 2), m(1, 1)], [2, 2, 2]);
+    fn winograd_takes_4x4_tiles_but_where_they_would_be_mostly_padding() {
+        let m = |n, oh, ow| WinogradConv::new([n, 8, oh, ow], 8, [oh, ow], [1, 1]).m;
+        // One 7×7 image: 4 tiles of 36 positions against 16 of 16; 5×5: 4 of 36 against 12
+        // (9 padded) of 16. One 3×3 image: 1 tile padded to 4 (144) against 4 of 16 (64);
+        // four of them: 4 against 16.
+        assert_eq!([m(1, 28, 28), m(1, 7, 7), m(1, 5, 5), m(4, 3, 3)], [4, 4, 4, 4]);
+        assert_eq!([m(1, 3, 3), m(1, 1, 9), m(1, 2, 2), m(1, 7, 2), m(64, 7, 2), m(1, 1, 1)], [2, 2, 2, 2, 2, 2]);
     }
 
     #[test]
@@ -259,8 +268,7 @@ mod tests {
         let at4: Vec<&[f64]> = at4.iter().map(|r| &r[..]).collect();
         for (m, bt, at) in [(2, bt2, at2), (4, bt4, at4)] {
             let a = m + 2;
-            let conv = WinogradConv::new([1, 1, a, a], 1, [m, m], [0, 0]);
-            assert_eq!(conv.m, m);
+            let conv = WinogradConv { m, ..WinogradConv::new([1, 1, a, a], 1, [m, m], [0, 0]) };
             let u = transformed_weights(&k, &conv).unwrap();
             let u = u.as_f32().unwrap();
             let d: Vec<f64> = (0..a * a).map(|i| (i as f64 * 0.71).cos()).collect();
