@@ -365,16 +365,9 @@ mod tests {
 
     use super::{col_bands, ColBand};
     use crate::dispatch::{Binding, Step};
+    use crate::lower::tests::TUNING;
     use crate::lower::{lower, Lowering};
     use crate::tuning::Tuning;
-
-    const TUNING: Tuning = Tuning {
-        gemm_subgroups: false,
-        gemm_wg: 8,
-        texel_capacity: 1 << 20,
-        loop_chunk: 4096,
-        scratch_limit: 64 << 20,
-    };
 
     /// Index of `ldb` in a GEMM dispatch's parameters.
     const LDB: usize = 9;

@@ -194,14 +194,15 @@ pub(crate) fn lower(node: &Node, graph: &Graph, tuning: Tuning) -> Result<Loweri
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ocelli_graph::{BinaryOp, DType, GraphBuilder, Op, UpsampleMode, ValueId};
 
     use super::{lower, Lowering};
     use crate::dispatch::Step;
     use crate::tuning::Tuning;
 
-    const TUNING: Tuning = Tuning {
+    /// A CPU adapter's tuning, without subgroups, for lowering tests.
+    pub(crate) const TUNING: Tuning = Tuning {
         gemm_subgroups: false,
         gemm_wg: 8,
         texel_capacity: 1 << 20,
