@@ -10,8 +10,10 @@ scripts/diffusion_mnist_model.py (imported, not copied); Ocelli's trajectories m
 Rows are named `{model}-{sampler}{steps}-g{guidance}`: ddpm-ddpm1000 (ancestral, 1000 steps),
 ddpm-ddim50 / ddim20 / ddim10 (η = 0), flow-euler20 / euler10, each at guidance 0, 1 and 3.
 
-Work goes in batches of 100 samples, 10 per class. Batch j of every row starts from the noise
-jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28)) (so rows differ only by model,
+Work goes in batches of 100 samples, 10 per class, --workers of them sampled at once in threads
+(one XLA CPU execution of this small U-Net keeps about one core busy; two fill these 2-core
+machines and nearly double the throughput); batches join the state in plan order. Batch j of
+every row starts from the noise jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28)) (so rows differ only by model,
 sampler, steps and guidance; DDPM's per-step noise comes from fold_in(PRNGKey(seed + 1), j)). The
 network step is `diffusion_mnist_model.guided`: at guidance 3 the jitted 200-batch of `cfg_batch`
 (100 conditional + 100 null), at guidance 0 and 1 the one 100-batch pass that the value needs
@@ -42,6 +44,8 @@ scripts/train_mnist_cnn.py, input in [0, 1]), applied to clip((x + 1) / 2, 0, 1)
 """
 
 import argparse
+import collections
+import concurrent.futures
 import json
 import pathlib
 import sys
@@ -144,8 +148,8 @@ def save_state(path, rows):
     tmp.replace(path)
 
 
-def run_batch(row, j, seed, weights, cnn, state):
-    """Samples batch j of the row and adds it to the row's statistics."""
+def run_batch(row, j, seed, weights, cnn):
+    """Samples batch j of the row; returns its contribution to the row's statistics."""
     model, sampler, steps, w = row
     t0 = time.time()
     classes = np.repeat(np.arange(10, dtype=np.int32), BATCH // 10)
@@ -154,12 +158,25 @@ def run_batch(row, j, seed, weights, cnn, state):
                                  jax.random.fold_in(jax.random.PRNGKey(seed + 1), j)))
     f, lg = cnn_features(cnn, np.clip((xs + 1.0) / 2.0, 0.0, 1.0))
     pred = lg.argmax(1)
-    state["n"] += BATCH
-    state["correct"] += np.bincount(classes[pred == classes], minlength=10)
-    state["nonfinite"] += int((~np.isfinite(xs.reshape(BATCH, -1)).all(1)).sum())
-    state["sum"] = state["sum"] + f.sum(0)
-    state["outer"] = state["outer"] + f.T @ f
-    state["wall_s"] += time.time() - t0
+    return {"n": BATCH, "correct": np.bincount(classes[pred == classes], minlength=10),
+            "nonfinite": int((~np.isfinite(xs.reshape(BATCH, -1)).all(1)).sum()), "sum": f.sum(0),
+            "outer": f.T @ f, "wall_s": time.time() - t0}
+
+
+def merge(state, part):
+    for k, v in part.items():
+        state[k] = state[k] + v
+
+
+def tasks(stages, rows):
+    """The (row name, batch index) pairs still to run, in plan order."""
+    scheduled = {}
+    for names, n in stages:
+        for name in names:
+            first = scheduled.get(name, rows.setdefault(name, empty_state())["n"] // BATCH)
+            for j in range(first, n // BATCH):
+                yield name, j
+            scheduled[name] = max(first, n // BATCH)
 
 
 def stats_of(state):
@@ -222,6 +239,8 @@ def main():
     ap.add_argument("--plan", default=DEFAULT_PLAN, help="stages ROW,ROW:N separated by ';' (default: see the doc)")
     ap.add_argument("--minutes", type=float, default=None, help="stop after the batch that crosses this budget")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="batches sampled at once, in threads (one XLA CPU execution keeps about one core busy)")
     ap.add_argument("--state", default=str(ROOT / "scripts/diffusion_quality_state.npz"))
     ap.add_argument("--out", default=str(ROOT / "scripts/diffusion_quality_table.json"))
     ap.add_argument("--md", default=None, help="also write the markdown table here")
@@ -255,7 +274,8 @@ def main():
                       " accuracy = share of samples the MNIST CNN classifies as the class asked for; fd = Fréchet"
                       " distance of the CNN's 128-d penultimate features to those of the 10 000 test images"
                       " (float64); floor_fd = the same for N random training images, mean (and sd) over"
-                      f" {FLOOR_DRAWS} draws; N/10 samples per class; wall_s = JAX sampling time of the row",
+                      f" {FLOOR_DRAWS} draws; N/10 samples per class; wall_s = the sum of the JAX sampling times of the row's"
+                      " batches (which overlap when several are sampled at once)",
                "framework": f"jax {jax.__version__}", "cnn_test_accuracy": test_acc, "seed": args.seed,
                "batch": BATCH, "rows": [record(name, rows[name], test_stats, floor_of) for name in NAMES
                                 if name in rows and rows[name]["n"] > 1]}
@@ -264,21 +284,30 @@ def main():
             pathlib.Path(args.md).write_text(markdown(doc))
         return doc
 
+    targets = collections.defaultdict(list)  # each row's N at the end of every stage it is in
     for names, n in stages:
         for name in names:
-            state = rows.setdefault(name, empty_state())
-            while state["n"] < n:
-                if args.minutes is not None and time.time() - t0 > 60 * args.minutes:
-                    print(f"time budget spent; {name} at {state['n']} of {n}", flush=True)
-                    print(markdown(publish()), flush=True)
-                    return
-                run_batch(NAMES[name], state["n"] // BATCH, args.seed, weights, cnn, state)
-                save_state(state_path, rows)
-                done = state["n"] == n
-                print(f"{name}: {state['n']}/{n}, accuracy {100 * state['correct'].sum() / state['n']:.1f}%,"
-                      f" {state['wall_s']:.0f} s", flush=True)
-                if done:
-                    publish()
+            targets[name].append(n)
+    todo, running = tasks(stages, rows), collections.deque()
+    with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
+        while True:
+            while len(running) < args.workers and (args.minutes is None or time.time() - t0 <= 60 * args.minutes):
+                task = next(todo, None)
+                if task is None:
+                    break
+                running.append((task, pool.submit(run_batch, NAMES[task[0]], task[1], args.seed, weights, cnn)))
+            if not running:
+                break
+            (name, j), future = running.popleft()
+            state = rows[name]
+            merge(state, future.result())
+            save_state(state_path, rows)
+            print(f"{name}: {state['n']}/{next((n for n in targets[name] if n >= state['n']), targets[name][-1])}, accuracy {100 * state['correct'].sum() / state['n']:.1f}%,"
+                  f" {state['wall_s']:.0f} s", flush=True)
+            if state["n"] in targets[name]:
+                publish()
+    if next(todo, None) is not None:
+        print("time budget spent", flush=True)
     print(markdown(publish()), flush=True)
 
 
