@@ -13,8 +13,8 @@ ddpm-ddim50 / ddim20 / ddim10 (η = 0), flow-euler20 / euler10, each at guidance
 Work goes in batches of 100 samples, 10 per class, --workers of them sampled at once in threads
 (one XLA CPU execution of this small U-Net keeps about one core busy; two fill these 2-core
 machines and nearly double the throughput); batches join the state in plan order. Batch j of
-every row starts from the noise jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28)) (so rows differ only by model,
-sampler, steps and guidance; DDPM's per-step noise comes from fold_in(PRNGKey(seed + 1), j)). The
+every row starts from the noise jax.random.normal(fold_in(PRNGKey(seed), j), (100, 1, 28, 28))
+(so rows differ only by model, sampler, steps and guidance; DDPM's per-step noise comes from fold_in(PRNGKey(seed + 1), j)). The
 network step is `diffusion_mnist_model.guided`: at guidance 3 the jitted 200-batch of `cfg_batch`
 (100 conditional + 100 null), at guidance 0 and 1 the one 100-batch pass that the value needs
 (samples taken before that change, with both passes, equal these up to float rounding). After each batch a row keeps only sufficient statistics — the count, the correct
@@ -246,6 +246,8 @@ def main():
     ap.add_argument("--md", default=None, help="also write the markdown table here")
     args = ap.parse_args()
     stages = parse_plan(args.plan)
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, not {args.workers}")
 
     t0 = time.time()
     cnn = {k: jnp.asarray(a) for k, a in M.read_safetensors(ROOT / "assets/models/mnist_cnn.safetensors").items()}
@@ -298,11 +300,12 @@ def main():
                 running.append((task, pool.submit(run_batch, NAMES[task[0]], task[1], args.seed, weights, cnn)))
             if not running:
                 break
-            (name, j), future = running.popleft()
+            (name, _), future = running.popleft()
             state = rows[name]
             merge(state, future.result())
             save_state(state_path, rows)
-            print(f"{name}: {state['n']}/{next((n for n in targets[name] if n >= state['n']), targets[name][-1])}, accuracy {100 * state['correct'].sum() / state['n']:.1f}%,"
+            goal = next((n for n in targets[name] if n >= state["n"]), targets[name][-1])
+            print(f"{name}: {state['n']}/{goal}, accuracy {100 * state['correct'].sum() / state['n']:.1f}%,"
                   f" {state['wall_s']:.0f} s", flush=True)
             if state["n"] in targets[name]:
                 publish()
